@@ -1,0 +1,224 @@
+"""Settings, declared once as data.
+
+Each setting is a field of :class:`Settings` with a default, a help sentence and optional bounds.
+Values come, lowest priority first, from the defaults, the TOML file ``faceledger.toml`` in the
+data directory (or the file named by ``FACELEDGER_CONFIG``), environment variables
+``FACELEDGER_<NAME>`` and explicit overrides (CLI flags, tests). A bad value fails loudly with a
+:class:`~faceledger.errors.ConfigError` naming the setting, the value and where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from faceledger.errors import ConfigError
+
+ENV_PREFIX = "FACELEDGER_"
+CONFIG_FILE_NAME = "faceledger.toml"
+
+
+def _setting(default: Any, help: str, **bounds: Any) -> Any:
+    return field(default=default, metadata={"help": help, **bounds})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every faceledger setting. Build with :func:`load_settings`, not directly."""
+
+    data_dir: Path = _setting(
+        Path(".faceledger-data"), "Directory holding the database, vector index and ledger keys."
+    )
+    database_url: str = _setting(
+        "", "SQLAlchemy URL of the database; empty means SQLite file faceledger.db in data_dir."
+    )
+    detector: str = _setting(
+        "hog",
+        "Face detector: 'hog' (fast, CPU) or 'cnn' (dlib MMOD, slower, finds more).",
+        choices=("hog", "cnn"),
+    )
+    upsample: int = _setting(
+        1, "Times the detector upsamples the image to find smaller faces.", min=0, max=3
+    )
+    max_image_pixels: int = _setting(
+        40_000_000, "Largest image accepted, in pixels, checked before decoding.", min=1
+    )
+    max_image_bytes: int = _setting(
+        25 * 1024 * 1024, "Largest image file accepted, in bytes.", min=1
+    )
+    min_eye_distance_px: float = _setting(
+        12.0, "Smallest distance between the eye centres, in pixels, for a usable face.", min=0
+    )
+    min_sharpness: float = _setting(
+        10.0, "Smallest variance of the Laplacian of the aligned face for a usable face.", min=0
+    )
+    max_yaw_degrees: float = _setting(
+        60.0, "Largest estimated head turn (yaw), in degrees, for a usable face.", min=0, max=90
+    )
+    min_brightness: float = _setting(
+        25.0, "Smallest mean grey level (0-255) of the aligned face.", min=0, max=255
+    )
+    max_brightness: float = _setting(
+        235.0, "Largest mean grey level (0-255) of the aligned face.", min=0, max=255
+    )
+    top_k: int = _setting(10, "Candidates returned per probe face unless asked otherwise.", min=1)
+    max_top_k: int = _setting(50, "Cap on candidates returned per probe face.", min=1, max=1000)
+    match_threshold: float = _setting(
+        0.42,
+        "Largest distance (Euclidean, between L2-normalised descriptors, 0-2) at which a "
+        "candidate is marked as above the threshold.",
+        min=0,
+        max=2,
+    )
+    enroll_workers: int = _setting(
+        0, "Processes used for bulk enrolment; 0 means one per CPU core.", min=0
+    )
+    ledger_log_id: str = _setting(
+        "", "Name of this ledger in signed checkpoints; empty means derived from the public key."
+    )
+    checkpoint_every_entries: int = _setting(
+        1000,
+        "Sign a checkpoint automatically after this many new ledger entries (0: never).",
+        min=0,
+    )
+    checkpoint_every_minutes: int = _setting(
+        60,
+        "Sign a checkpoint automatically when the last one is older than this (0: never).",
+        min=0,
+    )
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL in use (the SQLite file in data_dir unless database_url is set)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'faceledger.db').resolve()}"
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied and validated."""
+        return _build({**self.as_dict(), **changes}, {k: "override" for k in changes})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return every setting by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def describe_settings() -> list[tuple[str, str, Any, str]]:
+    """Return (name, environment variable, default, help) for every setting, for docs and CLI."""
+    return [
+        (f.name, ENV_PREFIX + f.name.upper(), f.default, f.metadata["help"])
+        for f in dataclasses.fields(Settings)
+    ]
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read settings from defaults, the config file, the environment and ``overrides``.
+
+    Raises:
+        ConfigError: for an unknown setting in the file, or any value of the wrong type or range.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    names = {f.name for f in dataclasses.fields(Settings)}
+
+    env_values = {
+        name: environ[ENV_PREFIX + name.upper()]
+        for name in names
+        if ENV_PREFIX + name.upper() in environ
+    }
+    data_dir = overrides.get("data_dir", env_values.get("data_dir", Settings.data_dir))
+    config_path = Path(environ.get(ENV_PREFIX + "CONFIG", Path(data_dir) / CONFIG_FILE_NAME))
+    if config_path.is_file():
+        try:
+            file_values = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Config file {config_path} is not valid TOML: {exc}") from exc
+        unknown = sorted(set(file_values) - names)
+        if unknown:
+            raise ConfigError(
+                f"Config file {config_path} names unknown settings: {', '.join(unknown)}",
+                known=sorted(names),
+            )
+        values.update(file_values)
+        sources.update({k: str(config_path) for k in file_values})
+    values.update(env_values)
+    sources.update({k: ENV_PREFIX + k.upper() for k in env_values})
+    values.update(overrides)
+    sources.update({k: "override" for k in overrides})
+    return _build(values, sources)
+
+
+def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
+    parsed: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        if f.name not in values:
+            continue
+        parsed[f.name] = _parse(f, values[f.name], sources.get(f.name, "default"))
+    settings = Settings(**parsed)
+    if settings.min_brightness >= settings.max_brightness:
+        raise ConfigError("min_brightness must be below max_brightness.")
+    if settings.top_k > settings.max_top_k:
+        raise ConfigError(
+            f"top_k ({settings.top_k}) must not exceed max_top_k ({settings.max_top_k})."
+        )
+    return settings
+
+
+def _parse(f: dataclasses.Field[Any], raw: Any, source: str) -> Any:
+    kind = (
+        f.type
+        if isinstance(f.type, type)
+        else {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}[f.type]
+    )
+    where = f"setting {f.name} (from {source})"
+    try:
+        if kind is bool:
+            value: Any = _parse_bool(raw)
+        elif kind is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            value = int(raw)
+        elif kind is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            value = float(raw)
+        elif kind is Path:
+            value = Path(str(raw)).expanduser()
+        else:
+            value = str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{where} must be of type {kind.__name__}, got {raw!r}.", setting=f.name
+        ) from None
+    choices = f.metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(
+            f"{where} must be one of {', '.join(choices)}, got {value!r}.", setting=f.name
+        )
+    low, high = f.metadata.get("min"), f.metadata.get("max")
+    if low is not None and value < low:
+        raise ConfigError(f"{where} must be at least {low}, got {value!r}.", setting=f.name)
+    if high is not None and value > high:
+        raise ConfigError(f"{where} must be at most {high}, got {value!r}.", setting=f.name)
+    return value
+
+
+def _parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(raw)

@@ -1,0 +1,124 @@
+"""One base error and one subclass per failure area.
+
+Every error carries an HTTP status, a stable machine code and a message written for a person.
+Interfaces render them once: the CLI prints ``message`` (and ``details``) and exits 2, the API
+answers ``{"error": {"code", "message", "details"}}`` with ``status``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class FaceLedgerError(Exception):
+    """Base of every error faceledger raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the one error shape every interface shows."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class InvalidInput(FaceLedgerError):
+    """A request is malformed: a missing field, a value out of range, an unknown option."""
+
+    status = 400
+    code = "invalid_input"
+
+
+class ConfigError(FaceLedgerError):
+    """A setting has a value that cannot be used."""
+
+    status = 500
+    code = "config_error"
+
+
+class InvalidImage(FaceLedgerError):
+    """The bytes are not an image we can safely decode (empty, truncated, too large, unknown)."""
+
+    status = 422
+    code = "invalid_image"
+
+
+class NoFaceFound(FaceLedgerError):
+    """The image decoded, but no face was detected in it."""
+
+    status = 422
+    code = "no_face_found"
+
+
+class MultipleFaces(FaceLedgerError):
+    """Exactly one face was required (e.g. a gallery photo) but several were found."""
+
+    status = 422
+    code = "multiple_faces"
+
+
+class PoorQuality(FaceLedgerError):
+    """A face was found but is unusable (too small, blurred, turned away, too dark)."""
+
+    status = 422
+    code = "poor_quality"
+
+
+class NotFound(FaceLedgerError):
+    """The named object does not exist."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(FaceLedgerError):
+    """The change clashes with what already exists (duplicate name, illegal state transition)."""
+
+    status = 409
+    code = "conflict"
+
+
+class Unauthenticated(FaceLedgerError):
+    """No valid credentials were presented."""
+
+    status = 401
+    code = "unauthenticated"
+
+
+class PermissionDenied(FaceLedgerError):
+    """The caller is known but their role or agency may not do this."""
+
+    status = 403
+    code = "permission_denied"
+
+
+class PolicyDenied(FaceLedgerError):
+    """The active policy profile forbids the action; ``details['reasons']`` lists every reason."""
+
+    status = 403
+    code = "policy_denied"
+
+
+class LedgerError(FaceLedgerError):
+    """The ledger cannot be read or appended to as asked."""
+
+    status = 500
+    code = "ledger_error"
+
+
+class VerificationFailed(FaceLedgerError):
+    """A ledger entry, checkpoint or proof failed verification (expected vs actual in details)."""
+
+    status = 422
+    code = "verification_failed"
+
+
+class NotInitialised(FaceLedgerError):
+    """The data directory has not been set up with ``faceledger init``."""
+
+    status = 503
+    code = "not_initialised"
