@@ -1,0 +1,146 @@
+"""Face detection: where the faces are in an image.
+
+Two dlib detectors sit behind one :class:`Detector` protocol: the HOG detector (default; fast
+on a CPU, frontal faces) and the CNN (MMOD) detector (slower, finds more turned and small faces).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from faceledger.biometrics.models import (
+    CNN_DETECTOR_FILE,
+    HOG_DETECTOR,
+    ModelInfo,
+    combined_sha256,
+    dlib_version,
+    load_dlib,
+    weight_path,
+)
+from faceledger.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """A detected face: pixel box (right/bottom exclusive) and the detector's confidence."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+    score: float
+
+    @property
+    def width(self) -> int:
+        """Box width in pixels."""
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        """Box height in pixels."""
+        return self.bottom - self.top
+
+    def to_dict(self) -> dict[str, int]:
+        """Return the box as integers (scores are left out: the ledger takes no floats)."""
+        return {"left": self.left, "top": self.top, "right": self.right, "bottom": self.bottom}
+
+
+class Detector(Protocol):
+    """Finds faces in an RGB image."""
+
+    @property
+    def model(self) -> ModelInfo:
+        """Identity of the detector."""
+        ...
+
+    def detect(self, pixels: NDArray[np.uint8]) -> list[FaceBox]:
+        """Return every face found, largest first."""
+        ...
+
+
+def _clip(box: FaceBox, pixels: NDArray[np.uint8]) -> FaceBox:
+    height, width = pixels.shape[:2]
+    return FaceBox(
+        left=max(0, box.left),
+        top=max(0, box.top),
+        right=min(width, box.right),
+        bottom=min(height, box.bottom),
+        score=box.score,
+    )
+
+
+def _largest_first(boxes: list[FaceBox]) -> list[FaceBox]:
+    return sorted(boxes, key=lambda b: (-(b.width * b.height), b.left, b.top))
+
+
+class HogDetector:
+    """dlib's HOG + linear SVM frontal face detector."""
+
+    def __init__(self, upsample: int = 1) -> None:
+        self.upsample = upsample
+        identity = hashlib.sha256(f"{HOG_DETECTOR}:{dlib_version()}".encode()).hexdigest()
+        self._model = ModelInfo(HOG_DETECTOR, f"{dlib_version()}/upsample={upsample}", identity)
+
+    @property
+    def model(self) -> ModelInfo:
+        """Identity of the detector."""
+        return self._model
+
+    def detect(self, pixels: NDArray[np.uint8]) -> list[FaceBox]:
+        """Return every face found, largest first."""
+        rects, scores, _ = load_dlib("hog").run(pixels, self.upsample, 0.0)
+        boxes = [
+            _clip(FaceBox(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s)), pixels)
+            for r, s in zip(rects, scores, strict=True)
+        ]
+        return _largest_first([b for b in boxes if b.width > 0 and b.height > 0])
+
+
+class CnnDetector:
+    """dlib's MMOD convolutional face detector (weights from face_recognition_models)."""
+
+    def __init__(self, upsample: int = 1) -> None:
+        self.upsample = upsample
+        path = weight_path(CNN_DETECTOR_FILE)
+        self._model = ModelInfo(
+            "dlib_mmod_human_face_detector",
+            f"{dlib_version()}/upsample={upsample}",
+            combined_sha256(path),
+        )
+
+    @property
+    def model(self) -> ModelInfo:
+        """Identity of the detector."""
+        return self._model
+
+    def detect(self, pixels: NDArray[np.uint8]) -> list[FaceBox]:
+        """Return every face found, largest first."""
+        found = load_dlib("cnn")(pixels, self.upsample)
+        boxes = [
+            _clip(
+                FaceBox(
+                    d.rect.left(),
+                    d.rect.top(),
+                    d.rect.right() + 1,
+                    d.rect.bottom() + 1,
+                    float(d.confidence),
+                ),
+                pixels,
+            )
+            for d in found
+        ]
+        return _largest_first([b for b in boxes if b.width > 0 and b.height > 0])
+
+
+def make_detector(name: str, upsample: int = 1) -> Detector:
+    """Return the detector called ``name`` ('hog' or 'cnn')."""
+    if name == "hog":
+        return HogDetector(upsample)
+    if name == "cnn":
+        return CnnDetector(upsample)
+    raise ConfigError(f"Unknown face detector {name!r}; choose 'hog' or 'cnn'.")

@@ -1,0 +1,183 @@
+"""Safe image decoding: bytes in, an RGB array and its provenance out.
+
+Only still-image formats are accepted (JPEG, PNG, WebP, BMP, TIFF). The pixel limit is checked
+from the header, before any pixel data is decoded, so a small file that claims a huge canvas
+(a decompression bomb) is refused without allocating it. EXIF orientation is applied, and every
+pixel mode (greyscale, palette, RGBA, 16-bit) becomes 8-bit RGB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from faceledger.errors import InvalidImage
+
+# PIL's own bomb guard would fire at a fixed size; ours is configurable and checked first.
+Image.MAX_IMAGE_PIXELS = None
+
+SUPPORTED_FORMATS = {
+    "JPEG": "jpeg",
+    "MPO": "jpeg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "BMP": "bmp",
+    "TIFF": "tiff",
+}
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """An image ready for the face pipeline."""
+
+    pixels: NDArray[np.uint8]  # height x width x 3, RGB, C-contiguous
+    sha256: str  # of the original bytes, hex
+    format: str  # 'jpeg', 'png', 'webp', 'bmp' or 'tiff'
+    original_mode: str  # PIL mode before conversion, e.g. 'RGBA', 'I;16', 'P'
+
+    @property
+    def width(self) -> int:
+        """Width in pixels, after EXIF orientation."""
+        return int(self.pixels.shape[1])
+
+    @property
+    def height(self) -> int:
+        """Height in pixels, after EXIF orientation."""
+        return int(self.pixels.shape[0])
+
+
+def sha256_hex(data: bytes) -> str:
+    """Return the SHA-256 of ``data`` as lowercase hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_image_file(
+    path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int | None = None
+) -> DecodedImage:
+    """Read and decode the image file at ``path``.
+
+    Raises:
+        InvalidImage: if the file cannot be read, is too large, or is not a supported image.
+    """
+    try:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise InvalidImage(
+                f"{path.name}: file is {size} bytes, over the limit of {max_bytes} bytes.",
+                source=str(path),
+                size=size,
+                limit=max_bytes,
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidImage(f"{path}: cannot read file ({exc.strerror}).", source=str(path)) from exc
+    return decode_image(data, max_pixels=max_pixels, name=path.name)
+
+
+def decode_image(
+    data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image"
+) -> DecodedImage:
+    """Decode ``data`` into 8-bit RGB pixels with EXIF orientation applied.
+
+    Raises:
+        InvalidImage: for empty, truncated, oversized, non-image or unsupported data; the
+            message names the cause.
+    """
+    if not data:
+        raise InvalidImage(f"{name}: the file is empty (0 bytes).", source=name, cause="empty")
+    digest = sha256_hex(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PIL warns on odd EXIF; the checks below decide
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise InvalidImage(
+            f"{name}: not a recognised image (supported: JPEG, PNG, WebP, BMP, TIFF).",
+            source=name,
+            cause="not_an_image",
+        ) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImage(
+            f"{name}: unreadable image header ({exc}).", source=name, cause="bad_header"
+        ) from None
+    with image:
+        fmt = SUPPORTED_FORMATS.get(image.format or "")
+        if fmt is None:
+            raise InvalidImage(
+                f"{name}: {image.format} images are not accepted; use a still photo in JPEG, "
+                "PNG, WebP, BMP or TIFF.",
+                source=name,
+                cause="unsupported_format",
+                format=image.format,
+            )
+        width, height = image.size
+        if width <= 0 or height <= 0:
+            raise InvalidImage(
+                f"{name}: image has no pixels ({width}x{height}).",
+                source=name,
+                cause="empty_canvas",
+            )
+        if width * height > max_pixels:
+            raise InvalidImage(
+                f"{name}: image is {width}x{height} = {width * height:,} pixels, over the limit "
+                f"of {max_pixels:,} pixels.",
+                source=name,
+                cause="too_many_pixels",
+                width=width,
+                height=height,
+                limit=max_pixels,
+            )
+        frames = int(getattr(image, "n_frames", 1))
+        if frames > 1 and fmt != "jpeg":
+            raise InvalidImage(
+                f"{name}: image has {frames} frames; only still images are accepted.",
+                source=name,
+                cause="multiple_frames",
+            )
+        original_mode = image.mode
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                image.load()
+                oriented = ImageOps.exif_transpose(image)
+                pixels = _to_rgb8(oriented)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            cause = "truncated" if "truncated" in str(exc).lower() else "corrupt"
+            raise InvalidImage(
+                f"{name}: the image data is {'truncated' if cause == 'truncated' else 'corrupt'}"
+                f" ({exc}).",
+                source=name,
+                cause=cause,
+            ) from None
+    return DecodedImage(pixels=pixels, sha256=digest, format=fmt, original_mode=original_mode)
+
+
+def _to_rgb8(image: Image.Image) -> NDArray[np.uint8]:
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16/32-bit greyscale: scale the used range into 8 bits instead of clipping.
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") or values.max() > 255 else 255.0
+        grey = np.clip(values * (255.0 / top), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
+    if mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        scale = 255.0 / (high - low) if high > low else 0.0
+        grey = ((values - low) * scale).astype(np.uint8)
+        return np.ascontiguousarray(np.stack([grey] * 3, axis=-1))
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in image.info):
+        # Transparent areas become white rather than whatever colour hides under alpha 0.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    rgb = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))

@@ -1,0 +1,111 @@
+"""The face pipeline: decoded image -> faces with landmarks, quality and descriptors.
+
+Pure biometrics: it knows nothing of galleries, cases or people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from faceledger.biometrics.align import Landmarks, face_chip, find_landmarks
+from faceledger.biometrics.detect import Detector, FaceBox, make_detector
+from faceledger.biometrics.embed import DlibResNetEmbedder, Embedder
+from faceledger.biometrics.image import DecodedImage
+from faceledger.biometrics.models import ModelInfo
+from faceledger.biometrics.quality import FaceQuality, QualityThresholds, measure
+from faceledger.config import Settings
+
+
+def normalise(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Return ``vectors`` scaled to unit length (rows)."""
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    unit: NDArray[np.float32] = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face found in an image."""
+
+    index: int  # position in the image's face list (largest face first)
+    box: FaceBox
+    landmarks: Landmarks
+    quality: FaceQuality
+    problems: tuple[str, ...]  # quality thresholds missed; empty means usable
+    chip: NDArray[np.uint8] = field(repr=False)
+    embedding: NDArray[np.float32] = field(repr=False)  # as the model produced it
+
+    @property
+    def usable(self) -> bool:
+        """True when the face meets every quality threshold."""
+        return not self.problems
+
+    @property
+    def unit_embedding(self) -> NDArray[np.float32]:
+        """The descriptor scaled to unit length, as stored in the vector index."""
+        return normalise(self.embedding)
+
+
+class FacePipeline:
+    """Detect, align, measure and embed every face in an image."""
+
+    def __init__(
+        self,
+        detector: Detector,
+        embedder: Embedder,
+        thresholds: QualityThresholds | None = None,
+    ) -> None:
+        self.detector = detector
+        self.embedder = embedder
+        self.thresholds = thresholds or QualityThresholds()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FacePipeline:
+        """Build the pipeline the settings describe (models load on first use)."""
+        return cls(
+            make_detector(settings.detector, settings.upsample),
+            DlibResNetEmbedder(),
+            QualityThresholds(
+                min_eye_distance_px=settings.min_eye_distance_px,
+                min_sharpness=settings.min_sharpness,
+                max_yaw_degrees=settings.max_yaw_degrees,
+                min_brightness=settings.min_brightness,
+                max_brightness=settings.max_brightness,
+            ),
+        )
+
+    @property
+    def models(self) -> dict[str, ModelInfo]:
+        """Identities of the detector and the embedding model."""
+        return {"detector": self.detector.model, "embedder": self.embedder.model}
+
+    def analyse(self, image: DecodedImage) -> list[Face]:
+        """Return every face in ``image``, largest first; empty when there is none."""
+        pixels = image.pixels
+        boxes = self.detector.detect(pixels)
+        staged = []
+        for box in boxes:
+            landmarks, shape = find_landmarks(pixels, box)
+            chip = face_chip(pixels, shape)
+            staged.append((box, landmarks, chip))
+        embeddings = self.embedder.embed([chip for _, _, chip in staged])
+        faces = []
+        for index, ((box, landmarks, chip), embedding) in enumerate(
+            zip(staged, embeddings, strict=True)
+        ):
+            quality = measure(box, landmarks, chip)
+            faces.append(
+                Face(
+                    index=index,
+                    box=box,
+                    landmarks=landmarks,
+                    quality=quality,
+                    problems=tuple(self.thresholds.problems(quality)),
+                    chip=chip,
+                    embedding=embedding,
+                )
+            )
+        return faces

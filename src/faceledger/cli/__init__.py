@@ -1,0 +1,89 @@
+"""The ``faceledger`` command line: every use case, through the service layer.
+
+Exit status: 0 ok, 1 no result (nothing above threshold, verification failed to match),
+2 error (bad input, refused action, broken ledger).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from faceledger.cli.common import (
+    EXIT_ERROR,
+    console,
+    handled,
+    print_json,
+    state,
+)
+from faceledger.cli.faces import enroll, gallery_app, search, verify
+from faceledger.cli.quickstart import quickstart
+from faceledger.config import describe_settings
+
+app = typer.Typer(
+    name="faceledger",
+    help="Governed face search with a verifiable ledger.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(
+        None,
+        "--data-dir",
+        "-d",
+        help="Data directory (env FACELEDGER_DATA_DIR).",
+    ),
+) -> None:
+    """Governed face search with a verifiable ledger."""
+    state(ctx).overrides["data_dir"] = data_dir
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the data directory, database schema and ledger signing keys (idempotent)."""
+    from faceledger.service import FaceLedger, local_actor
+
+    with handled():
+        service = FaceLedger.initialise(state(ctx).settings, local_actor())
+        console.print(f"initialised {service.settings.data_dir}")
+        console.print(f"ledger public key: {service.public_key_path}")
+        service.close()
+
+
+@app.command("config")
+def show_config(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Show every setting, its value, environment variable and meaning."""
+    with handled():
+        values = state(ctx).settings.as_dict()
+    rows = [(n, env, values[n], help) for n, env, _, help in describe_settings()]
+    if as_json:
+        print_json({n: str(v) if isinstance(v, Path) else v for n, _, v, _ in rows})
+        return
+    table = Table("setting", "value", "environment variable", "meaning")
+    for name, env, value, help in rows:
+        table.add_row(name, str(value), env, help)
+    console.print(table)
+
+
+app.command()(enroll)
+app.command()(search)
+app.command()(verify)
+app.command()(quickstart)
+app.add_typer(gallery_app, name="gallery")
+
+
+def main() -> None:
+    """Entry point of the ``faceledger`` console script."""
+    os.environ.setdefault("KMP_WARNINGS", "0")
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(EXIT_ERROR) from None

@@ -1,0 +1,101 @@
+"""Shared CLI plumbing: settings from the global options, output, and error handling."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from faceledger.config import Settings, load_settings
+from faceledger.errors import FaceLedgerError
+
+EXIT_OK = 0
+EXIT_NO_RESULT = 1
+EXIT_ERROR = 2
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class CliState:
+    """Options given before the command name."""
+
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """Settings from the environment, config file and global options (read once)."""
+        if self._settings is None:
+            self._settings = load_settings(self.overrides)
+        return self._settings
+
+
+def state(ctx: typer.Context) -> CliState:
+    """Return the CLI state stored by the main callback."""
+    obj = ctx.find_root().obj
+    if not isinstance(obj, CliState):
+        obj = CliState()
+        ctx.find_root().obj = obj
+    return obj
+
+
+def fail(error: FaceLedgerError) -> NoReturn:
+    """Print an error for a person and exit with status 2."""
+    err_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
+    for key, value in error.details.items():
+        if key in ("reasons",) and isinstance(value, list):
+            for reason in value:
+                err_console.print(f"  - {reason}", highlight=False)
+    raise typer.Exit(EXIT_ERROR)
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn faceledger errors into a message and exit status 2."""
+    try:
+        yield
+    except FaceLedgerError as error:
+        fail(error)
+
+
+def print_json(data: Any) -> None:
+    """Write ``data`` as indented JSON to standard output."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def open_service(ctx: typer.Context) -> Any:
+    """Open the service on the configured data directory."""
+    from faceledger.service import FaceLedger
+
+    return FaceLedger(state(ctx).settings)
+
+
+def path_argument(help: str) -> Any:
+    """A Typer argument for an existing file or folder."""
+    return typer.Argument(..., help=help, exists=True, resolve_path=True)
+
+
+def run(ctx: typer.Context, body: Callable[[Any], int | None]) -> None:
+    """Open the service, run ``body`` with it, close it, and exit with body's status."""
+    with handled():
+        service = open_service(ctx)
+        try:
+            code = body(service)
+        finally:
+            service.close()
+    if code:
+        raise typer.Exit(code)
+
+
+def existing_path(value: Path) -> Path:
+    """Return ``value`` resolved (Typer has already checked that it exists)."""
+    return value.resolve()

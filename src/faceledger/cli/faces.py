@@ -1,0 +1,261 @@
+"""CLI commands for the biometric half: enrolment, galleries, search and verify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from faceledger.cli.common import (
+    EXIT_NO_RESULT,
+    console,
+    err_console,
+    path_argument,
+    print_json,
+    run,
+)
+from faceledger.errors import InvalidInput
+from faceledger.gallery.sources import from_folder_tree, from_manifest
+
+gallery_app = typer.Typer(
+    help="List, inspect and delete galleries, subjects and photos.", no_args_is_help=True
+)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+ACTOR = "local"
+
+
+def _actor() -> str:
+    from faceledger.service import local_actor
+
+    return local_actor()
+
+
+def enroll(
+    ctx: typer.Context,
+    source: Path = path_argument("A folder with one sub-folder per subject, or a CSV manifest."),
+    gallery: str = typer.Option(..., "--gallery", "-g", help="Gallery to enrol into."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Enrol photos into a gallery (idempotent: already enrolled photos are skipped)."""
+
+    def body(service: Any) -> int:
+        items = from_manifest(source) if source.is_file() else from_folder_tree(source)
+        with Progress(
+            TextColumn("[bold]enrolling[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("enrol", total=len(items))
+            summary = service.enroll(
+                _actor(), gallery, items, progress=lambda _: progress.advance(task)
+            )
+        if as_json:
+            print_json(summary.to_dict())
+            return 0
+        table = Table(title=f"Enrolment into {gallery}", show_header=False)
+        table.add_row("photos considered", str(summary.total))
+        table.add_row("enrolled", str(summary.enrolled))
+        table.add_row("new subjects", str(summary.new_subjects))
+        table.add_row("duplicates skipped", str(summary.duplicates_skipped))
+        table.add_row("no face", str(len(summary.no_face)))
+        table.add_row("multiple faces", str(len(summary.multiple_faces)))
+        table.add_row("rejected", str(len(summary.rejected)))
+        console.print(table)
+        for path in summary.no_face:
+            console.print(f"  no face: {path}", highlight=False)
+        for path in summary.multiple_faces:
+            console.print(f"  multiple faces: {path}", highlight=False)
+        for path, reason in summary.rejected:
+            console.print(f"  rejected: {path}: {reason}", highlight=False)
+        return 0
+
+    run(ctx, body)
+
+
+@gallery_app.command("list")
+def gallery_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """List galleries with their subject, photo and template counts."""
+
+    def body(service: Any) -> int:
+        galleries = service.list_galleries()
+        if as_json:
+            print_json([g.to_dict() for g in galleries])
+            return 0
+        table = Table("gallery", "subjects", "photos", "templates", "description")
+        for g in galleries:
+            table.add_row(g.name, str(g.subjects), str(g.photos), str(g.templates), g.description)
+        console.print(table)
+        return 0
+
+    run(ctx, body)
+
+
+@gallery_app.command("create")
+def gallery_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Gallery name: lowercase letters, digits, . _ -"),
+    description: str = typer.Option("", help="What the gallery holds and where it comes from."),
+) -> None:
+    """Create an empty gallery."""
+    run(ctx, lambda service: service.create_gallery(_actor(), name, description) and 0)
+
+
+@gallery_app.command("show")
+def gallery_show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Gallery name."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Show a gallery's subjects and photos."""
+
+    def body(service: Any) -> int:
+        detail = service.gallery_detail(name)
+        if as_json:
+            print_json(detail)
+            return 0
+        table = Table("subject", "name", "photo id", "sha256", "source", title=name)
+        for subject in detail["subjects"]:
+            for photo in subject["photos"]:
+                table.add_row(
+                    subject["external_id"],
+                    subject["display_name"],
+                    str(photo["photo_id"]),
+                    photo["sha256"][:12],
+                    photo["source_uri"],
+                )
+        console.print(table)
+        return 0
+
+    run(ctx, body)
+
+
+@gallery_app.command("delete")
+def gallery_delete(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Gallery name."),
+    subject: str | None = typer.Option(None, help="External id of the subject to delete."),
+    photo: int | None = typer.Option(None, help="Id of the photo to delete."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Delete a subject (with all photos) or one photo; its templates leave the index."""
+
+    def body(service: Any) -> int:
+        if (subject is None) == (photo is None):
+            raise InvalidInput("Give exactly one of --subject or --photo.")
+        if subject is not None:
+            result = service.delete_subject(_actor(), name, subject)
+        else:
+            assert photo is not None
+            result = service.delete_photo(_actor(), name, photo)
+        if as_json:
+            print_json(result)
+        else:
+            console.print(f"deleted: {result}", highlight=False)
+        return 0
+
+    run(ctx, body)
+
+
+@gallery_app.command("reindex")
+def gallery_reindex(ctx: typer.Context, name: str = typer.Argument(..., help="Gallery.")) -> None:
+    """Rebuild a gallery's vector index from the database."""
+
+    def body(service: Any) -> int:
+        console.print(f"{name}: {service.reindex(name)} vectors indexed")
+        return 0
+
+    run(ctx, body)
+
+
+def print_search(result: Any) -> None:
+    """Print a search result as one table per probe face."""
+    console.print(
+        f"probe {result.probe_sha256[:16]}…  galleries: {', '.join(result.galleries)}  "
+        f"threshold: distance ≤ {result.threshold}  ledger entry #{result.ledger_seq}",
+        highlight=False,
+    )
+    for face in result.faces:
+        box = face.box
+        title = (
+            f"face {face.index + 1} at ({box.left},{box.top})-({box.right},{box.bottom}), "
+            f"eyes {face.quality.eye_distance_px:.0f} px apart"
+        )
+        if face.problems:
+            console.print(f"{title}: not searched: {'; '.join(face.problems)}", highlight=False)
+            continue
+        table = Table(
+            "rank",
+            "subject",
+            "name",
+            "gallery",
+            "distance",
+            "similarity",
+            "above threshold",
+            title=title,
+        )
+        for c in face.candidates:
+            table.add_row(
+                str(c.rank),
+                c.external_id,
+                c.display_name,
+                c.gallery,
+                f"{c.distance:.3f}",
+                f"{c.similarity:.3f}",
+                "yes" if c.above_threshold else "",
+            )
+        console.print(table)
+    console.print("[italic]Candidates are investigative leads only — not an identification.[/]")
+
+
+def search(
+    ctx: typer.Context,
+    photo: Path = path_argument("Probe photo."),
+    gallery: list[str] = typer.Option(
+        [], "--gallery", "-g", help="Gallery to search (repeat; default: all)."
+    ),
+    top_k: int | None = typer.Option(None, "--top-k", "-k", help="Candidates per face."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Search every face in a photo against galleries. Exit 1 if nothing is above threshold."""
+
+    def body(service: Any) -> int:
+        result = service.search(_actor(), photo, gallery, top_k, name=photo.name)
+        if as_json:
+            print_json(result.to_dict())
+        else:
+            print_search(result)
+        hit = any(c.above_threshold for f in result.faces for c in f.candidates)
+        return 0 if hit else EXIT_NO_RESULT
+
+    run(ctx, body)
+
+
+def verify(
+    ctx: typer.Context,
+    first: Path = path_argument("First photo (one face)."),
+    second: Path = path_argument("Second photo (one face)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Compare the faces of two photos (1:1). Exit 1 if the distance is above threshold."""
+
+    def body(service: Any) -> int:
+        result = service.verify(_actor(), first, second, (first.name, second.name))
+        if as_json:
+            print_json(result.to_dict())
+        else:
+            verdict = "within" if result.above_threshold else "beyond"
+            console.print(
+                f"distance {result.distance:.3f} (similarity {result.similarity:.3f}) is "
+                f"{verdict} the threshold {result.threshold}; ledger entry #{result.ledger_seq}",
+                highlight=False,
+            )
+        return 0 if result.above_threshold else EXIT_NO_RESULT
+
+    run(ctx, body)
