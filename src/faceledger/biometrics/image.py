@@ -99,6 +99,13 @@ def decode_image(
             warnings.simplefilter("ignore")  # PIL warns on odd EXIF; the checks below decide
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
+        claimed = _claimed_format(data)
+        if claimed:
+            raise InvalidImage(
+                f"{name}: starts like a {claimed} file but its header is corrupt.",
+                source=name,
+                cause="bad_header",
+            ) from None
         raise InvalidImage(
             f"{name}: not a recognised image (supported: JPEG, PNG, WebP, BMP, TIFF).",
             source=name,
@@ -158,6 +165,21 @@ def decode_image(
                 cause=cause,
             ) from None
     return DecodedImage(pixels=pixels, sha256=digest, format=fmt, original_mode=original_mode)
+
+
+_SIGNATURES = {
+    b"\xff\xd8\xff": "JPEG",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"BM": "BMP",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+
+
+def _claimed_format(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((fmt for magic, fmt in _SIGNATURES.items() if data.startswith(magic)), None)
 
 
 def _to_rgb8(image: Image.Image) -> NDArray[np.uint8]:

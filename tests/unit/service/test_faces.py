@@ -1,0 +1,252 @@
+"""Enrolment, 1:N search, 1:1 verify and deletion through the service, on real photos."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from faceledger import FaceLedger
+from faceledger.errors import (
+    FaceLedgerError,
+    InvalidImage,
+    InvalidInput,
+    MultipleFaces,
+    NoFaceFound,
+    NotFound,
+)
+from faceledger.gallery.models import Photo, Subject, Template
+from faceledger.gallery.sources import EnrolItem, from_folder_tree, from_manifest
+from tests.unit.biometrics.test_image import png_claiming
+from tests.unit.service.conftest import ACTOR, GALLERY
+
+
+def counts(service: FaceLedger) -> dict[str, int]:
+    """Row counts of every gallery table and the ledger size."""
+    with service.db.read() as session:
+        rows = {
+            model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Subject, Photo, Template)
+        }
+        rows["ledger"] = service.ledger.tree_size(session)
+    return rows
+
+
+def test_enrolment_summary_and_records(enrolled: FaceLedger) -> None:
+    (summary,) = enrolled.list_galleries()
+    assert (summary.name, summary.subjects, summary.photos, summary.templates) == (
+        GALLERY,
+        13,
+        54,
+        54,
+    )
+    assert counts(enrolled)["ledger"] >= 54  # one entry per enrolled photo
+
+
+def test_leave_one_out_rank1_is_54_of_54(enrolled: FaceLedger, faces_dir: Path) -> None:
+    detail = enrolled.gallery_detail(GALLERY)
+    photos = [(s["external_id"], p) for s in detail["subjects"] for p in s["photos"]]
+    assert len(photos) == 54
+    correct = []
+    for external_id, photo in photos:
+        path = Path(photo["source_uri"])
+        enrolled.delete_photo(ACTOR, GALLERY, photo["photo_id"])
+        result = enrolled.search(ACTOR, path, [GALLERY], top_k=5)
+        (face,) = result.faces
+        if face.candidates[0].external_id == external_id:
+            correct.append(path.name)
+        item = EnrolItem(path, external_id, external_id)
+        assert enrolled.enroll(ACTOR, GALLERY, [item]).enrolled == 1
+    assert len(correct) == 54
+
+
+def group_rows(faces_dir: Path) -> list[dict[str, str]]:
+    with (faces_dir / "groups.csv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_group_photos_known_faces_rank1_unknown_below_threshold(
+    enrolled: FaceLedger, faces_dir: Path
+) -> None:
+    for row in group_rows(faces_dir):
+        expected = set(row["gallery_identities_present"].split(";"))
+        result = enrolled.search(ACTOR, faces_dir / row["file"], [GALLERY])
+        assert len(result.faces) == len(expected) + int(row["unknown_faces"]), row["file"]
+        leads = [f.candidates[0] for f in result.faces if f.candidates[0].above_threshold]
+        # Each known identity is the rank-1 candidate of exactly one face ...
+        assert sorted(c.external_id for c in leads) == sorted(expected), row["file"]
+        # ... and the faces of people not in the gallery have nobody above the threshold.
+        unknown = [f for f in result.faces if not f.candidates[0].above_threshold]
+        assert len(unknown) == int(row["unknown_faces"]), row["file"]
+        for face in unknown:
+            assert not any(c.above_threshold for c in face.candidates)
+
+
+def test_candidates_are_ranked_scored_and_capped(enrolled: FaceLedger, faces_dir: Path) -> None:
+    result = enrolled.search(ACTOR, faces_dir / "groups" / "two_people.jpg", top_k=3)
+    for face in result.faces:
+        assert [c.rank for c in face.candidates] == [1, 2, 3]
+        distances = [c.distance for c in face.candidates]
+        assert distances == sorted(distances)
+        assert all(0.0 <= c.similarity <= 1.0 for c in face.candidates)
+        assert len({c.subject_id for c in face.candidates}) == 3  # one row per subject
+    with pytest.raises(InvalidInput, match="between 1 and 50"):
+        enrolled.search(ACTOR, faces_dir / "groups" / "two_people.jpg", top_k=51)
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "error"),
+    [
+        ("zero.jpg", lambda faces: b"", InvalidImage),
+        (
+            "truncated.jpg",
+            lambda faces: (faces / "people/obama/obama1.jpg").read_bytes()[:20000],
+            InvalidImage,
+        ),
+        ("notes.jpg", lambda faces: b"Case notes, not a photograph.\n" * 10, InvalidImage),
+        ("bomb.png", lambda faces: png_claiming(50000, 50000), InvalidImage),
+        ("white.png", lambda faces: (faces / "edge/no_face_white.png").read_bytes(), NoFaceFound),
+    ],
+)
+def test_bad_probe_gives_its_error_and_writes_nothing(
+    enrolled: FaceLedger,
+    faces_dir: Path,
+    tmp_path: Path,
+    name: str,
+    make: object,
+    error: type[FaceLedgerError],
+) -> None:
+    before = counts(enrolled)
+    path = tmp_path / name
+    path.write_bytes(make(faces_dir))  # type: ignore[operator]
+    with pytest.raises(error) as info:
+        enrolled.search(ACTOR, path, [GALLERY])
+    assert info.value.message.startswith(name)
+    with pytest.raises(error):
+        enrolled.search(ACTOR, path.read_bytes(), [GALLERY], name=name)
+    assert counts(enrolled) == before
+
+
+def test_bad_enrolment_photos_are_reported_and_not_written(
+    empty: FaceLedger, faces_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "people" / "someone"
+    folder.mkdir(parents=True)
+    (folder / "zero.jpg").write_bytes(b"")
+    (folder / "notes.jpg").write_text("not a photo")
+    shutil.copy(faces_dir / "edge" / "no_face_white.png", folder / "white.png")
+    shutil.copy(faces_dir / "groups" / "two_people.jpg", folder / "group.jpg")
+    summary = empty.enroll(ACTOR, "bad", from_folder_tree(tmp_path / "people"))
+    assert summary.enrolled == 0
+    assert [Path(p).name for p in summary.no_face] == ["white.png"]
+    assert [Path(p).name for p in summary.multiple_faces] == ["group.jpg"]
+    reasons = dict((Path(p).name, r) for p, r in summary.rejected)
+    assert "empty" in reasons["zero.jpg"]
+    assert "not a recognised image" in reasons["notes.jpg"]
+    assert {k: v for k, v in counts(empty).items() if k != "ledger"} == {
+        "subjects": 0,
+        "photos": 0,
+        "templates": 0,
+    }
+
+
+def test_rerunning_enrolment_adds_nothing(enrolled: FaceLedger, faces_dir: Path) -> None:
+    before = counts(enrolled)
+    summary = enrolled.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
+    assert (summary.enrolled, summary.duplicates_skipped, summary.new_subjects) == (0, 54, 0)
+    assert counts(enrolled) == before
+
+
+def test_deleting_a_subject_removes_it_from_search(enrolled: FaceLedger, faces_dir: Path) -> None:
+    probe = faces_dir / "people" / "obama" / "obama_small.jpg"
+    first = enrolled.search(ACTOR, probe, [GALLERY]).faces[0].candidates[0]
+    assert first.external_id == "obama" and first.above_threshold
+    removed = enrolled.delete_subject(ACTOR, GALLERY, "obama")
+    assert removed == {"gallery": GALLERY, "subject": "obama", "photos": 4, "templates": 4}
+    after = enrolled.search(ACTOR, probe, [GALLERY], top_k=50).faces[0]
+    assert "obama" not in {c.external_id for c in after.candidates}
+    assert not after.candidates[0].above_threshold
+    # A fresh process rebuilds the index from the database and agrees.
+    enrolled.reset_index_files()
+    fresh = FaceLedger(enrolled.settings)
+    try:
+        again = fresh.search(ACTOR, probe, [GALLERY], top_k=50).faces[0]
+        assert [c.template_id for c in again.candidates] == [
+            c.template_id for c in after.candidates
+        ]
+    finally:
+        fresh.close()
+    with pytest.raises(NotFound, match="has no subject 'obama'"):
+        enrolled.delete_subject(ACTOR, GALLERY, "obama")
+
+
+def test_manifest_enrolment_keeps_provenance(
+    empty: FaceLedger, faces_dir: Path, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "booking.csv"
+    people = faces_dir / "people"
+    manifest.write_text(
+        "path,subject_id,display_name,source,captured_at\n"
+        f"{people / 'biden/biden1.jpg'},B-100,Joe Biden,booking,2020-01-02\n"
+        f"{people / 'biden/biden2.jpg'},B-100,Joe Biden,booking,2021-03-04\n"
+    )
+    summary = empty.enroll(ACTOR, "booking-photos", from_manifest(manifest))
+    assert summary.enrolled == 2 and summary.new_subjects == 1
+    detail = empty.gallery_detail("booking-photos")
+    assert detail["subjects"][0]["external_id"] == "B-100"
+    with empty.db.read() as session:
+        provenance = session.scalars(select(Photo.provenance)).all()
+    assert {p["captured_at"] for p in provenance} == {"2020-01-02", "2021-03-04"}
+    assert all(p["source"] == "booking" for p in provenance)
+
+
+def test_manifest_errors_name_the_problem(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("file,who\nx.jpg,1\n")
+    with pytest.raises(InvalidInput, match="lacks the column"):
+        from_manifest(manifest)
+    manifest.write_text("path,subject_id\nx.jpg,\n")
+    with pytest.raises(InvalidInput, match="line 2: path and subject_id are required"):
+        from_manifest(manifest)
+
+
+def test_verify_same_and_different_people(empty: FaceLedger, faces_dir: Path) -> None:
+    people = faces_dir / "people"
+    same = empty.verify(ACTOR, people / "obama/obama1.jpg", people / "obama/obama2.jpg")
+    different = empty.verify(ACTOR, people / "obama/obama1.jpg", people / "biden/biden1.jpg")
+    assert same.above_threshold and not different.above_threshold
+    assert same.distance < different.distance
+    with pytest.raises(MultipleFaces, match="2 faces found"):
+        empty.verify(ACTOR, people / "obama/obama1.jpg", faces_dir / "groups/two_people.jpg")
+
+
+def test_actions_are_in_the_ledger(empty: FaceLedger, faces_dir: Path) -> None:
+    people = faces_dir / "people"
+    empty.enroll(ACTOR, "g", [EnrolItem(people / "amy/amy1.png", "amy", "Amy")])
+    result = empty.search(ACTOR, people / "amy/amy2.png", ["g"])
+    verdict = empty.verify(ACTOR, people / "amy/amy1.png", people / "amy/amy2.png")
+    with empty.db.read() as session:
+        actions = [e.action for e in empty.ledger.query(session, limit=100)]
+        search_entry = empty.ledger.query(session, action="search.run")[0]
+    assert actions.count("gallery.enroll") == 1
+    assert "search.run" in actions and "verify.run" in actions
+    assert search_entry.seq == result.ledger_seq
+    assert verdict.ledger_seq > result.ledger_seq
+    with pytest.raises(NotFound):
+        empty.search(ACTOR, people / "amy/amy2.png", ["no-such-gallery"])
+
+
+def test_upload_size_limit(enrolled: FaceLedger, faces_dir: Path) -> None:
+    small = FaceLedger(enrolled.settings.replace(max_image_bytes=1000))
+    try:
+        data = io.BytesIO()
+        Image.new("RGB", (200, 200), "white").save(data, format="BMP")
+        with pytest.raises(InvalidImage, match="over the limit of 1000 bytes"):
+            small.search(ACTOR, data.getvalue(), [GALLERY])
+    finally:
+        small.close()
