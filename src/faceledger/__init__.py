@@ -27,7 +27,15 @@ _EXPORTS = {
     "load_settings": "faceledger.config",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "EnrolSummary",
+    "FaceLedger",
+    "FaceLedgerError",
+    "SearchResult",
+    "Settings",
+    "VerifyResult",
+    "load_settings",
+]
 
 
 def __getattr__(name: str) -> Any:

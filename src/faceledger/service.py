@@ -37,7 +37,7 @@ from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos
 from faceledger.gallery.index import IndexStore
 from faceledger.gallery.search import ProbeFace, rank_candidates, similarity
 from faceledger.gallery.sources import EnrolItem
-from faceledger.ledger import Ledger, generate_keys, load_signing_key
+from faceledger.ledger import Ledger, default_log_id, generate_keys, load_signing_key
 
 KEYS_DIR = "keys"
 PRIVATE_KEY_FILE = "ledger_private_key.pem"
@@ -168,9 +168,10 @@ class FaceLedger:
         self.db.require_current()
         self.pipeline = pipeline or FacePipeline.from_settings(settings)
         self.indexes = IndexStore(settings.data_dir / "index", self.pipeline.embedder.dimension)
+        signing_key = load_signing_key(private_key)
         self.ledger = Ledger(
-            load_signing_key(private_key),
-            log_id=settings.ledger_log_id or f"faceledger:{settings.data_dir.resolve().name}",
+            signing_key,
+            log_id=settings.ledger_log_id or default_log_id(signing_key),
             checkpoint_every_entries=settings.checkpoint_every_entries,
             checkpoint_every_minutes=settings.checkpoint_every_minutes,
         )
@@ -465,7 +466,7 @@ class FaceLedger:
         probe: bytes | Path,
         galleries: Sequence[str] = (),
         top_k: int | None = None,
-        name: str = "probe",
+        name: str | None = None,
     ) -> SearchResult:
         """Search every usable face of a probe photo against the galleries (all if none given).
 
@@ -482,6 +483,7 @@ class FaceLedger:
                 f"Candidate list length must be between 1 and {self.settings.max_top_k}, got {k}.",
                 top_k=k,
             )
+        name = name or (probe.name if isinstance(probe, Path) else "probe")
         image = self.decode(probe, name)
         faces = self._faces(image, name)
         threshold = self.settings.match_threshold
@@ -556,7 +558,7 @@ class FaceLedger:
         actor: str,
         first: bytes | Path,
         second: bytes | Path,
-        names: tuple[str, str] = ("first photo", "second photo"),
+        names: tuple[str, str] | None = None,
     ) -> VerifyResult:
         """Compare the single faces of two photos (1:1).
 
@@ -564,6 +566,11 @@ class FaceLedger:
             InvalidImage, NoFaceFound, PoorQuality: for an unusable photo.
             MultipleFaces: if either photo shows more than one face.
         """
+        if names is None:
+            names = (
+                first.name if isinstance(first, Path) else "first photo",
+                second.name if isinstance(second, Path) else "second photo",
+            )
         faces = []
         hashes = []
         for data, name in zip((first, second), names, strict=True):

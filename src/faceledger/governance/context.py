@@ -113,6 +113,16 @@ class LeadUseKind(StrEnum):
     PHOTO_LINEUP = "photo_lineup"
 
 
+class FilingStatus(StrEnum):
+    """Where an emergency's court filing stands at a given time (R4, R17, R18)."""
+
+    NOT_REQUIRED = "not_required"
+    PENDING = "pending"
+    OVERDUE = "overdue"
+    ON_TIME = "on_time"
+    LATE = "late"
+
+
 def _require_aware(value: dt.datetime | None, name: str) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise InvalidInput(f"{name} must be a timezone-aware datetime, got {value.isoformat()}.")
@@ -173,6 +183,32 @@ class Emergency:
     def kind(self) -> LegalBasisKind:
         """Always :attr:`LegalBasisKind.EMERGENCY`."""
         return LegalBasisKind.EMERGENCY
+
+    def filing_status(self, now: dt.datetime) -> FilingStatus:
+        """Return the state of the court filing at ``now``."""
+        deadline, filed = self.filing_deadline, self.filed_at
+        if deadline is None:
+            return FilingStatus.NOT_REQUIRED
+        if filed is None:
+            return FilingStatus.OVERDUE if now > deadline else FilingStatus.PENDING
+        return FilingStatus.LATE if filed > deadline else FilingStatus.ON_TIME
+
+    def sealing_reason(self, now: dt.datetime) -> str | None:
+        """Return why the results must be sealed at ``now`` (refused, overdue or late filing)."""
+        deadline, filed = self.filing_deadline, self.filed_at
+        if self.court_refused:
+            return "The court refused the emergency filing, so its results are sealed"
+        if deadline is not None and filed is None and now > deadline:
+            return (
+                f"The court filing for this emergency was due at {deadline.isoformat()} "
+                "and has not been made"
+            )
+        if deadline is not None and filed is not None and filed > deadline:
+            return (
+                f"The court filing for this emergency was made late, at {filed.isoformat()}, "
+                f"after the deadline {deadline.isoformat()}"
+            )
+        return None
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,12 @@ class OffenceCatalogue:
             "title": self.title,
             "sources": list(self.sources),
             "offences": [
-                {"code": o.code, "name": o.name, "severity": str(o.severity), "citation": o.citation}
+                {
+                    "code": o.code,
+                    "name": o.name,
+                    "severity": str(o.severity),
+                    "citation": o.citation,
+                }
                 for o in sorted(self.offences.values(), key=lambda o: o.code)
             ],
         }
@@ -112,7 +117,7 @@ def load_catalogue(name_or_path: str | Path) -> OffenceCatalogue:
     Raises:
         ConfigError: if the name is unknown or the file is malformed.
     """
-    if isinstance(name_or_path, str) and _NAME.match(name_or_path):
+    if isinstance(name_or_path, str) and _NAME.fullmatch(name_or_path):
         if name_or_path not in shipped_catalogues():
             raise ConfigError(
                 f"Unknown offence catalogue {name_or_path!r}; shipped catalogues: "
@@ -145,7 +150,7 @@ def parse_catalogue(text: str, *, source: str) -> OffenceCatalogue:
         raise ConfigError(f"Offence catalogue {source} must be a mapping.", file=source)
     _no_unknown(data, _CATALOGUE_KEYS, source, "")
     name = _text(data, "name", source, "")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise _bad(source, "name", "a lower-case name like 'massachusetts'", name)
     sources = data.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
@@ -160,13 +165,11 @@ def parse_catalogue(text: str, *, source: str) -> OffenceCatalogue:
             raise _bad(source, f"offences[{index}]", "a mapping", entry)
         _no_unknown(entry, _OFFENCE_KEYS, source, where)
         code = _text(entry, "code", source, where)
-        if not _CODE.match(code):
+        if not _CODE.fullmatch(code):
             raise _bad(source, where + "code", "a lower-case code like 'armed_robbery'", code)
         severity = _text(entry, "severity", source, where)
         if severity not in {s.value for s in SeverityClass}:
-            raise _bad(
-                source, where + "severity", f"one of {', '.join(SeverityClass)}", severity
-            )
+            raise _bad(source, where + "severity", f"one of {', '.join(SeverityClass)}", severity)
         if code in offences:
             raise ConfigError(
                 f"Offence catalogue {source}: code {code!r} appears twice.", file=source, key=code

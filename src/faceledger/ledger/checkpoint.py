@@ -129,7 +129,13 @@ class Checkpoint:
                 raise ValueError("root_hash is not 32 bytes")
             timestamp = parse_ts(_str_field(data, "timestamp"))
             signature = base64.b64decode(_str_field(data, "signature"), validate=True)
-        except (KeyError, ValueError, TypeError, binascii.Error, LedgerError) as exc:
+        except KeyError as exc:
+            raise VerificationFailed(
+                f"Malformed checkpoint: missing field {exc}.",
+                reason="malformed",
+                checkpoint=data.get("number"),
+            ) from None
+        except (ValueError, TypeError, binascii.Error, LedgerError) as exc:
             raise VerificationFailed(
                 f"Malformed checkpoint: {exc}", reason="malformed", checkpoint=data.get("number")
             ) from None

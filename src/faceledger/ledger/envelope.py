@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from faceledger.errors import LedgerError
-from faceledger.ledger.canonical import canonical_json
+from faceledger.ledger.canonical import canonical_json, parse_json
 from faceledger.ledger.merkle import leaf_hash
 
 __all__ = [
     "ENVELOPE_VERSION",
     "FIELD_LIMITS",
+    "EntryDraft",
     "LedgerEntry",
     "envelope_bytes",
     "format_ts",
@@ -108,24 +109,46 @@ class LedgerEntry:
     payload_sha256: str
     leaf_hash: str
 
+    def envelope(self) -> bytes:
+        """Return the canonical envelope bytes of this entry."""
+        return envelope_bytes(
+            seq=self.seq,
+            ts=format_ts(self.ts),
+            actor=self.actor,
+            action=self.action,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            payload_sha256=self.payload_sha256,
+        )
+
+
+@dataclass(frozen=True)
+class EntryDraft:
+    """A checked entry waiting for its place in the log (its ``seq`` and time)."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    payload_bytes: bytes
+    payload_sha256: str
+
     @classmethod
-    def create(
+    def new(
         cls,
         *,
-        seq: int,
-        ts: dt.datetime,
         actor: str,
         action: str,
         object_type: str,
         object_id: str,
         payload: Mapping[str, Any],
-    ) -> tuple[LedgerEntry, bytes]:
-        """Build a new entry and return it with its canonical payload bytes.
+    ) -> EntryDraft:
+        """Check the fields and canonicalise the payload.
 
         Raises:
-            LedgerError: for an empty or over-long text field, or a payload that is not a JSON
-                object; :class:`~faceledger.ledger.canonical.CanonicalJSONError` for a payload
-                canonical JSON cannot encode.
+            LedgerError: for an empty or over-long text field, or a payload that is not a
+                mapping; :class:`~faceledger.ledger.canonical.CanonicalJSONError` (also a
+                LedgerError) for a payload canonical JSON cannot encode.
         """
         fields = {
             "actor": actor,
@@ -144,51 +167,33 @@ class LedgerEntry:
         if not isinstance(payload, Mapping):
             raise LedgerError("A ledger payload must be a JSON object (a mapping).")
         payload_bytes = canonical_json(payload)
-        payload_sha256 = hashlib.sha256(payload_bytes).hexdigest()
-        # Store microseconds exactly as the envelope states them.
-        ts = ts.astimezone(dt.UTC)
-        envelope = envelope_bytes(
-            seq=seq, ts=format_ts(ts), payload_sha256=payload_sha256, **fields
-        )
-        entry = cls(
-            seq=seq,
-            ts=ts,
-            payload=dict(payload),
-            payload_sha256=payload_sha256,
-            leaf_hash=leaf_hash(envelope).hex(),
+        return cls(
+            payload_bytes=payload_bytes,
+            payload_sha256=hashlib.sha256(payload_bytes).hexdigest(),
             **fields,
         )
-        return entry, payload_bytes
 
-    def envelope(self) -> bytes:
-        """Return the canonical envelope bytes of this entry."""
-        return envelope_bytes(
-            seq=self.seq,
-            ts=format_ts(self.ts),
+    def at(self, seq: int, ts: dt.datetime) -> LedgerEntry:
+        """Return the entry as leaf ``seq`` appended at time ``ts`` (hashing its envelope)."""
+        ts = ts.astimezone(dt.UTC)
+        envelope = envelope_bytes(
+            seq=seq,
+            ts=format_ts(ts),
             actor=self.actor,
             action=self.action,
             object_type=self.object_type,
             object_id=self.object_id,
             payload_sha256=self.payload_sha256,
         )
-
-    def computed_leaf_hash(self) -> bytes:
-        """Return SHA-256(0x00 || envelope), recomputed from the fields."""
-        return leaf_hash(self.envelope())
-
-    def to_record(self, include_payload: bool = True) -> dict[str, Any]:
-        """Return the export form (``type: entry``); the payload is left out if asked."""
-        record: dict[str, Any] = {
-            "type": "entry",
-            "seq": self.seq,
-            "ts": format_ts(self.ts),
-            "actor": self.actor,
-            "action": self.action,
-            "object_type": self.object_type,
-            "object_id": self.object_id,
-            "payload_sha256": self.payload_sha256,
-            "leaf_hash": self.leaf_hash,
-        }
-        if include_payload and self.payload is not None:
-            record["payload"] = self.payload
-        return record
+        return LedgerEntry(
+            seq=seq,
+            ts=ts,
+            actor=self.actor,
+            action=self.action,
+            object_type=self.object_type,
+            object_id=self.object_id,
+            # What was stored, so append and later reads return equal entries.
+            payload=parse_json(self.payload_bytes),
+            payload_sha256=self.payload_sha256,
+            leaf_hash=leaf_hash(envelope).hex(),
+        )

@@ -148,5 +148,8 @@ def key_id(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
 
 
 def default_log_id(key: Ed25519PublicKey | Ed25519PrivateKey) -> str:
-    """Return the log id used when the ``ledger_log_id`` setting is empty: ``faceledger/<key id>``."""
+    """Return the log id to use when the ``ledger_log_id`` setting is empty.
+
+    It is ``faceledger/`` followed by :func:`key_id`, so it names the key that signs the log.
+    """
     return f"faceledger/{key_id(key)}"

@@ -1,0 +1,434 @@
+"""Policy profiles: one YAML file per jurisdiction, strictly validated and hashed.
+
+A profile names the rules that run (ids from :data:`faceledger.governance.rules.RULE_TYPES`)
+and holds their parameters in five sections (``access``, ``legal_basis``, ``request``,
+``results``, ``retention``); see ``profiles/massachusetts.yaml`` for a commented example. Every
+key is required unless noted; an unknown key, a wrong type, a value out of range or an unknown
+rule id is a :class:`~faceledger.errors.ConfigError` naming the file and the key.
+
+:attr:`Profile.sha256` hashes the canonical content (the parsed profile and its offence
+catalogue as sorted-key JSON), so the ledger can record exactly which rules were in force;
+comments and key order in the YAML do not change it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from faceledger.errors import ConfigError
+from faceledger.governance.context import (
+    AgencyKind,
+    AuthorityKind,
+    LeadUseKind,
+    LegalBasisKind,
+    ProbeSource,
+    Purpose,
+)
+from faceledger.governance.offences import (
+    OffenceCatalogue,
+    SeverityClass,
+    extend_catalogue,
+    load_catalogue,
+)
+from faceledger.governance.rules import RULE_TYPES
+
+UNSAFE_LAB_PROFILE = "UNSAFE_LAB_PROFILE"
+"""Flag carried by every decision made under a profile marked ``unsafe: true``."""
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_E = TypeVar("_E", bound=StrEnum)
+_TOP_KEYS = frozenset(
+    {"name", "title", "jurisdiction", "sources", "unsafe", "unsafe_warning", "rules"}
+    | {"access", "legal_basis", "request", "results", "retention"}
+)
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    """Who may operate the system (R1, R2)."""
+
+    operating_agency_kinds: tuple[AgencyKind, ...]
+    operating_agency_ids: tuple[str, ...]  # empty: any agency of the allowed kinds
+    training_validity_days: int | None  # None: no training requirement
+
+
+@dataclass(frozen=True)
+class LegalBasisPolicy:
+    """Which legal bases a request may rest on (R3, R4, R5)."""
+
+    allowed: tuple[LegalBasisKind, ...]
+    court_order_authorities: tuple[AuthorityKind, ...]
+    emergency_filing_hours: int | None  # None: no court filing after an emergency
+
+
+@dataclass(frozen=True)
+class RequestPolicy:
+    """What a request must contain and may ask for (R6, R7, R8)."""
+
+    offence_catalogue: str
+    allowed_severity_classes: tuple[SeverityClass, ...]
+    min_narrative_chars: int
+    allowed_probe_sources: tuple[ProbeSource, ...]
+    forbidden_purposes: tuple[Purpose, ...]
+
+
+@dataclass(frozen=True)
+class ResultsPolicy:
+    """How results are produced, reviewed and used (R9, R10, R11)."""
+
+    max_candidates: int
+    required_reviews: int
+    caveat: str
+    corroboration_required_for: tuple[LeadUseKind, ...]
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    """How long data is kept, in days (R13)."""
+
+    probe_days: int  # delete probe images after
+    result_days: int  # delete candidate lists after
+    audit_log_min_days: int  # keep ledger entries at least
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated policy profile with its offence catalogue and content hash."""
+
+    name: str
+    title: str
+    jurisdiction: str
+    sources: tuple[str, ...]
+    unsafe: bool
+    unsafe_warning: str
+    rules: tuple[str, ...]
+    access: AccessPolicy
+    legal_basis: LegalBasisPolicy
+    request: RequestPolicy
+    results: ResultsPolicy
+    retention: RetentionPolicy
+    offences: OffenceCatalogue = dataclasses.field(repr=False)
+    sha256: str = ""
+    source: str = dataclasses.field(default="", compare=False)
+
+    def canonical(self) -> dict[str, Any]:
+        """Return the hashed content: every field but ``sha256`` and ``source``."""
+        data: dict[str, Any] = {
+            "name": self.name,
+            "title": self.title,
+            "jurisdiction": self.jurisdiction,
+            "sources": self.sources,
+            "unsafe": self.unsafe,
+            "unsafe_warning": self.unsafe_warning,
+            "rules": self.rules,
+        }
+        for section in (self.access, self.legal_basis, self.request, self.results, self.retention):
+            data[_SECTION_NAMES[type(section)]] = dataclasses.asdict(section)
+        data["offences"] = self.offences.to_dict()
+        return _jsonable(data)  # type: ignore[no-any-return]
+
+    @property
+    def unsafe_banner(self) -> str:
+        """The text every output of an unsafe profile must show and record ("" if safe)."""
+        return f"{UNSAFE_LAB_PROFILE}: {self.unsafe_warning}" if self.unsafe else ""
+
+    def summary(self) -> dict[str, str | bool]:
+        """Return what a decision or ledger entry records about the profile."""
+        return {"name": self.name, "sha256": self.sha256, "unsafe": self.unsafe}
+
+    def emergency_filing_deadline(self, declared_at: dt.datetime) -> dt.datetime | None:
+        """Return when the court filing for an emergency declared at ``declared_at`` is due."""
+        hours = self.legal_basis.emergency_filing_hours
+        return None if hours is None else declared_at + dt.timedelta(hours=hours)
+
+    def training_certified_until(self, trained_on: dt.date) -> dt.date | None:
+        """Return until when training completed on ``trained_on`` counts (None: no limit)."""
+        days = self.access.training_validity_days
+        return None if days is None else trained_on + dt.timedelta(days=days)
+
+
+_SECTION_NAMES: dict[type[Any], str] = {
+    AccessPolicy: "access",
+    LegalBasisPolicy: "legal_basis",
+    RequestPolicy: "request",
+    ResultsPolicy: "results",
+    RetentionPolicy: "retention",
+}
+
+
+def _keys(section: type[Any]) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(section))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, StrEnum):
+        return value.value
+    return value
+
+
+def shipped_profiles() -> tuple[str, ...]:
+    """Return the names of the profiles shipped with faceledger."""
+    folder = resources.files("faceledger.governance") / "profiles"
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
+def load_profile(name_or_path: str | Path, *, extra_offences: Sequence[Path] = ()) -> Profile:
+    """Load a shipped profile by name, or a profile file by path.
+
+    ``extra_offences`` are catalogue files merged into the profile's catalogue; they are part
+    of the hashed content.
+
+    Raises:
+        ConfigError: for an unknown profile name or any problem in the file.
+    """
+    if isinstance(name_or_path, str) and _NAME.fullmatch(name_or_path):
+        if name_or_path not in shipped_profiles():
+            raise ConfigError(
+                f"Unknown policy profile {name_or_path!r}; shipped profiles: "
+                f"{', '.join(shipped_profiles())}.",
+                profile=name_or_path,
+            )
+        resource = resources.files("faceledger.governance") / "profiles" / f"{name_or_path}.yaml"
+        text, source, base = resource.read_text(encoding="utf-8"), str(resource), None
+    else:
+        path = Path(name_or_path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Cannot read profile {path}: {exc}", file=str(path)) from exc
+        source, base = str(path), path.parent
+    return parse_profile(text, source=source, base_dir=base, extra_offences=extra_offences)
+
+
+def parse_profile(
+    text: str,
+    *,
+    source: str,
+    base_dir: Path | None = None,
+    extra_offences: Sequence[Path] = (),
+) -> Profile:
+    """Parse and strictly validate profile YAML. ``source`` names it in errors.
+
+    ``request.offence_catalogue`` is a shipped catalogue name, or a ``.yaml`` path relative to
+    ``base_dir``.
+
+    Raises:
+        ConfigError: naming ``source`` and the offending key.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Profile {source} is not valid YAML: {exc}", file=source) from exc
+    top = _Section(data, source, "", _TOP_KEYS)
+    name = top.text("name")
+    if not _NAME.fullmatch(name):
+        raise top.bad("name", "a lower-case name like 'massachusetts'", name)
+    unsafe = top.boolean("unsafe")
+    unsafe_warning = top.text("unsafe_warning") if unsafe else top.optional_empty("unsafe_warning")
+    rules = top.texts("rules", nonempty=True)
+    for index, rule_id in enumerate(rules):
+        if rule_id not in RULE_TYPES:
+            raise ConfigError(
+                f"Profile {source}: key rules[{index}] names unknown rule {rule_id!r}; "
+                f"known rules: {', '.join(sorted(RULE_TYPES))}.",
+                file=source,
+                key=f"rules[{index}]",
+            )
+    if len(set(rules)) != len(rules):
+        raise top.bad("rules", "a list without repeats", list(rules))
+
+    s = top.section("access", _keys(AccessPolicy))
+    access = AccessPolicy(
+        operating_agency_kinds=s.enums("operating_agency_kinds", AgencyKind, nonempty=True),
+        operating_agency_ids=tuple(sorted(s.texts("operating_agency_ids"))),
+        training_validity_days=s.optional_integer("training_validity_days", minimum=1),
+    )
+    s = top.section("legal_basis", _keys(LegalBasisPolicy))
+    legal = LegalBasisPolicy(
+        allowed=s.enums("allowed", LegalBasisKind, nonempty=True),
+        court_order_authorities=s.enums("court_order_authorities", AuthorityKind),
+        emergency_filing_hours=s.optional_integer("emergency_filing_hours", minimum=1),
+    )
+    s = top.section("request", _keys(RequestPolicy))
+    request = RequestPolicy(
+        offence_catalogue=s.text("offence_catalogue"),
+        allowed_severity_classes=s.enums("allowed_severity_classes", SeverityClass, True),
+        min_narrative_chars=s.integer("min_narrative_chars", minimum=0),
+        allowed_probe_sources=s.enums("allowed_probe_sources", ProbeSource, nonempty=True),
+        forbidden_purposes=s.enums("forbidden_purposes", Purpose),
+    )
+    s = top.section("results", _keys(ResultsPolicy))
+    results = ResultsPolicy(
+        max_candidates=s.integer("max_candidates", minimum=1, maximum=1000),
+        required_reviews=s.integer("required_reviews", minimum=1, maximum=10),
+        caveat=s.text("caveat"),
+        corroboration_required_for=s.enums("corroboration_required_for", LeadUseKind),
+    )
+    s = top.section("retention", _keys(RetentionPolicy))
+    retention = RetentionPolicy(
+        probe_days=s.integer("probe_days", minimum=1),
+        result_days=s.integer("result_days", minimum=1),
+        audit_log_min_days=s.integer("audit_log_min_days", minimum=1),
+    )
+    title, jurisdiction, sources = top.text("title"), top.text("jurisdiction"), top.texts("sources")
+
+    if LegalBasisKind.COURT_ORDER in legal.allowed and not legal.court_order_authorities:
+        raise top.bad(
+            "legal_basis.court_order_authorities", "non-empty when court_order is allowed", []
+        )
+    offences = _catalogue(request.offence_catalogue, source, base_dir)
+    for extra in extra_offences:
+        offences = extend_catalogue(offences, extra)
+    profile = Profile(
+        name=name,
+        title=title,
+        jurisdiction=jurisdiction,
+        sources=tuple(sources),
+        unsafe=unsafe,
+        unsafe_warning=unsafe_warning,
+        rules=tuple(rules),
+        access=access,
+        legal_basis=legal,
+        request=request,
+        results=results,
+        retention=retention,
+        offences=offences,
+        source=source,
+    )
+    canonical = json.dumps(
+        profile.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    profile = dataclasses.replace(profile, sha256=hashlib.sha256(canonical.encode()).hexdigest())
+    for rule_id in profile.rules:
+        RULE_TYPES[rule_id](profile)  # a rule whose parameters are missing raises ConfigError
+    return profile
+
+
+def _catalogue(ref: str, source: str, base_dir: Path | None) -> OffenceCatalogue:
+    if ref.endswith(".yaml"):
+        if base_dir is None:
+            raise ConfigError(
+                f"Profile {source}: key request.offence_catalogue must name a shipped catalogue, "
+                f"got the path {ref!r}.",
+                file=source,
+                key="request.offence_catalogue",
+            )
+        return load_catalogue(base_dir / ref)
+    try:
+        return load_catalogue(ref)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"Profile {source}: key request.offence_catalogue: {exc.message}",
+            file=source,
+            key="request.offence_catalogue",
+        ) from exc
+
+
+class _Section:
+    """Reads one YAML mapping strictly: unknown keys fail at once, then typed getters."""
+
+    def __init__(self, data: object, source: str, prefix: str, keys: frozenset[str]) -> None:
+        if not isinstance(data, dict):
+            where = f"key {prefix.rstrip('.')}" if prefix else "the top level"
+            raise ConfigError(
+                f"Profile {source}: {where} must be a mapping, got {data!r}.",
+                file=source,
+                key=prefix.rstrip("."),
+            )
+        unknown = sorted(str(k) for k in data if k not in keys)
+        if unknown:
+            raise ConfigError(
+                f"Profile {source}: unknown key {prefix}{unknown[0]}; allowed keys here: "
+                f"{', '.join(sorted(keys))}.",
+                file=source,
+                key=prefix + unknown[0],
+            )
+        self.data: dict[Any, Any] = data
+        self.source = source
+        self.prefix = prefix
+
+    def bad(self, key: str, expected: str, got: object) -> ConfigError:
+        full = key if "." in key else self.prefix + key
+        return ConfigError(
+            f"Profile {self.source}: key {full} must be {expected}, got {got!r}.",
+            file=self.source,
+            key=full,
+        )
+
+    def _get(self, key: str) -> object:
+        if key not in self.data:
+            raise ConfigError(
+                f"Profile {self.source}: key {self.prefix}{key} is missing.",
+                file=self.source,
+                key=self.prefix + key,
+            )
+        return self.data[key]
+
+    def section(self, key: str, keys: frozenset[str]) -> _Section:
+        return _Section(self._get(key), self.source, f"{self.prefix}{key}.", keys)
+
+    def text(self, key: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.bad(key, "a non-empty string", value)
+        return value
+
+    def optional_empty(self, key: str) -> str:
+        value = self.data.get(key, "")
+        if value not in ("", None):
+            raise self.bad(key, "absent unless unsafe is true", value)
+        return ""
+
+    def boolean(self, key: str) -> bool:
+        value = self._get(key)
+        if not isinstance(value, bool):
+            raise self.bad(key, "true or false", value)
+        return value
+
+    def integer(self, key: str, *, minimum: int, maximum: int | None = None) -> int:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.bad(key, "an integer", value)
+        if value < minimum or (maximum is not None and value > maximum):
+            upper = f" and at most {maximum}" if maximum is not None else ""
+            raise self.bad(key, f"an integer of at least {minimum}{upper}", value)
+        return value
+
+    def optional_integer(self, key: str, *, minimum: int) -> int | None:
+        if self._get(key) is None:
+            return None
+        return self.integer(key, minimum=minimum)
+
+    def texts(self, key: str, *, nonempty: bool = False) -> list[str]:
+        value = self._get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.bad(key, "a list of strings", value)
+        if nonempty and not value:
+            raise self.bad(key, "a non-empty list", value)
+        return value
+
+    def enums(self, key: str, kind: type[_E], nonempty: bool = False) -> tuple[_E, ...]:
+        values = self.texts(key, nonempty=nonempty)
+        known = {m.value: m for m in kind}
+        for index, value in enumerate(values):
+            if value not in known:
+                raise self.bad(f"{key}[{index}]", f"one of {', '.join(known)}", value)
+        if len(set(values)) != len(values):
+            raise self.bad(key, "a list without repeats", values)
+        return tuple(sorted(known[v] for v in values))

@@ -1,0 +1,210 @@
+"""Reading the ledger out of a database as export records, and writing JSON Lines exports.
+
+Uses SQLAlchemy Core only (through :mod:`faceledger.ledger.tables`), because the stand-alone
+verifier reads databases through the same code. The line format is in
+:mod:`faceledger.ledger.records`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from sqlalchemy import Connection, func, select
+
+from faceledger.errors import LedgerError
+from faceledger.ledger.checkpoint import Checkpoint
+from faceledger.ledger.envelope import format_ts
+from faceledger.ledger.proofs import build_consistency_proof
+from faceledger.ledger.records import (
+    CheckpointRecord,
+    EntryRecord,
+    ExportHeader,
+    Record,
+    record_to_line,
+)
+from faceledger.ledger.tables import checkpoints, entries, read_nodes, state
+
+__all__ = ["StateSnapshot", "iter_records", "read_state", "write_export"]
+
+_BATCH = 5000
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """The ``ledger_state`` row."""
+
+    tree_size: int
+    frontier: bytes
+    checkpoint_count: int
+
+
+def read_state(conn: Connection) -> StateSnapshot:
+    """Return the ledger state row.
+
+    Raises:
+        LedgerError: if it is missing (the database was not migrated, or was damaged).
+    """
+    row = conn.execute(
+        select(state.c.tree_size, state.c.frontier, state.c.checkpoint_count).where(state.c.id == 1)
+    ).one_or_none()
+    if row is None:
+        raise LedgerError(
+            "The ledger state row is missing; the database is not initialised or was damaged."
+        )
+    return StateSnapshot(int(row.tree_size), bytes(row.frontier), int(row.checkpoint_count))
+
+
+def iter_records(
+    conn: Connection, *, include_payloads: bool = True, whole_tables: bool = False
+) -> Iterator[Record]:
+    """Yield the header, then entries and checkpoints in export order, streaming the entries.
+
+    By default only what ``ledger_state`` says exists is read (entries below its tree size,
+    checkpoints below its count), so appends made meanwhile do not leak into the export. The
+    verifier passes ``whole_tables=True`` to see every row, whatever the state row says.
+
+    Raises:
+        LedgerError: if the state row is missing or a row cannot be read at all.
+    """
+    snapshot = read_state(conn)
+    cp_query = select(checkpoints).order_by(checkpoints.c.number)
+    entry_limit = None
+    if not whole_tables:
+        cp_query = cp_query.where(checkpoints.c.number < snapshot.checkpoint_count)
+        entry_limit = snapshot.tree_size
+    cps = [_checkpoint(row._mapping) for row in conn.execute(cp_query)]
+    available = entry_limit
+    if available is None:
+        available = int(conn.execute(select(func.count()).select_from(entries)).scalar_one())
+    yield ExportHeader(snapshot.tree_size, snapshot.checkpoint_count, include_payloads)
+
+    pending = iter(_with_proofs(conn, cps, available))
+    next_cp = next(pending, None)
+    for emitted, record in enumerate(_entries(conn, include_payloads, entry_limit)):
+        # A checkpoint goes right after the entry that brings the log to its size.
+        while next_cp is not None and next_cp.checkpoint.tree_size <= emitted:
+            yield next_cp
+            next_cp = next(pending, None)
+        yield record
+    while next_cp is not None:
+        yield next_cp
+        next_cp = next(pending, None)
+
+
+def write_export(conn: Connection, out: TextIO, *, include_payloads: bool = True) -> ExportHeader:
+    """Write the ledger as JSON Lines to ``out`` and return the header written.
+
+    Raises:
+        LedgerError: if the ledger cannot be read (see :func:`iter_records`).
+    """
+    header: ExportHeader | None = None
+    for record in iter_records(conn, include_payloads=include_payloads):
+        if isinstance(record, ExportHeader):
+            header = record
+        out.write(record_to_line(record))
+    assert header is not None  # iter_records always starts with it
+    return header
+
+
+def _entries(conn: Connection, include_payloads: bool, limit: int | None) -> Iterator[EntryRecord]:
+    # Keyset pages keep memory flat without server-side cursors on any backend.
+    columns = [entries.c[name] for name in _ENTRY_COLUMNS]
+    if include_payloads:
+        columns.append(entries.c.payload)
+    next_seq: int | None = None
+    while True:
+        query = select(*columns).order_by(entries.c.seq).limit(_BATCH)
+        if next_seq is not None:
+            query = query.where(entries.c.seq >= next_seq)
+        if limit is not None:
+            query = query.where(entries.c.seq < limit)
+        rows = conn.execute(query).all()
+        for row in rows:
+            yield _entry(row._mapping, include_payloads)
+        if len(rows) < _BATCH:
+            return
+        next_seq = int(rows[-1].seq) + 1
+
+
+_ENTRY_COLUMNS = (
+    "seq",
+    "ts",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "payload_sha256",
+    "leaf_hash",
+)
+
+
+def _entry(row: Any, include_payloads: bool) -> EntryRecord:
+    seq = int(row["seq"])
+    payload = None
+    if include_payloads:
+        text = row["payload"]
+        payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    return EntryRecord(
+        seq=seq,
+        ts=format_ts(_as_utc(row["ts"], f"ledger entry {seq}")),
+        actor=str(row["actor"]),
+        action=str(row["action"]),
+        object_type=str(row["object_type"]),
+        object_id=str(row["object_id"]),
+        payload_sha256=str(row["payload_sha256"]),
+        leaf_hash=str(row["leaf_hash"]),
+        payload=payload,
+        canonical_payload=False,
+    )
+
+
+def _checkpoint(row: Any) -> Checkpoint:
+    number = int(row["number"])
+    try:
+        root = bytes.fromhex(row["root_hash"])
+    except (TypeError, ValueError):
+        raise LedgerError(f"Checkpoint {number} has a malformed root hash.") from None
+    return Checkpoint(
+        number=number,
+        log_id=str(row["log_id"]),
+        tree_size=int(row["tree_size"]),
+        root_hash=root,
+        timestamp=_as_utc(row["ts"], f"checkpoint {number}"),
+        signature=bytes(row["signature"]),
+    )
+
+
+def _with_proofs(conn: Connection, cps: list[Checkpoint], available: int) -> list[CheckpointRecord]:
+    records: list[CheckpointRecord] = []
+    previous: Checkpoint | None = None
+    for cp in cps:
+        proof: tuple[bytes, ...] | None = None
+        error: str | None = None
+        # Impossible sizes get no proof; the verifier reports the sizes themselves.
+        if previous is not None and previous.tree_size <= cp.tree_size <= available:
+            try:
+                proof = build_consistency_proof(
+                    previous.tree_size, cp.tree_size, lambda ids: read_nodes(conn, ids)
+                ).hashes
+            except LedgerError as exc:
+                error = exc.message
+        records.append(CheckpointRecord(cp, proof, error))
+        previous = cp
+    return records
+
+
+def _as_utc(value: Any, what: str) -> dt.datetime:
+    # Columns are read untyped so that a damaged value names its row instead of failing the read.
+    try:
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if not isinstance(value, dt.datetime):
+            raise ValueError(value)
+    except ValueError:
+        raise LedgerError(f"The timestamp of {what} is malformed: {value!r}.") from None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

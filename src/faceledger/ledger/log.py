@@ -1,0 +1,453 @@
+"""The ledger log: appending entries, signing checkpoints, answering proofs and queries.
+
+Every write happens in the caller's session and transaction: statements are executed (flushed)
+but never committed, so an entry and the state change it records commit together or not at all.
+Appenders take turns on the single ``ledger_state`` row: its UPDATE is the first ledger
+statement of an append, which takes the row lock on PostgreSQL and the write lock on SQLite
+before anything is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO, cast
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session
+
+from faceledger.db import utcnow
+from faceledger.errors import ConfigError, InvalidInput, LedgerError, NotFound
+from faceledger.ledger.bundle import make_inclusion_bundle
+from faceledger.ledger.canonical import parse_json
+from faceledger.ledger.checkpoint import Checkpoint, sign_checkpoint, validate_log_id
+from faceledger.ledger.envelope import EntryDraft, LedgerEntry
+from faceledger.ledger.export import read_state, write_export
+from faceledger.ledger.keys import default_log_id
+from faceledger.ledger.merkle import CompactRange, fold_subtrees, perfect_subtrees
+from faceledger.ledger.models import CheckpointRow, EntryRow, NodeRow, StateRow
+from faceledger.ledger.proofs import (
+    ConsistencyProof,
+    InclusionProof,
+    NodeReader,
+    build_consistency_proof,
+    build_inclusion_proof,
+)
+from faceledger.ledger.records import EntryRecord, ExportHeader
+from faceledger.ledger.tables import read_nodes
+
+__all__ = ["MAX_QUERY_LIMIT", "Ledger"]
+
+MAX_QUERY_LIMIT = 10_000
+
+_ENTRIES = cast(Table, EntryRow.__table__)
+_NODES = cast(Table, NodeRow.__table__)
+_CHECKPOINTS = cast(Table, CheckpointRow.__table__)
+_STATE = cast(Table, StateRow.__table__)
+
+
+@dataclass(frozen=True)
+class _State:
+    tree_size: int
+    frontier: bytes
+    checkpoint_count: int
+    last_checkpoint_size: int | None
+    last_checkpoint_at: dt.datetime | None
+
+
+class Ledger:
+    """The tamper-evident log of every state change, stored in the application database.
+
+    ``signing_key`` signs checkpoints; without one the ledger still appends and answers proofs
+    but :meth:`checkpoint` raises and no checkpoint is made automatically. After an append, a
+    checkpoint is signed in the same transaction when ``checkpoint_every_entries`` entries have
+    been added since the last one, or the last one is ``checkpoint_every_minutes`` old (or there
+    is none yet); 0 disables either rule. An empty ``log_id`` means :func:`default_log_id` of the
+    key.
+    """
+
+    def __init__(
+        self,
+        signing_key: Ed25519PrivateKey | None,
+        log_id: str,
+        checkpoint_every_entries: int = 1000,
+        checkpoint_every_minutes: int = 60,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        if not log_id and signing_key is not None:
+            log_id = default_log_id(signing_key)
+        self.log_id = validate_log_id(log_id)
+        if checkpoint_every_entries < 0 or checkpoint_every_minutes < 0:
+            raise ConfigError("Checkpoint intervals must be 0 (never) or positive.")
+        self._key = signing_key
+        self.checkpoint_every_entries = checkpoint_every_entries
+        self.checkpoint_every_minutes = checkpoint_every_minutes
+        self._clock = clock
+
+    @property
+    def public_key(self) -> Ed25519PublicKey | None:
+        """The key auditors verify checkpoints with (None without a signing key)."""
+        return None if self._key is None else self._key.public_key()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str,
+        payload: Mapping[str, Any],
+    ) -> LedgerEntry:
+        """Append one entry in the session's transaction (flushed, not committed) and return it.
+
+        Raises:
+            LedgerError: for an invalid field or payload (a float, an unsupported type: see
+                :mod:`faceledger.ledger.canonical`), or a ledger whose state row is missing.
+        """
+        # Check everything before taking the lock, so bad input never makes others wait.
+        draft = EntryDraft.new(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            payload=payload,
+        )
+        state = self._lock(session)
+        now = self._clock()
+        entry = draft.at(state.tree_size, now)
+        tree = CompactRange.from_bytes(state.tree_size, state.frontier)
+        completed = tree.append(bytes.fromhex(entry.leaf_hash))
+        session.execute(
+            insert(_ENTRIES).values(
+                seq=entry.seq,
+                ts=entry.ts,
+                actor=entry.actor,
+                action=entry.action,
+                object_type=entry.object_type,
+                object_id=entry.object_id,
+                payload=draft.payload_bytes.decode("utf-8"),
+                payload_sha256=entry.payload_sha256,
+                leaf_hash=entry.leaf_hash,
+            )
+        )
+        if completed:
+            session.execute(
+                insert(_NODES), [{"level": lv, "idx": i, "hash": h} for lv, i, h in completed]
+            )
+        changes: dict[str, Any] = {"tree_size": tree.size, "frontier": tree.to_bytes()}
+        if self._due(state, tree.size, now):
+            changes.update(self._sign(session, state, tree, now)[1])
+        session.execute(update(_STATE).where(_STATE.c.id == 1).values(**changes))
+        return entry
+
+    def checkpoint(self, session: Session) -> Checkpoint:
+        """Sign the current tree head now, in the session's transaction, and return it.
+
+        Raises:
+            LedgerError: if the ledger has no signing key.
+        """
+        if self._key is None:
+            raise LedgerError("This ledger has no signing key, so it cannot sign checkpoints.")
+        return self._checkpoint(session, self._lock(session), self._clock())
+
+    def checkpoint_if_due(self, session: Session) -> Checkpoint | None:
+        """Sign a checkpoint if the entry or time rule calls for one (for a periodic job).
+
+        Returns the new checkpoint, or None if none was due (or there is no signing key).
+        """
+        if self._key is None:
+            return None
+        state, now = self._lock(session), self._clock()
+        if not self._due(state, state.tree_size, now):
+            return None
+        return self._checkpoint(session, state, now)
+
+    def _checkpoint(self, session: Session, state: _State, now: dt.datetime) -> Checkpoint:
+        tree = CompactRange.from_bytes(state.tree_size, state.frontier)
+        cp, changes = self._sign(session, state, tree, now)
+        session.execute(update(_STATE).where(_STATE.c.id == 1).values(**changes))
+        return cp
+
+    def _lock(self, session: Session) -> _State:
+        # A no-op UPDATE first: it serialises appenders before they read the state.
+        stmt = update(_STATE).where(_STATE.c.id == 1).values(tree_size=_STATE.c.tree_size)
+        columns = (
+            _STATE.c.tree_size,
+            _STATE.c.frontier,
+            _STATE.c.checkpoint_count,
+            _STATE.c.last_checkpoint_size,
+            _STATE.c.last_checkpoint_at,
+        )
+        bind = session.get_bind()
+        if bind.dialect.update_returning:
+            row = session.execute(stmt.returning(*columns)).one_or_none()
+        else:
+            session.execute(stmt)
+            row = session.execute(select(*columns).where(_STATE.c.id == 1)).one_or_none()
+        if row is None:
+            raise LedgerError(
+                "The ledger state row is missing; the database is not initialised or was damaged."
+            )
+        return _State(
+            int(row.tree_size),
+            bytes(row.frontier),
+            int(row.checkpoint_count),
+            row.last_checkpoint_size,
+            row.last_checkpoint_at,
+        )
+
+    def _due(self, state: _State, size: int, now: dt.datetime) -> bool:
+        if self._key is None:
+            return False
+        last_size = state.last_checkpoint_size
+        if last_size is not None and size == last_size:
+            return False  # nothing new to sign
+        every = self.checkpoint_every_entries
+        if every and size - (last_size or 0) >= every:
+            return True
+        minutes = self.checkpoint_every_minutes
+        if minutes and size > 0:
+            last_at = state.last_checkpoint_at
+            return last_at is None or now - last_at >= dt.timedelta(minutes=minutes)
+        return False
+
+    def _sign(
+        self, session: Session, state: _State, tree: CompactRange, now: dt.datetime
+    ) -> tuple[Checkpoint, dict[str, Any]]:
+        assert self._key is not None
+        cp = sign_checkpoint(
+            self._key,
+            number=state.checkpoint_count,
+            log_id=self.log_id,
+            tree_size=tree.size,
+            root_hash=tree.root(),
+            timestamp=now,
+        )
+        session.execute(
+            insert(_CHECKPOINTS).values(
+                number=cp.number,
+                log_id=cp.log_id,
+                tree_size=cp.tree_size,
+                root_hash=cp.root_hash.hex(),
+                ts=cp.timestamp,
+                signature=cp.signature,
+            )
+        )
+        return cp, {
+            "checkpoint_count": cp.number + 1,
+            "last_checkpoint_size": cp.tree_size,
+            "last_checkpoint_at": cp.timestamp,
+        }
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def tree_size(self, session: Session) -> int:
+        """Return the number of entries."""
+        return read_state(session.connection()).tree_size
+
+    def root(self, session: Session, size: int | None = None) -> bytes:
+        """Return the Merkle root of the first ``size`` entries (default: all of them).
+
+        Raises:
+            InvalidInput: if ``size`` is negative or beyond the tree.
+        """
+        snapshot = read_state(session.connection())
+        if size is None or size == snapshot.tree_size:
+            return CompactRange.from_bytes(snapshot.tree_size, snapshot.frontier).root()
+        self._check_size(size, snapshot.tree_size, "size")
+        ids = perfect_subtrees(0, size)
+        found = self._reader(session)(ids)
+        return fold_subtrees([found[node] for node in ids])
+
+    def inclusion_proof(
+        self, session: Session, seq: int, tree_size: int | None = None
+    ) -> InclusionProof:
+        """Return the proof that entry ``seq`` is in the tree of ``tree_size`` (default: now).
+
+        Raises:
+            InvalidInput: unless 0 <= seq < tree_size <= the current size.
+        """
+        current = self.tree_size(session)
+        size = current if tree_size is None else tree_size
+        self._check_size(size, current, "tree_size")
+        if not 0 <= seq < size:
+            raise InvalidInput(
+                f"Entry {seq} is not in a tree of size {size}.", seq=seq, tree_size=size
+            )
+        return build_inclusion_proof(seq, size, self._reader(session))
+
+    def consistency_proof(
+        self, session: Session, old_size: int, new_size: int | None = None
+    ) -> ConsistencyProof:
+        """Return the proof that the tree of ``old_size`` is a prefix of that of ``new_size``.
+
+        Raises:
+            InvalidInput: unless 0 <= old_size <= new_size <= the current size.
+        """
+        current = self.tree_size(session)
+        size = current if new_size is None else new_size
+        self._check_size(size, current, "new_size")
+        if not 0 <= old_size <= size:
+            raise InvalidInput(
+                f"No consistency proof from size {old_size} to size {size}.",
+                old_size=old_size,
+                new_size=size,
+            )
+        return build_consistency_proof(old_size, size, self._reader(session))
+
+    def entry(self, session: Session, seq: int) -> LedgerEntry:
+        """Return entry ``seq``.
+
+        Raises:
+            NotFound: if there is no such entry.
+        """
+        row = session.get(EntryRow, seq)
+        if row is None:
+            raise NotFound(f"Ledger entry {seq} does not exist.", seq=seq)
+        return _to_entry(row)
+
+    def latest_checkpoint(self, session: Session) -> Checkpoint | None:
+        """Return the newest checkpoint, or None if none was signed yet."""
+        row = session.scalars(
+            select(CheckpointRow).order_by(CheckpointRow.number.desc()).limit(1)
+        ).first()
+        return None if row is None else _to_checkpoint(row)
+
+    def checkpoints(
+        self, session: Session, *, limit: int = 100, offset: int = 0
+    ) -> list[Checkpoint]:
+        """Return checkpoints oldest first, ``limit`` at a time."""
+        _check_page(limit, offset)
+        rows = session.scalars(
+            select(CheckpointRow).order_by(CheckpointRow.number).limit(limit).offset(offset)
+        )
+        return [_to_checkpoint(row) for row in rows]
+
+    def query(
+        self,
+        session: Session,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[LedgerEntry]:
+        """Return entries matching every given filter, in ``seq`` order.
+
+        ``since`` is inclusive and ``until`` exclusive; both must be timezone-aware.
+
+        Raises:
+            InvalidInput: for a naive datetime, a negative offset, or a limit outside
+                1..10,000.
+        """
+        _check_page(limit, offset)
+        query = select(EntryRow).order_by(EntryRow.seq)
+        for column, value in (
+            (EntryRow.actor, actor),
+            (EntryRow.action, action),
+            (EntryRow.object_type, object_type),
+            (EntryRow.object_id, object_id),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        for name, bound in (("since", since), ("until", until)):
+            if bound is not None and bound.tzinfo is None:
+                raise InvalidInput(f"{name} must be a timezone-aware datetime.", field=name)
+        if since is not None:
+            query = query.where(EntryRow.ts >= since)
+        if until is not None:
+            query = query.where(EntryRow.ts < until)
+        rows = session.scalars(query.limit(limit).offset(offset))
+        return [_to_entry(row) for row in rows]
+
+    # -- handing out evidence --------------------------------------------------------------
+
+    def inclusion_bundle(
+        self,
+        session: Session,
+        seq: int,
+        *,
+        checkpoint: Checkpoint | None = None,
+        include_payload: bool = True,
+    ) -> dict[str, Any]:
+        """Return a self-contained inclusion proof of entry ``seq`` (see :mod:`.bundle`).
+
+        It is proven against ``checkpoint`` (default: the latest one).
+
+        Raises:
+            NotFound: if the entry does not exist.
+            LedgerError: if no checkpoint covers the entry yet (sign one first).
+        """
+        entry = self.entry(session, seq)
+        cp = checkpoint or self.latest_checkpoint(session)
+        if cp is None or seq >= cp.tree_size:
+            raise LedgerError(
+                f"Entry {seq} is not covered by a signed checkpoint yet; sign one first.",
+                seq=seq,
+            )
+        proof = self.inclusion_proof(session, seq, cp.tree_size)
+        return make_inclusion_bundle(EntryRecord.from_entry(entry, include_payload), proof, cp)
+
+    def export(self, session: Session, out: TextIO, include_payloads: bool = True) -> ExportHeader:
+        """Write the whole ledger to ``out`` as JSON Lines (see :mod:`.records`).
+
+        ``include_payloads=False`` writes a public export: payloads left out, everything else
+        still verifiable.
+        """
+        return write_export(session.connection(), out, include_payloads=include_payloads)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _reader(session: Session) -> NodeReader:
+        conn = session.connection()
+        return lambda ids: read_nodes(conn, ids)
+
+    @staticmethod
+    def _check_size(size: int, current: int, name: str) -> None:
+        if not 0 <= size <= current:
+            raise InvalidInput(
+                f"{name} {size} is outside the ledger's 0..{current} entries.",
+                **{name: size, "current_size": current},
+            )
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_QUERY_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_QUERY_LIMIT}.", limit=limit)
+    if offset < 0:
+        raise InvalidInput("offset must not be negative.", offset=offset)
+
+
+def _to_entry(row: EntryRow) -> LedgerEntry:
+    return LedgerEntry(
+        seq=row.seq,
+        ts=row.ts,
+        actor=row.actor,
+        action=row.action,
+        object_type=row.object_type,
+        object_id=row.object_id,
+        payload=cast(Mapping[str, Any], parse_json(row.payload)),
+        payload_sha256=row.payload_sha256,
+        leaf_hash=row.leaf_hash,
+    )
+
+
+def _to_checkpoint(row: CheckpointRow) -> Checkpoint:
+    return Checkpoint(
+        number=row.number,
+        log_id=row.log_id,
+        tree_size=row.tree_size,
+        root_hash=bytes.fromhex(row.root_hash),
+        timestamp=row.ts,
+        signature=row.signature,
+    )
