@@ -20,6 +20,7 @@ from faceledger.cli.common import (
     state,
 )
 from faceledger.cli.faces import enroll, gallery_app, search, verify
+from faceledger.cli.ledger import ledger_app
 from faceledger.cli.quickstart import quickstart
 from faceledger.config import describe_settings
 
@@ -78,6 +79,7 @@ app.command()(search)
 app.command()(verify)
 app.command()(quickstart)
 app.add_typer(gallery_app, name="gallery")
+app.add_typer(ledger_app, name="ledger")
 
 
 def main() -> None:

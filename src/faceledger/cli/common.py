@@ -52,9 +52,11 @@ def fail(error: FaceLedgerError) -> NoReturn:
     """Print an error for a person and exit with status 2."""
     err_console.print(f"[bold red]error:[/] {error.message}", highlight=False)
     for key, value in error.details.items():
-        if key in ("reasons",) and isinstance(value, list):
-            for reason in value:
-                err_console.print(f"  - {reason}", highlight=False)
+        if isinstance(value, list):
+            for item in value:
+                err_console.print(f"  - {key}: {item}", highlight=False)
+        else:
+            err_console.print(f"  {key}: {value}", highlight=False)
     raise typer.Exit(EXIT_ERROR)
 
 

@@ -134,8 +134,11 @@ class Profile:
             "unsafe_warning": self.unsafe_warning,
             "rules": self.rules,
         }
-        for section in (self.access, self.legal_basis, self.request, self.results, self.retention):
-            data[_SECTION_NAMES[type(section)]] = dataclasses.asdict(section)
+        data["access"] = dataclasses.asdict(self.access)
+        data["legal_basis"] = dataclasses.asdict(self.legal_basis)
+        data["request"] = dataclasses.asdict(self.request)
+        data["results"] = dataclasses.asdict(self.results)
+        data["retention"] = dataclasses.asdict(self.retention)
         data["offences"] = self.offences.to_dict()
         return _jsonable(data)  # type: ignore[no-any-return]
 
@@ -157,15 +160,6 @@ class Profile:
         """Return until when training completed on ``trained_on`` counts (None: no limit)."""
         days = self.access.training_validity_days
         return None if days is None else trained_on + dt.timedelta(days=days)
-
-
-_SECTION_NAMES: dict[type[Any], str] = {
-    AccessPolicy: "access",
-    LegalBasisPolicy: "legal_basis",
-    RequestPolicy: "request",
-    ResultsPolicy: "results",
-    RetentionPolicy: "retention",
-}
 
 
 def _keys(section: type[Any]) -> frozenset[str]:

@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from faceledger.errors import ConfigError, InvalidInput
@@ -38,25 +39,33 @@ if TYPE_CHECKING:
 
 ALL_ACTIONS = frozenset(Action)
 OPERATING_ACTIONS = frozenset(
-    {Action.RUN_SEARCH, Action.FIRST_REVIEW, Action.PEER_REVIEW, Action.RELEASE}
-    | {Action.CLOSE_NO_LEAD}
+    {
+        Action.RUN_SEARCH,
+        Action.FIRST_REVIEW,
+        Action.PEER_REVIEW,
+        Action.RELEASE,
+        Action.CLOSE_NO_LEAD,
+    }
 )
+"""Actions only the profile's operating agencies may take (R1)."""
 EXAMINING_ACTIONS = frozenset({Action.RUN_SEARCH, Action.FIRST_REVIEW, Action.PEER_REVIEW})
 REQUEST_ACTIONS = frozenset({Action.SUBMIT, Action.APPROVE_EMERGENCY, Action.RUN_SEARCH})
 """Actions at which the request itself (basis, offence, probe, purpose) is checked again."""
 
-ACTION_ROLES: Mapping[Action, frozenset[Role]] = {
-    Action.SUBMIT: frozenset({Role.REQUESTER}),
-    Action.APPROVE_EMERGENCY: frozenset({Role.SUPERVISOR}),
-    Action.RUN_SEARCH: frozenset({Role.EXAMINER}),
-    Action.FIRST_REVIEW: frozenset({Role.EXAMINER}),
-    Action.PEER_REVIEW: frozenset({Role.EXAMINER, Role.REVIEWER}),
-    Action.RELEASE: frozenset({Role.EXAMINER, Role.SUPERVISOR}),
-    Action.CLOSE_NO_LEAD: frozenset({Role.EXAMINER}),
-    Action.USE_LEAD: frozenset({Role.REQUESTER}),
-    Action.FILE_EMERGENCY_STATEMENT: frozenset({Role.REQUESTER, Role.SUPERVISOR}),
-    Action.SEAL: frozenset({Role.SUPERVISOR, Role.ADMIN}),
-}
+ACTION_ROLES: Mapping[Action, frozenset[Role]] = MappingProxyType(
+    {
+        Action.SUBMIT: frozenset({Role.REQUESTER}),
+        Action.APPROVE_EMERGENCY: frozenset({Role.SUPERVISOR}),
+        Action.RUN_SEARCH: frozenset({Role.EXAMINER}),
+        Action.FIRST_REVIEW: frozenset({Role.EXAMINER}),
+        Action.PEER_REVIEW: frozenset({Role.EXAMINER, Role.REVIEWER}),
+        Action.RELEASE: frozenset({Role.EXAMINER, Role.SUPERVISOR}),
+        Action.CLOSE_NO_LEAD: frozenset({Role.EXAMINER}),
+        Action.USE_LEAD: frozenset({Role.REQUESTER}),
+        Action.FILE_EMERGENCY_STATEMENT: frozenset({Role.REQUESTER, Role.SUPERVISOR}),
+        Action.SEAL: frozenset({Role.SUPERVISOR, Role.ADMIN}),
+    }
+)
 """Roles that may attempt each action (DESIGN.md, "People who use it")."""
 
 
@@ -482,28 +491,30 @@ class CorroboratedLead(ProfileRule):
             )
 
 
-RULE_TYPES: Mapping[str, Callable[[Profile], ProfileRule]] = {
-    cls.id: cls
-    for cls in (
-        NamedActor,
-        RoleForAction,
-        OperatingAgency,
-        AccountActive,
-        TrainingCurrent,
-        LegalBasisAllowed,
-        EmergencyBasis,
-        EmergencyFiling,
-        DeceasedBasis,
-        OffenceAllowed,
-        CaseDetails,
-        ProbeSourceAllowed,
-        ProtectedActivity,
-        CandidateListCap,
-        ReleaseCaveat,
-        IndependentReview,
-        CorroboratedLead,
-    )
-}
+RULE_TYPES: Mapping[str, Callable[[Profile], ProfileRule]] = MappingProxyType(
+    {
+        cls.id: cls
+        for cls in (
+            NamedActor,
+            RoleForAction,
+            OperatingAgency,
+            AccountActive,
+            TrainingCurrent,
+            LegalBasisAllowed,
+            EmergencyBasis,
+            EmergencyFiling,
+            DeceasedBasis,
+            OffenceAllowed,
+            CaseDetails,
+            ProbeSourceAllowed,
+            ProtectedActivity,
+            CandidateListCap,
+            ReleaseCaveat,
+            IndependentReview,
+            CorroboratedLead,
+        )
+    }
+)
 """Every rule a profile may name, by id."""
 
 

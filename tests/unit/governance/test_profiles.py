@@ -37,8 +37,13 @@ from faceledger.governance import (
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 SHIPPED = ("eu-ai-act", "lab", "maryland", "massachusetts", "washington")
 # A felony-class robbery code in each profile's own catalogue.
-ROBBERY = {"massachusetts": "armed_robbery", "washington": "robbery_1", "maryland": "armed_robbery",
-           "eu-ai-act": "armed_robbery", "lab": "synthetic_felony"}  # fmt: skip
+ROBBERY = {
+    "massachusetts": "armed_robbery",
+    "washington": "robbery_1",
+    "maryland": "armed_robbery",
+    "eu-ai-act": "armed_robbery",
+    "lab": "synthetic_felony",
+}
 
 
 def _text(name: str) -> str:
@@ -129,10 +134,19 @@ def engines() -> dict[str, PolicyEngine]:
 
 Change = dict[str, Any]
 EMERGENCY_NO_DEADLINE = Emergency("Armed man holding hostages at 12 Elm St.", NOW, "sergeant-3")
-DECEASED = {"offence_code": None, "legal_basis": DeceasedOrIncapacitated("Unidentified body."),
-            "attestation": Attestation(True, "No suspicion.", Purpose.IDENTIFY_DECEASED_OR_INCAPACITATED)}  # fmt: skip
-ADMIN_ORDER = CourtOrder("Police authority", "A-1", "Director", dt.date(2024, 5, 1),
-                         dt.date(2024, 7, 1), AuthorityKind.ADMINISTRATIVE)  # fmt: skip
+DECEASED = {
+    "offence_code": None,
+    "legal_basis": DeceasedOrIncapacitated("Unidentified body."),
+    "attestation": Attestation(True, "No suspicion.", Purpose.IDENTIFY_DECEASED_OR_INCAPACITATED),
+}
+ADMIN_ORDER = CourtOrder(
+    "Police authority",
+    "A-1",
+    "Director",
+    dt.date(2024, 5, 1),
+    dt.date(2024, 7, 1),
+    AuthorityKind.ADMINISTRATIVE,
+)
 
 
 @pytest.mark.parametrize(

@@ -42,8 +42,13 @@ from faceledger.governance import (
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)  # the factory's default ``now``
 HOUR = dt.timedelta(hours=1)
 CAVEAT = "investigative lead only — not probable cause for arrest"
-ORDER = CourtOrder("Suffolk Superior Court", "SUCR2024-0042", "Hon. A. Justice",
-                   dt.date(2024, 5, 31), dt.date(2024, 6, 30))  # fmt: skip
+ORDER = CourtOrder(
+    "Suffolk Superior Court",
+    "SUCR2024-0042",
+    "Hon. A. Justice",
+    dt.date(2024, 5, 31),
+    dt.date(2024, 6, 30),
+)
 EMERGENCY = Emergency(
     facts="Armed man holding two hostages at 12 Elm St; threatens to shoot them.",
     declared_at=NOW - 2 * HOUR,
@@ -187,7 +192,7 @@ def test_r2_account_and_training(
                 dt.date(2024, 5, 1),
                 dt.date(2024, 7, 1),
                 AuthorityKind.ADMINISTRATIVE,
-            ),  # fmt: skip
+            ),
             "An order by an authority of kind 'administrative' is not accepted; the "
             "massachusetts profile accepts orders by: judicial (R3).",
             id="R3-deny-administrative-order",
@@ -301,8 +306,10 @@ def test_r4_emergency(
 
 DECEASED = {
     "offence_code": None,
-    "attestation": Attestation(True, "Unknown deceased, no suspicion.", Purpose.IDENTIFY_DECEASED_OR_INCAPACITATED),
-}  # fmt: skip
+    "attestation": Attestation(
+        True, "Unknown deceased, no suspicion.", Purpose.IDENTIFY_DECEASED_OR_INCAPACITATED
+    ),
+}
 
 
 @pytest.mark.parametrize(

@@ -208,7 +208,9 @@ def _corrupt_inclusion(
 @pytest.mark.parametrize(("index", "size", "proof"), INCLUSION)
 def test_corrupted_inclusion_proofs_fail(index: int, size: int, proof: list[str]) -> None:
     leaf = leaf_hash(LEAVES[index])
-    for desc, i, n, p, root, lh in _corrupt_inclusion(index, size, _hashes(proof), _root(size), leaf):
+    for desc, i, n, p, root, lh in _corrupt_inclusion(
+        index, size, _hashes(proof), _root(size), leaf
+    ):
         with pytest.raises(VerificationFailed):
             verify_inclusion(i, n, lh, p, root)
             pytest.fail(f"verified a corrupted proof: {desc}")

@@ -1,0 +1,226 @@
+"""``faceledger ledger ...``: checkpoints, queries, exports, proofs, and independent verification.
+
+``verify`` and ``check-proof`` need only an export (or a database URL) and the public key: they
+import the ledger's verifier, never the service layer, so an outside auditor can run them alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from faceledger.cli.common import console, handled, print_json, run, state
+from faceledger.errors import InvalidInput
+
+ledger_app = typer.Typer(
+    help="Inspect, export and verify the tamper-evident ledger.", no_args_is_help=True
+)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _parse_time(value: str | None, name: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--{name} must be an ISO 8601 date or time, got {value!r}.") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@ledger_app.command("checkpoint")
+def checkpoint(
+    ctx: typer.Context,
+    save: Path | None = typer.Option(
+        None, help="Also write the signed checkpoint to this file (keep it to detect rollback)."
+    ),
+) -> None:
+    """Sign a checkpoint of the ledger as it stands now and print it."""
+
+    def body(service: Any) -> int:
+        signed = service.sign_checkpoint()
+        text = signed.to_json()
+        if save is not None:
+            save.write_text(text + "\n", encoding="utf-8")
+        sys.stdout.write(text + "\n")
+        return 0
+
+    run(ctx, body)
+
+
+@ledger_app.command("entries")
+def entries(
+    ctx: typer.Context,
+    actor: str | None = typer.Option(None, help="Only entries by this actor."),
+    action: str | None = typer.Option(None, help="Only this action, e.g. search.run."),
+    object_type: str | None = typer.Option(None, help="Only objects of this type."),
+    object_id: str | None = typer.Option(None, help="Only this object id."),
+    since: str | None = typer.Option(None, help="From this time (ISO 8601, inclusive; UTC)."),
+    until: str | None = typer.Option(None, help="Before this time (ISO 8601, exclusive; UTC)."),
+    limit: int = typer.Option(100, help="At most this many entries (1-10000)."),
+    offset: int = typer.Option(0, help="Skip this many matching entries."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List ledger entries, filtered by actor, action, object and time."""
+
+    def body(service: Any) -> int:
+        found = service.ledger_entries(
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            since=_parse_time(since, "since"),
+            until=_parse_time(until, "until"),
+            limit=limit,
+            offset=offset,
+        )
+        if as_json:
+            print_json(
+                [
+                    {
+                        "seq": e.seq,
+                        "ts": e.ts.isoformat(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "object_type": e.object_type,
+                        "object_id": e.object_id,
+                        "payload": json.loads(e.payload),
+                        "leaf_hash": e.leaf_hash.hex(),
+                    }
+                    for e in found
+                ]
+            )
+            return 0
+        table = Table("seq", "time (UTC)", "actor", "action", "object")
+        for e in found:
+            table.add_row(
+                str(e.seq),
+                e.ts.strftime("%Y-%m-%d %H:%M:%S"),
+                e.actor,
+                e.action,
+                f"{e.object_type}:{e.object_id}"[:60],
+            )
+        console.print(table)
+        return 0
+
+    run(ctx, body)
+
+
+@ledger_app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Path | None = typer.Option(None, "--out", "-o", help="File to write (default stdout)."),
+    public: bool = typer.Option(
+        False, "--public", help="Leave payloads out (hashes only): fit for public release."
+    ),
+) -> None:
+    """Export entries and checkpoints as JSON Lines for independent verification."""
+
+    def body(service: Any) -> int:
+        if out is None:
+            service.export_ledger(sys.stdout, include_payloads=not public)
+        else:
+            with out.open("w", encoding="utf-8") as handle:
+                header = service.export_ledger(handle, include_payloads=not public)
+            typer.echo(f"wrote {out} ({header})", err=True)
+        return 0
+
+    run(ctx, body)
+
+
+@ledger_app.command("prove")
+def prove(
+    ctx: typer.Context,
+    seq: int = typer.Argument(..., help="Entry number (0-based)."),
+    public: bool = typer.Option(False, "--public", help="Leave the payload out (hash only)."),
+) -> None:
+    """Print a self-contained inclusion proof of one entry against a signed checkpoint."""
+
+    def body(service: Any) -> int:
+        print_json(service.prove_entry(seq, include_payload=not public))
+        return 0
+
+    run(ctx, body)
+
+
+def _public_key(ctx: typer.Context, path: Path | None) -> Any:
+    from faceledger.ledger import PUBLIC_KEY_FILE, load_public_key
+
+    if path is None:
+        path = state(ctx).settings.data_dir / "keys" / PUBLIC_KEY_FILE
+    if not path.is_file():
+        raise InvalidInput(f"No public key at {path}; pass --public-key.")
+    return load_public_key(path)
+
+
+@ledger_app.command("verify")
+def verify(
+    ctx: typer.Context,
+    export_file: Path | None = typer.Option(
+        None, "--export", help="A JSON Lines export to verify (default: the data dir's database)."
+    ),
+    database_url: str | None = typer.Option(
+        None, "--database-url", help="Verify this database instead (SQLAlchemy URL)."
+    ),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="The ledger's public key, PEM (default: the data dir's)."
+    ),
+    trusted: Path | None = typer.Option(
+        None,
+        "--trusted-checkpoint",
+        help="A checkpoint saved earlier; the log must extend it (detects rollback).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Verify every leaf hash, checkpoint signature and root, consistency, and seq contiguity.
+
+    Exits 0 when the ledger verifies, 2 naming the first failing entry or checkpoint.
+    """
+    from faceledger.ledger import Checkpoint, verify_database, verify_export
+
+    with handled():
+        key = _public_key(ctx, public_key)
+        trusted_cp = None
+        if trusted is not None:
+            trusted_cp = Checkpoint.from_json(trusted.read_text(encoding="utf-8"))
+        if export_file is not None:
+            with export_file.open(encoding="utf-8") as lines:
+                report = verify_export(lines, key, trusted_cp)
+        else:
+            report = verify_database(database_url or state(ctx).settings.db_url, key, trusted_cp)
+    if as_json:
+        print_json({"ok": True, **report.__dict__, "summary": report.summary()})
+    else:
+        console.print(f"[green]OK[/] {report.summary()}", highlight=False)
+
+
+@ledger_app.command("check-proof")
+def check_proof(
+    ctx: typer.Context,
+    bundle: Path = typer.Argument(..., help="An inclusion proof from `faceledger ledger prove`."),
+    public_key: Path | None = typer.Option(None, "--public-key", help="Public key, PEM."),
+) -> None:
+    """Check an inclusion proof with the public key alone."""
+    from faceledger.ledger import verify_inclusion_bundle
+
+    with handled():
+        key = _public_key(ctx, public_key)
+        verify_inclusion_bundle(bundle.read_text(encoding="utf-8"), key)
+    console.print(f"[green]OK[/] {bundle} proves its entry is in the signed log.")
+
+
+@ledger_app.command("public-key")
+def public_key_cmd(ctx: typer.Context) -> None:
+    """Print the ledger's public key (PEM) for auditors."""
+    with handled():
+        path = state(ctx).settings.data_dir / "keys" / "ledger_public_key.pem"
+        if not path.is_file():
+            raise InvalidInput(f"No public key at {path}; run `faceledger init` first.")
+        sys.stdout.write(path.read_text(encoding="utf-8"))

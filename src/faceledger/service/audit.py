@@ -1,0 +1,64 @@
+"""Ledger use cases: checkpoints, queries, exports and inclusion proofs for auditors."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TextIO
+
+from faceledger.ledger import Checkpoint, ExportHeader, LedgerEntry
+from faceledger.service.core import ServiceCore
+
+
+class AuditUseCases(ServiceCore):
+    """Reading and attesting the ledger. Verification itself lives in faceledger.ledger.verify,
+    which an auditor runs without this layer."""
+
+    def sign_checkpoint(self) -> Checkpoint:
+        """Sign a checkpoint of the ledger as it stands now."""
+        with self.db.transaction() as session:
+            return self.ledger.checkpoint(session)
+
+    def latest_checkpoint(self) -> Checkpoint | None:
+        """Return the newest signed checkpoint, if any."""
+        with self.db.read() as session:
+            return self.ledger.latest_checkpoint(session)
+
+    def ledger_entries(
+        self,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[LedgerEntry]:
+        """Return ledger entries matching every given filter, oldest first."""
+        with self.db.read() as session:
+            return self.ledger.query(
+                session,
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                since=since,
+                until=until,
+                limit=limit,
+                offset=offset,
+            )
+
+    def export_ledger(self, out: TextIO, include_payloads: bool = True) -> ExportHeader:
+        """Write the ledger as JSON Lines; without payloads it is fit for public release."""
+        with self.db.read() as session:
+            return self.ledger.export(session, out, include_payloads=include_payloads)
+
+    def prove_entry(self, seq: int, include_payload: bool = True) -> dict[str, Any]:
+        """Return a self-contained inclusion proof of entry ``seq`` against the latest
+        checkpoint, signing a new checkpoint first if none covers the entry yet."""
+        with self.db.transaction() as session:
+            latest = self.ledger.latest_checkpoint(session)
+            if latest is None or latest.tree_size <= seq:
+                self.ledger.entry(session, seq)  # NotFound for an entry that does not exist
+                self.ledger.checkpoint(session)
+            return self.ledger.inclusion_bundle(session, seq, include_payload=include_payload)

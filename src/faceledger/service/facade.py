@@ -1,0 +1,11 @@
+"""The FaceLedger facade: every use case, composed from one module per area."""
+
+from __future__ import annotations
+
+from faceledger.service.audit import AuditUseCases
+from faceledger.service.galleries import GalleryUseCases
+from faceledger.service.searches import SearchUseCases
+
+
+class FaceLedger(GalleryUseCases, SearchUseCases, AuditUseCases):
+    """The service: every use case of faceledger, each in one transaction with its record."""

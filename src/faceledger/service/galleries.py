@@ -1,0 +1,230 @@
+"""Gallery use cases: create, enrol, inspect, delete, reindex."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from faceledger.errors import (
+    NotFound,
+)
+from faceledger.gallery import store
+from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos
+from faceledger.gallery.sources import EnrolItem
+from faceledger.service.core import ENROL_BATCH, ServiceCore
+from faceledger.service.results import EnrolSummary
+
+
+class GalleryUseCases(ServiceCore):
+    """Managing galleries; each change lands with its ledger entry."""
+
+    def create_gallery(self, actor: str, name: str, description: str = "") -> store.GallerySummary:
+        """Create an empty gallery."""
+        with self.db.transaction() as session:
+            gallery = store.create_gallery(session, name, description)
+            self.ledger.append(
+                session,
+                actor=actor,
+                action="gallery.create",
+                object_type="gallery",
+                object_id=name,
+                payload={"name": name, "description": description},
+            )
+            return store.GallerySummary(gallery.id, name, description, 0, 0, 0)
+
+    def list_galleries(self) -> list[store.GallerySummary]:
+        """Return every gallery with its counts."""
+        with self.db.read() as session:
+            return store.summaries(session)
+
+    def gallery_detail(self, name: str) -> dict[str, Any]:
+        """Return a gallery's counts and its subjects with their photos."""
+        with self.db.read() as session:
+            gallery = store.get_gallery(session, name)
+            summary = next(s for s in store.summaries(session) if s.id == gallery.id)
+            return {**summary.to_dict(), "subjects": store.subjects_of(session, gallery)}
+
+    def enroll(
+        self,
+        actor: str,
+        gallery_name: str,
+        items: Sequence[EnrolItem],
+        progress: Callable[[PhotoAnalysis | None], None] | None = None,
+        create_gallery: bool = True,
+    ) -> EnrolSummary:
+        """Enrol photos: one face each, idempotent by photo SHA-256, using every core.
+
+        Photos with no face, several faces, an unusable face or an unreadable file are skipped
+        and listed in the summary with the reason. Each enrolled photo gets a ledger entry in the
+        same transaction as its records.
+        """
+        with self.db.transaction() as session:
+            try:
+                store.get_gallery(session, gallery_name)
+            except NotFound:
+                if not create_gallery:
+                    raise
+                store.create_gallery(session, gallery_name)
+                self.ledger.append(
+                    session,
+                    actor=actor,
+                    action="gallery.create",
+                    object_type="gallery",
+                    object_id=gallery_name,
+                    payload={"name": gallery_name, "description": ""},
+                )
+        summary = EnrolSummary(gallery=gallery_name)
+        pending: list[tuple[EnrolItem, PhotoAnalysis]] = []
+        by_path = {item.path: item for item in items}
+        for analysis in analyse_photos([i.path for i in items], self.settings, self.pipeline):
+            item = by_path[analysis.path]
+            if progress:
+                progress(analysis)
+            if analysis.error_message is not None:
+                summary.rejected.append((str(item.path), analysis.error_message))
+            elif not analysis.faces:
+                summary.no_face.append(str(item.path))
+            elif len(analysis.faces) > 1:
+                summary.multiple_faces.append(str(item.path))
+            elif analysis.faces[0].problems:
+                summary.rejected.append((str(item.path), "; ".join(analysis.faces[0].problems)))
+            else:
+                pending.append((item, analysis))
+            if len(pending) >= ENROL_BATCH:
+                self._enrol_batch(actor, gallery_name, pending, summary)
+                pending = []
+        if pending:
+            self._enrol_batch(actor, gallery_name, pending, summary)
+        return summary
+
+    def _enrol_batch(
+        self,
+        actor: str,
+        gallery_name: str,
+        batch: list[tuple[EnrolItem, PhotoAnalysis]],
+        summary: EnrolSummary,
+    ) -> None:
+        model = self.pipeline.embedder.model
+        added_ids: list[int] = []
+        added_vectors: list[Any] = []
+        with self.db.transaction() as session:
+            gallery = store.get_gallery(session, gallery_name)
+            known = store.known_hashes(session, gallery.id, (a.sha256 or "" for _, a in batch))
+            for item, analysis in batch:
+                assert analysis.sha256 is not None
+                if analysis.sha256 in known:
+                    summary.duplicates_skipped += 1
+                    continue
+                known.add(analysis.sha256)
+                face = analysis.faces[0]
+                subject, new = store.get_or_create_subject(
+                    session, gallery, item.external_id, item.display_name
+                )
+                summary.new_subjects += int(new)
+                photo, template = store.add_photo(
+                    session,
+                    gallery,
+                    subject,
+                    sha256=analysis.sha256,
+                    source_uri=str(item.path),
+                    provenance=item.provenance,
+                    image_format=analysis.image_format,
+                    width=analysis.width,
+                    height=analysis.height,
+                    face=face,
+                    model=model,
+                )
+                self.ledger.append(
+                    session,
+                    actor=actor,
+                    action="gallery.enroll",
+                    object_type="photo",
+                    object_id=str(photo.id),
+                    payload={
+                        "gallery": gallery.name,
+                        "subject": subject.external_id,
+                        "photo_sha256": photo.sha256,
+                        "template_id": template.id,
+                        "model": model.to_dict(),
+                        "quality": face.quality.to_dict(),
+                    },
+                )
+                added_ids.append(template.id)
+                added_vectors.append(face.unit_embedding)
+                summary.enrolled += 1
+            if not added_ids:
+                return
+            gallery_id = gallery.id
+            old, new_generation = store.bump_generation(session, gallery)
+        self.indexes.apply(
+            gallery_id,
+            old,
+            new_generation,
+            self._loader(gallery_id),
+            add=(np.array(added_ids, dtype=np.int64), np.vstack(added_vectors)),
+        )
+
+    def delete_subject(self, actor: str, gallery_name: str, external_id: str) -> dict[str, Any]:
+        """Delete a subject with every photo and template; they leave the index too."""
+        with self.db.transaction() as session:
+            gallery = store.get_gallery(session, gallery_name)
+            subject = store.get_subject(session, gallery, external_id)
+            template_ids = store.subject_template_ids(session, subject)
+            photo_hashes = sorted(p.sha256 for p in subject.photos)
+            session.delete(subject)
+            old, new = store.bump_generation(session, gallery)
+            self.ledger.append(
+                session,
+                actor=actor,
+                action="gallery.delete_subject",
+                object_type="subject",
+                object_id=f"{gallery_name}/{external_id}",
+                payload={
+                    "gallery": gallery_name,
+                    "subject": external_id,
+                    "photo_sha256s": photo_hashes,
+                    "template_ids": template_ids,
+                },
+            )
+            gallery_id = gallery.id
+        self.indexes.apply(gallery_id, old, new, self._loader(gallery_id), remove=template_ids)
+        return {
+            "gallery": gallery_name,
+            "subject": external_id,
+            "photos": len(photo_hashes),
+            "templates": len(template_ids),
+        }
+
+    def delete_photo(self, actor: str, gallery_name: str, photo_id: int) -> dict[str, Any]:
+        """Delete one photo and its templates; they leave the index too."""
+        with self.db.transaction() as session:
+            gallery = store.get_gallery(session, gallery_name)
+            photo = store.get_photo(session, gallery, photo_id)
+            template_ids = store.photo_template_ids(session, photo)
+            sha256 = photo.sha256
+            session.delete(photo)
+            old, new = store.bump_generation(session, gallery)
+            self.ledger.append(
+                session,
+                actor=actor,
+                action="gallery.delete_photo",
+                object_type="photo",
+                object_id=str(photo_id),
+                payload={
+                    "gallery": gallery_name,
+                    "photo_sha256": sha256,
+                    "template_ids": template_ids,
+                },
+            )
+            gallery_id = gallery.id
+        self.indexes.apply(gallery_id, old, new, self._loader(gallery_id), remove=template_ids)
+        return {"gallery": gallery_name, "photo_id": photo_id, "templates": len(template_ids)}
+
+    def reindex(self, gallery_name: str) -> int:
+        """Rebuild a gallery's vector index from the database; return the vector count."""
+        with self.db.read() as session:
+            gallery = store.get_gallery(session, gallery_name)
+            gallery_id, generation = gallery.id, gallery.generation
+        return len(self.indexes.rebuild(gallery_id, generation, self._loader(gallery_id)))
