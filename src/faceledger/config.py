@@ -78,6 +78,11 @@ class Settings:
     enroll_workers: int = _setting(
         0, "Processes used for bulk enrolment; 0 means one per CPU core.", min=0
     )
+    policy_profile: str = _setting(
+        "massachusetts",
+        "Policy profile made active at init (massachusetts, washington, maryland, eu-ai-act, "
+        "lab, or a YAML path); later changes are admin actions recorded in the ledger.",
+    )
     ledger_log_id: str = _setting(
         "", "Name of this ledger in signed checkpoints; empty means derived from the public key."
     )

@@ -451,6 +451,8 @@ class IndependentReview(ProfileRule):
                 yield "A peer review needs a first review to exist"
             if ctx.actor.user_id in first:
                 yield f"User {ctx.actor.user_id!r} did the first review and may not peer-review it"
+            if ctx.actor.user_id == ctx.request.requester_id:
+                yield f"User {ctx.actor.user_id!r} filed this request and may not review it"
             return
         reviewers = {r.reviewer_id for r in reviews if r.reviewer_id.strip()}
         needed = self.profile.results.required_reviews

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from faceledger.errors import LedgerError
-from faceledger.ledger.canonical import canonical_json, parse_json
+from faceledger.ledger.canonical import canonical_json
 from faceledger.ledger.merkle import leaf_hash
 
 __all__ = [
@@ -174,7 +175,13 @@ class EntryDraft:
         )
 
     def at(self, seq: int, ts: dt.datetime) -> LedgerEntry:
-        """Return the entry as leaf ``seq`` appended at time ``ts`` (hashing its envelope)."""
+        """Return the entry as leaf ``seq`` appended at time ``ts`` (hashing its envelope).
+
+        Raises:
+            LedgerError: for a naive ``ts`` (it would be read as local time).
+        """
+        if ts.tzinfo is None:
+            raise LedgerError("Ledger timestamps must be timezone-aware.")
         ts = ts.astimezone(dt.UTC)
         envelope = envelope_bytes(
             seq=seq,
@@ -192,8 +199,9 @@ class EntryDraft:
             action=self.action,
             object_type=self.object_type,
             object_id=self.object_id,
-            # What was stored, so append and later reads return equal entries.
-            payload=parse_json(self.payload_bytes),
+            # What was stored (plain json: these bytes were just made canonical), so append
+            # and later reads return equal entries.
+            payload=json.loads(self.payload_bytes),
             payload_sha256=self.payload_sha256,
             leaf_hash=leaf_hash(envelope).hex(),
         )

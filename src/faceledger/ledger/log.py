@@ -47,6 +47,24 @@ _NODES = cast(Table, NodeRow.__table__)
 _CHECKPOINTS = cast(Table, CheckpointRow.__table__)
 _STATE = cast(Table, StateRow.__table__)
 
+# Statements built once: values go in as parameters, so SQLAlchemy reuses the compiled SQL on
+# every append instead of rebuilding it (most of an append's cost otherwise).
+_STATE_COLUMNS = (
+    _STATE.c.tree_size,
+    _STATE.c.frontier,
+    _STATE.c.checkpoint_count,
+    _STATE.c.last_checkpoint_size,
+    _STATE.c.last_checkpoint_at,
+)
+# A no-op UPDATE first: it serialises appenders before they read the state.
+_LOCK_STATE = update(_STATE).where(_STATE.c.id == 1).values(tree_size=_STATE.c.tree_size)
+_LOCK_AND_READ_STATE = _LOCK_STATE.returning(*_STATE_COLUMNS)
+_READ_STATE = select(*_STATE_COLUMNS).where(_STATE.c.id == 1)
+_UPDATE_STATE = update(_STATE).where(_STATE.c.id == 1)  # SET from the parameters given
+_INSERT_ENTRY = insert(_ENTRIES)
+_INSERT_NODES = insert(_NODES)
+_INSERT_CHECKPOINT = insert(_CHECKPOINTS)
+
 
 @dataclass(frozen=True)
 class _State:
@@ -124,26 +142,27 @@ class Ledger:
         tree = CompactRange.from_bytes(state.tree_size, state.frontier)
         completed = tree.append(bytes.fromhex(entry.leaf_hash))
         session.execute(
-            insert(_ENTRIES).values(
-                seq=entry.seq,
-                ts=entry.ts,
-                actor=entry.actor,
-                action=entry.action,
-                object_type=entry.object_type,
-                object_id=entry.object_id,
-                payload=draft.payload_bytes.decode("utf-8"),
-                payload_sha256=entry.payload_sha256,
-                leaf_hash=entry.leaf_hash,
-            )
+            _INSERT_ENTRY,
+            {
+                "seq": entry.seq,
+                "ts": entry.ts,
+                "actor": entry.actor,
+                "action": entry.action,
+                "object_type": entry.object_type,
+                "object_id": entry.object_id,
+                "payload": draft.payload_bytes.decode("utf-8"),
+                "payload_sha256": entry.payload_sha256,
+                "leaf_hash": entry.leaf_hash,
+            },
         )
         if completed:
             session.execute(
-                insert(_NODES), [{"level": lv, "idx": i, "hash": h} for lv, i, h in completed]
+                _INSERT_NODES, [{"level": lv, "idx": i, "hash": h} for lv, i, h in completed]
             )
         changes: dict[str, Any] = {"tree_size": tree.size, "frontier": tree.to_bytes()}
         if self._due(state, tree.size, now):
             changes.update(self._sign(session, state, tree, now)[1])
-        session.execute(update(_STATE).where(_STATE.c.id == 1).values(**changes))
+        session.execute(_UPDATE_STATE, changes)
         return entry
 
     def checkpoint(self, session: Session) -> Checkpoint:
@@ -171,25 +190,15 @@ class Ledger:
     def _checkpoint(self, session: Session, state: _State, now: dt.datetime) -> Checkpoint:
         tree = CompactRange.from_bytes(state.tree_size, state.frontier)
         cp, changes = self._sign(session, state, tree, now)
-        session.execute(update(_STATE).where(_STATE.c.id == 1).values(**changes))
+        session.execute(_UPDATE_STATE, changes)
         return cp
 
     def _lock(self, session: Session) -> _State:
-        # A no-op UPDATE first: it serialises appenders before they read the state.
-        stmt = update(_STATE).where(_STATE.c.id == 1).values(tree_size=_STATE.c.tree_size)
-        columns = (
-            _STATE.c.tree_size,
-            _STATE.c.frontier,
-            _STATE.c.checkpoint_count,
-            _STATE.c.last_checkpoint_size,
-            _STATE.c.last_checkpoint_at,
-        )
-        bind = session.get_bind()
-        if bind.dialect.update_returning:
-            row = session.execute(stmt.returning(*columns)).one_or_none()
+        if session.get_bind().dialect.update_returning:
+            row = session.execute(_LOCK_AND_READ_STATE).one_or_none()
         else:
-            session.execute(stmt)
-            row = session.execute(select(*columns).where(_STATE.c.id == 1)).one_or_none()
+            session.execute(_LOCK_STATE)
+            row = session.execute(_READ_STATE).one_or_none()
         if row is None:
             raise LedgerError(
                 "The ledger state row is missing; the database is not initialised or was damaged."
@@ -230,14 +239,15 @@ class Ledger:
             timestamp=now,
         )
         session.execute(
-            insert(_CHECKPOINTS).values(
-                number=cp.number,
-                log_id=cp.log_id,
-                tree_size=cp.tree_size,
-                root_hash=cp.root_hash.hex(),
-                ts=cp.timestamp,
-                signature=cp.signature,
-            )
+            _INSERT_CHECKPOINT,
+            {
+                "number": cp.number,
+                "log_id": cp.log_id,
+                "tree_size": cp.tree_size,
+                "root_hash": cp.root_hash.hex(),
+                "ts": cp.timestamp,
+                "signature": cp.signature,
+            },
         )
         return cp, {
             "checkpoint_count": cp.number + 1,

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import Connection, Integer, LargeBinary, String, Text, column, select, table, tuple_
+from sqlalchemy import (
+    Connection,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    and_,
+    column,
+    or_,
+    select,
+    table,
+)
 
 from faceledger.errors import LedgerError
 from faceledger.ledger.merkle import NodeId
@@ -55,7 +66,7 @@ state = table(
     column("last_checkpoint_at"),
 )
 
-# Keep each IN list well under SQLite's bound-parameter limit.
+# Keep each IN list of leaves well under SQLite's bound-parameter limit.
 _CHUNK = 200
 
 
@@ -78,11 +89,20 @@ def read_nodes(conn: Connection, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes
                 found[(0, seq)] = bytes.fromhex(hex_hash)
             except (TypeError, ValueError):
                 raise LedgerError(f"Ledger entry {seq} has a malformed leaf hash.") from None
-    for i in range(0, len(inner), _CHUNK):
-        pairs = inner[i : i + _CHUNK]
+    by_level: dict[int, list[int]] = {}
+    for level, index in inner:
+        by_level.setdefault(level, []).append(index)
+    if by_level:
+        # One (level = ? AND idx IN (...)) per level: SQLite searches the primary key for each,
+        # where a row-value IN over (level, idx) would scan the whole table.
         node_rows = conn.execute(
             select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
-                tuple_(nodes.c.level, nodes.c.idx).in_(pairs)
+                or_(
+                    *(
+                        and_(nodes.c.level == level, nodes.c.idx.in_(indexes))
+                        for level, indexes in sorted(by_level.items())
+                    )
+                )
             )
         )
         for level, index, value in node_rows:

@@ -3,103 +3,35 @@
 It imports only the ledger's pure modules, :mod:`faceledger.errors`, the standard library,
 ``cryptography`` and SQLAlchemy Core, so an auditor can run it without the application.
 
-One pass over the log, in memory ``O(log n)``. For each entry, in ``seq`` order:
+Both entry points turn their input into the records of :mod:`faceledger.ledger.records` and run
+the one-pass checks of :mod:`faceledger.ledger.checks` (numbered there E1-E4, C1-C7, F1-F2).
+For a database one more check follows:
 
-  (E1) ``seq`` is the next number: none missing, none repeated or out of order;
-  (E2) the payload (unless redacted) hashes to ``payload_sha256``, and is canonical JSON;
-  (E3) SHA-256(0x00 || envelope) equals the recorded ``leaf_hash``;
-  (E4) the leaf joins the tree being rebuilt; if the tree now has the trusted checkpoint's size,
-       its root must be the trusted root.
+  (F3) the state row's compact range matches the rebuilt tree (else the next append would fork
+       the log, or entries after the last checkpoint were changed).
 
-For each checkpoint, where the log reaches its size:
-
-  (C1) checkpoints are numbered 0, 1, 2, ... without gaps;
-  (C2) every checkpoint names the same log id (and the trusted checkpoint's);
-  (C3) the Ed25519 signature verifies with the public key;
-  (C4) its tree size is exactly the number of entries before it, and never below the previous
-       checkpoint's (a larger size means entries were removed from the tail);
-  (C5) its root equals the root rebuilt from the entries;
-  (C6) its timestamp is not earlier than the previous checkpoint's;
-  (C7) the RFC 9162 consistency proof from the previous checkpoint verifies.
-
-At the end:
-
-  (F1) the log holds as many entries and checkpoints as the export header (or the database's
-       state row) declares;
-  (F2) the log is at least as large as the trusted checkpoint (else it was rolled back);
-  (F3) for a database, the state row's compact range matches the rebuilt tree.
-
-Because (C5) rebuilds every root from the same leaves, consecutive checkpoints are consistent by
-construction; (C7) also checks the proofs the log hands out. The first failure raises
-:class:`~faceledger.errors.VerificationFailed` whose details name ``kind`` (entry, checkpoint,
-trusted_checkpoint, log), ``seq`` or ``checkpoint``, a ``reason`` code, and ``expected`` (what the
-log or trusted checkpoint commits to) vs ``actual`` (what the verifier found).
+The first failure raises :class:`~faceledger.errors.VerificationFailed`; its details name
+``kind`` (entry, checkpoint, trusted_checkpoint, log, line), ``seq``, ``checkpoint`` or
+``line``, a ``reason`` code, and ``expected`` vs ``actual``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 
-from faceledger.errors import LedgerError, VerificationFailed
-from faceledger.ledger.canonical import canonical_json, parse_json
+from faceledger.errors import LedgerError
 from faceledger.ledger.checkpoint import Checkpoint
+from faceledger.ledger.checks import LogChecker, VerifyReport, fail
 from faceledger.ledger.export import iter_records, read_state
-from faceledger.ledger.merkle import CompactRange, leaf_hash
-from faceledger.ledger.proofs import verify_consistency
-from faceledger.ledger.records import (
-    CheckpointRecord,
-    EntryRecord,
-    ExportHeader,
-    Record,
-    parse_line,
-)
+from faceledger.ledger.merkle import CompactRange
+from faceledger.ledger.records import EntryRecord, ExportHeader, Record, parse_line
 
 __all__ = ["VerifyReport", "verify_database", "verify_export", "verify_records"]
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """What a successful verification covered."""
-
-    log_id: str | None
-    tree_size: int
-    root_hash: str
-    entries: int
-    checkpoints: int
-    payloads_checked: int
-    payloads_redacted: int
-    latest_checkpoint: int | None
-    signed_size: int
-    trusted_size: int | None
-
-    @property
-    def unsigned_entries(self) -> int:
-        """Entries after the latest checkpoint: verified, but covered by no signature yet."""
-        return self.tree_size - self.signed_size
-
-    def summary(self) -> str:
-        """Return a one-paragraph account for people."""
-        parts = [
-            f"Verified {self.entries} entries and {self.checkpoints} checkpoints"
-            + (f" of log {self.log_id}" if self.log_id else "")
-            + f"; root {self.root_hash} at size {self.tree_size}.",
-            f"Payloads checked: {self.payloads_checked}, redacted: {self.payloads_redacted}.",
-        ]
-        if self.latest_checkpoint is None:
-            parts.append("No checkpoint signs this log yet.")
-        elif self.unsigned_entries:
-            parts.append(f"{self.unsigned_entries} entries are newer than the latest checkpoint.")
-        if self.trusted_size is not None:
-            parts.append(f"Consistent with the trusted checkpoint at size {self.trusted_size}.")
-        return " ".join(parts)
 
 
 def verify_export(
@@ -154,328 +86,22 @@ def verify_records(
     Raises:
         VerificationFailed: at the first failure (module doc).
     """
-    verifier = _Verifier(public_key, trusted_checkpoint)
+    checker = LogChecker(public_key, trusted_checkpoint)
     header: ExportHeader | None = None
     for record in records:
         if isinstance(record, ExportHeader):
             if header is not None:
-                raise _fail("log", "malformed", "The export has a second header.", None, None)
+                raise fail("log", "malformed", "The export has a second header.", None, None)
             header = record
         elif header is None:
-            raise _fail("log", "malformed", "The export does not start with a header.", None, None)
+            raise fail("log", "malformed", "The export does not start with a header.", None, None)
         elif isinstance(record, EntryRecord):
-            verifier.entry(record)
+            checker.entry(record)
         else:
-            verifier.checkpoint(record)
+            checker.checkpoint(record)
     if header is None:
-        raise _fail("log", "malformed", "The export is empty (no header).", None, None)
-    return verifier.finish(header)
-
-
-class _Verifier:
-    def __init__(self, public_key: Ed25519PublicKey, trusted: Checkpoint | None) -> None:
-        self.key = public_key
-        self.trusted = trusted
-        self.tree = CompactRange()
-        self.previous: Checkpoint | None = None
-        self.checkpoints = 0
-        self.log_id: str | None = None
-        self.payloads_checked = 0
-        self.payloads_redacted = 0
-        if trusted is not None:
-            try:
-                trusted.verify_signature(public_key)
-            except VerificationFailed as exc:
-                raise _fail(
-                    "trusted_checkpoint",
-                    "bad_signature",
-                    "The trusted checkpoint is not signed by the given public key: it belongs to "
-                    "another log or was altered.",
-                    exc.details.get("expected"),
-                    exc.details.get("actual"),
-                    checkpoint=trusted.number,
-                ) from None
-            self.log_id = trusted.log_id
-            self._check_trusted()
-
-    def entry(self, rec: EntryRecord) -> None:
-        seq, expected_seq = rec.seq, self.tree.size
-        # (E1) contiguous numbering
-        if seq > expected_seq:
-            raise _fail(
-                "entry",
-                "missing_entries",
-                f"Entry {expected_seq} is missing: the next entry in the log is {seq}.",
-                expected_seq,
-                seq,
-                seq=expected_seq,
-            )
-        if seq < expected_seq:
-            raise _fail(
-                "entry",
-                "out_of_order",
-                f"Entry {seq} appears again or out of order after entry {expected_seq - 1}.",
-                expected_seq,
-                seq,
-                seq=seq,
-            )
-        # (E2) payload
-        if rec.payload is None:
-            self.payloads_redacted += 1
-        else:
-            digest = hashlib.sha256(rec.payload).hexdigest()
-            if not hmac.compare_digest(digest, rec.payload_sha256):
-                raise _fail(
-                    "entry",
-                    "payload_hash_mismatch",
-                    f"Entry {seq}: the payload does not match its payload_sha256 (the payload "
-                    "was changed).",
-                    rec.payload_sha256,
-                    digest,
-                    seq=seq,
-                )
-            if not rec.canonical_payload:
-                self._check_canonical(rec)
-            self.payloads_checked += 1
-        # (E3) leaf hash
-        try:
-            computed = leaf_hash(rec.envelope()).hex()
-        except LedgerError as exc:
-            raise _fail(
-                "entry",
-                "malformed",
-                f"Entry {seq} cannot be hashed: {exc.message}",
-                None,
-                None,
-                seq=seq,
-            ) from None
-        if not hmac.compare_digest(computed, rec.leaf_hash):
-            raise _fail(
-                "entry",
-                "leaf_hash_mismatch",
-                f"Entry {seq}: the leaf hash does not match the entry's fields (the entry was "
-                "changed, moved or renumbered).",
-                rec.leaf_hash,
-                computed,
-                seq=seq,
-            )
-        # (E4) rebuild the tree
-        self.tree.append(bytes.fromhex(rec.leaf_hash))
-        self._check_trusted()
-
-    def checkpoint(self, rec: CheckpointRecord) -> None:
-        cp, previous, size = rec.checkpoint, self.previous, self.tree.size
-        where = {"checkpoint": cp.number}
-        # (C1) numbering
-        if cp.number != self.checkpoints:
-            raise _fail(
-                "checkpoint",
-                "checkpoint_missing" if cp.number > self.checkpoints else "checkpoint_out_of_order",
-                f"Checkpoint {self.checkpoints} was expected next, found checkpoint {cp.number}.",
-                self.checkpoints,
-                cp.number,
-                checkpoint=self.checkpoints,
-            )
-        # (C2) one log
-        if self.log_id is not None and cp.log_id != self.log_id:
-            raise _fail(
-                "checkpoint",
-                "log_id_mismatch",
-                f"Checkpoint {cp.number} names log {cp.log_id!r}, not {self.log_id!r}.",
-                self.log_id,
-                cp.log_id,
-                **where,
-            )
-        # (C3) signature
-        try:
-            cp.verify_signature(self.key)
-        except VerificationFailed as exc:
-            raise _fail(
-                "checkpoint",
-                "bad_signature",
-                exc.message,
-                exc.details.get("expected"),
-                exc.details.get("actual"),
-                **where,
-            ) from None
-        # (C4) size
-        if previous is not None and cp.tree_size < previous.tree_size:
-            raise _fail(
-                "checkpoint",
-                "size_decreased",
-                f"Checkpoint {cp.number} has tree size {cp.tree_size}, below the "
-                f"{previous.tree_size} of checkpoint {previous.number}: the log shrank.",
-                f">= {previous.tree_size}",
-                cp.tree_size,
-                **where,
-            )
-        if cp.tree_size > size:
-            raise _fail(
-                "checkpoint",
-                "missing_entries",
-                f"Checkpoint {cp.number} signs {cp.tree_size} entries but the log has only "
-                f"{size} before it: entries {size}..{cp.tree_size - 1} were removed.",
-                cp.tree_size,
-                size,
-                **where,
-            )
-        if cp.tree_size < size:
-            raise _fail(
-                "checkpoint",
-                "misplaced",
-                f"Checkpoint {cp.number} signs {cp.tree_size} entries but comes after {size}.",
-                cp.tree_size,
-                size,
-                **where,
-            )
-        # (C5) root
-        root = self.tree.root()
-        if not hmac.compare_digest(root, cp.root_hash):
-            raise _fail(
-                "checkpoint",
-                "root_mismatch",
-                f"Checkpoint {cp.number}: the signed root for size {cp.tree_size} does not match "
-                "the root rebuilt from the entries (entries before it were changed).",
-                cp.root_hash.hex(),
-                root.hex(),
-                **where,
-            )
-        if previous is not None:
-            # (C6) time
-            if cp.timestamp < previous.timestamp:
-                raise _fail(
-                    "checkpoint",
-                    "timestamp_regression",
-                    f"Checkpoint {cp.number} is dated before checkpoint {previous.number}.",
-                    f">= {previous.timestamp.isoformat()}",
-                    cp.timestamp.isoformat(),
-                    **where,
-                )
-            # (C7) the consistency proof the log gives for this step
-            self._check_proof(previous, rec)
-        self.log_id = cp.log_id
-        self.previous = cp
-        self.checkpoints += 1
-
-    def finish(self, header: ExportHeader) -> VerifyReport:
-        size = self.tree.size
-        # (F1) declared counts
-        if header.tree_size != size:
-            raise _fail(
-                "log",
-                "missing_entries" if header.tree_size > size else "extra_entries",
-                f"The log declares {header.tree_size} entries but holds {size}.",
-                header.tree_size,
-                size,
-                seq=min(size, header.tree_size),
-            )
-        if header.checkpoints != self.checkpoints:
-            raise _fail(
-                "log",
-                "checkpoint_count_mismatch",
-                f"The log declares {header.checkpoints} checkpoints but holds {self.checkpoints}.",
-                header.checkpoints,
-                self.checkpoints,
-            )
-        # (F2) not rolled back
-        trusted = self.trusted
-        if trusted is not None and size < trusted.tree_size:
-            raise _fail(
-                "trusted_checkpoint",
-                "rolled_back",
-                f"The log has {size} entries, fewer than the {trusted.tree_size} of the trusted "
-                "checkpoint: it was truncated or rolled back to an older copy.",
-                trusted.tree_size,
-                size,
-                checkpoint=trusted.number,
-            )
-        previous = self.previous
-        return VerifyReport(
-            log_id=self.log_id,
-            tree_size=size,
-            root_hash=self.tree.root().hex(),
-            entries=size,
-            checkpoints=self.checkpoints,
-            payloads_checked=self.payloads_checked,
-            payloads_redacted=self.payloads_redacted,
-            latest_checkpoint=None if previous is None else previous.number,
-            signed_size=0 if previous is None else previous.tree_size,
-            trusted_size=None if trusted is None else trusted.tree_size,
-        )
-
-    def _check_trusted(self) -> None:
-        trusted = self.trusted
-        if trusted is None or self.tree.size != trusted.tree_size:
-            return
-        root = self.tree.root()
-        if not hmac.compare_digest(root, trusted.root_hash):
-            raise _fail(
-                "trusted_checkpoint",
-                "inconsistent_with_trusted",
-                f"The first {trusted.tree_size} entries do not have the root of the trusted "
-                "checkpoint: the log was rewritten since the auditor saved it.",
-                trusted.root_hash.hex(),
-                root.hex(),
-                checkpoint=trusted.number,
-            )
-
-    def _check_canonical(self, rec: EntryRecord) -> None:
-        assert rec.payload is not None
-        try:
-            canonical = canonical_json(parse_json(rec.payload))
-        except LedgerError:
-            canonical = b""
-        if canonical != rec.payload:
-            raise _fail(
-                "entry",
-                "payload_not_canonical",
-                f"Entry {rec.seq}: the stored payload is not canonical JSON.",
-                "canonical JSON",
-                rec.payload[:200].decode("utf-8", "replace"),
-                seq=rec.seq,
-            )
-
-    def _check_proof(self, previous: Checkpoint, rec: CheckpointRecord) -> None:
-        cp = rec.checkpoint
-        where: dict[str, Any] = {"checkpoint": cp.number}
-        if rec.consistency_proof is None:
-            why = rec.proof_error or "none was given"
-            raise _fail(
-                "checkpoint",
-                "consistency_proof_missing",
-                f"Checkpoint {cp.number}: no consistency proof from checkpoint "
-                f"{previous.number} ({why}).",
-                "a consistency proof",
-                None,
-                **where,
-            )
-        try:
-            verify_consistency(
-                previous.tree_size,
-                cp.tree_size,
-                rec.consistency_proof,
-                previous.root_hash,
-                cp.root_hash,
-            )
-        except VerificationFailed as exc:
-            raise _fail(
-                "checkpoint",
-                "consistency_proof_failed",
-                f"Checkpoint {cp.number}: the consistency proof from checkpoint "
-                f"{previous.number} does not verify ({exc.message}); the stored tree nodes are "
-                "damaged.",
-                exc.details.get("expected"),
-                exc.details.get("actual"),
-                **where,
-            ) from None
-
-
-def _fail(
-    kind: str, reason: str, message: str, expected: Any, actual: Any, **where: Any
-) -> VerificationFailed:
-    return VerificationFailed(
-        message, kind=kind, reason=reason, expected=expected, actual=actual, **where
-    )
+        raise fail("log", "malformed", "The export is empty (no header).", None, None)
+    return checker.finish(header)
 
 
 def _parse_lines(lines: Iterable[str]) -> Iterator[Record]:
@@ -488,7 +114,7 @@ def _database_records(conn: Connection) -> Iterator[Record]:
     try:
         yield from iter_records(conn, include_payloads=True, whole_tables=True)
     except LedgerError as exc:
-        raise _fail("log", "unreadable", exc.message, None, None, **exc.details) from None
+        raise fail("log", "unreadable", exc.message, None, None, **exc.details) from None
 
 
 def _check_state(conn: Connection, report: VerifyReport) -> None:
@@ -500,7 +126,7 @@ def _check_state(conn: Connection, report: VerifyReport) -> None:
     except ValueError:
         root = "malformed"
     if root != report.root_hash:
-        raise _fail(
+        raise fail(
             "log",
             "state_mismatch",
             "The ledger state row does not match the rebuilt tree; the next append would fork "
@@ -510,7 +136,7 @@ def _check_state(conn: Connection, report: VerifyReport) -> None:
         )
 
 
-def _snapshot_reads(engine: Any) -> None:
+def _snapshot_reads(engine: Engine) -> None:
     # Every read of one verification must see the same database state even while the service
     # appends. pysqlite only opens transactions before writes, so open one ourselves (the
     # SQLAlchemy-documented recipe); elsewhere ask for a repeatable-read snapshot.

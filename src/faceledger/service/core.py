@@ -84,6 +84,7 @@ class ServiceCore:
                     object_id="faceledger",
                     payload={"schema": service.db.head_revision() or ""},
                 )
+        service.after_initialise(actor)
         return service
 
     @property
@@ -105,3 +106,6 @@ class ServiceCore:
     def reset_index_files(self) -> None:
         """Delete every index file; they are rebuilt from the database on next use."""
         shutil.rmtree(self.settings.data_dir / "index", ignore_errors=True)
+
+    def after_initialise(self, actor: str) -> None:
+        """Hook for use-case areas that set up state at init; each calls ``super()``."""

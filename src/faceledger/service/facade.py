@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from faceledger.service.audit import AuditUseCases
 from faceledger.service.galleries import GalleryUseCases
-from faceledger.service.searches import SearchUseCases
+from faceledger.service.requests import RequestUseCases
 
 
-class FaceLedger(GalleryUseCases, SearchUseCases, AuditUseCases):
+class FaceLedger(GalleryUseCases, RequestUseCases, AuditUseCases):
     """The service: every use case of faceledger, each in one transaction with its record."""

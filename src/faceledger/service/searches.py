@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from faceledger.errors import (
     PoorQuality,
 )
 from faceledger.gallery import store
+from faceledger.gallery.index import Hit
 from faceledger.gallery.search import ProbeFace, rank_candidates, similarity
 from faceledger.service.core import ServiceCore
 from faceledger.service.results import SearchResult, VerifyResult
@@ -84,23 +84,9 @@ class SearchUseCases(ServiceCore):
         threshold = self.settings.match_threshold
         with self.db.read() as session:
             targets = self._targets(session, galleries)
-        usable = [f for f in faces if not f.problems]
-        queries = np.vstack([f.unit_embedding for f in usable])
-        hits_per_face: list[list[Any]] = [[] for _ in usable]
-        for gallery_id, generation, _ in targets:
-            index = self.indexes.get(gallery_id, generation, self._loader(gallery_id))
-            # Several templates of one subject may crowd the list; over-fetch, then dedupe.
-            for i, hits in enumerate(index.search(queries, k * 4)):
-                hits_per_face[i].extend(hits)
+        hits = self._nearest(faces, targets, k)
         with self.db.transaction() as session:
-            refs = store.template_refs(
-                session, (h.template_id for hits in hits_per_face for h in hits)
-            )
-            ranked = iter([rank_candidates(h, refs, k, threshold) for h in hits_per_face])
-            probe_faces = tuple(
-                ProbeFace(f.index, f.box, f.quality, f.problems, () if f.problems else next(ranked))
-                for f in faces
-            )
+            probe_faces = self._rank(session, faces, hits, k)
             finished = utcnow()
             entry = self.ledger.append(
                 session,
@@ -137,6 +123,34 @@ class SearchUseCases(ServiceCore):
             started_at=started,
             finished_at=finished,
             ledger_seq=entry.seq,
+        )
+
+    def _nearest(
+        self, faces: Sequence[Face], targets: Sequence[tuple[int, int, str]], k: int
+    ) -> list[list[Hit]]:
+        """Return the nearest templates of each usable face across the target galleries."""
+        usable = [f for f in faces if not f.problems]
+        if not usable:
+            return []
+        queries = np.vstack([f.unit_embedding for f in usable])
+        hits_per_face: list[list[Hit]] = [[] for _ in usable]
+        for gallery_id, generation, _ in targets:
+            index = self.indexes.get(gallery_id, generation, self._loader(gallery_id))
+            # Several templates of one subject may crowd the list; over-fetch, then dedupe.
+            for i, hits in enumerate(index.search(queries, k * 4)):
+                hits_per_face[i].extend(hits)
+        return hits_per_face
+
+    def _rank(
+        self, session: Session, faces: Sequence[Face], hits: list[list[Hit]], k: int
+    ) -> tuple[ProbeFace, ...]:
+        """Turn nearest templates into ranked candidate lists, one per face (empty if unusable)."""
+        refs = store.template_refs(session, (h.template_id for row in hits for h in row))
+        threshold = self.settings.match_threshold
+        ranked = iter([rank_candidates(row, refs, k, threshold) for row in hits])
+        return tuple(
+            ProbeFace(f.index, f.box, f.quality, f.problems, () if f.problems else next(ranked))
+            for f in faces
         )
 
     def _targets(self, session: Session, names: Sequence[str]) -> list[tuple[int, int, str]]:

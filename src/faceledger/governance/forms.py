@@ -1,0 +1,180 @@
+"""Turning what a requester types into policy context, and stored records back into it.
+
+Pure functions: validation of the request form (clear ``InvalidInput`` errors naming the field)
+and the mapping between stored JSON and the frozen context records the rules read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from faceledger.errors import InvalidInput
+from faceledger.governance.context import (
+    Attestation,
+    AuthorityKind,
+    CourtOrder,
+    DeceasedOrIncapacitated,
+    Emergency,
+    Investigation,
+    LegalBasis,
+    LegalBasisKind,
+    ProbeSource,
+    Purpose,
+)
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class RequestForm:
+    """A search request as filed by a requester (the probe photo travels separately)."""
+
+    case_number: str
+    offence_code: str | None
+    narrative: str
+    legal_basis_kind: str
+    legal_basis: Mapping[str, Any]
+    probe_source: str
+    attested: bool
+    attestation_text: str
+    purpose: str
+    galleries: tuple[str, ...] = ()
+    max_candidates: int | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def enum_value(kind: type[_E], value: object, name: str) -> _E:
+    """Return ``value`` as member of ``kind``, or raise InvalidInput listing the choices."""
+    try:
+        return kind(str(value))
+    except ValueError:
+        choices = ", ".join(m.value for m in kind)
+        raise InvalidInput(f"{name} must be one of {choices}; got {value!r}.", field=name) from None
+
+
+def _text(data: Mapping[str, Any], key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"{where}: {key} is required.", field=f"legal_basis.{key}")
+    return value.strip()
+
+
+def _date(data: Mapping[str, Any], key: str, where: str) -> dt.date:
+    value = data.get(key)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidInput(
+            f"{where}: {key} must be a date (YYYY-MM-DD); got {value!r}.",
+            field=f"legal_basis.{key}",
+        ) from None
+
+
+def parse_time(value: object, name: str) -> dt.datetime:
+    """Parse an ISO 8601 time; a time without zone is taken as UTC."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        try:
+            parsed = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            raise InvalidInput(f"{name} must be an ISO 8601 time; got {value!r}.") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def parse_legal_basis(
+    kind_text: str, data: Mapping[str, Any], now: dt.datetime
+) -> tuple[LegalBasisKind, dict[str, Any]]:
+    """Validate the legal-basis fields of a form; return the kind and the record to store.
+
+    Raises:
+        InvalidInput: naming the first missing or malformed field.
+    """
+    kind = enum_value(LegalBasisKind, kind_text, "legal_basis_kind")
+    if kind is LegalBasisKind.COURT_ORDER:
+        where = "Court order"
+        issued, expires = _date(data, "issued_on", where), _date(data, "expires_on", where)
+        if expires < issued:
+            raise InvalidInput("Court order: expires_on is before issued_on.")
+        authority = enum_value(
+            AuthorityKind, data.get("authority", "judicial"), "legal_basis.authority"
+        )
+        return kind, {
+            "court": _text(data, "court", where),
+            "order_id": _text(data, "order_id", where),
+            "judge": _text(data, "judge", where),
+            "issued_on": issued.isoformat(),
+            "expires_on": expires.isoformat(),
+            "authority": authority.value,
+        }
+    if kind is LegalBasisKind.EMERGENCY:
+        declared = parse_time(data.get("declared_at", now), "legal_basis.declared_at")
+        if declared > now + dt.timedelta(minutes=5):
+            raise InvalidInput("Emergency: declared_at is in the future.")
+        return kind, {
+            "facts": _text(data, "facts", "Emergency"),
+            "declared_at": declared.isoformat(),
+        }
+    if kind is LegalBasisKind.DECEASED_OR_INCAPACITATED:
+        return kind, {"description": _text(data, "description", "Deceased or incapacitated")}
+    return kind, {}
+
+
+@dataclass(frozen=True)
+class EmergencyState:
+    """The follow-up of an emergency as stored beside the request."""
+
+    approving_supervisor: str | None
+    filing_deadline: dt.datetime | None
+    filed_at: dt.datetime | None
+    court_refused: bool
+
+
+def legal_basis_of(
+    kind: str, data: Mapping[str, Any], emergency: EmergencyState | None = None
+) -> LegalBasis:
+    """Rebuild the context record of a stored legal basis."""
+    basis = LegalBasisKind(kind)
+    if basis is LegalBasisKind.COURT_ORDER:
+        return CourtOrder(
+            court=data["court"],
+            order_id=data["order_id"],
+            judge=data["judge"],
+            issued_on=dt.date.fromisoformat(data["issued_on"]),
+            expires_on=dt.date.fromisoformat(data["expires_on"]),
+            authority=AuthorityKind(data.get("authority", "judicial")),
+        )
+    if basis is LegalBasisKind.EMERGENCY:
+        state = emergency or EmergencyState(None, None, None, False)
+        return Emergency(
+            facts=data["facts"],
+            declared_at=parse_time(data["declared_at"], "declared_at"),
+            approving_supervisor_id=state.approving_supervisor,
+            filing_deadline=state.filing_deadline,
+            filed_at=state.filed_at,
+            court_refused=state.court_refused,
+        )
+    if basis is LegalBasisKind.DECEASED_OR_INCAPACITATED:
+        return DeceasedOrIncapacitated(description=data["description"])
+    return Investigation()
+
+
+def attestation_record(form: RequestForm) -> dict[str, Any]:
+    """Validate the protected-activity attestation (R8) and return the record to store."""
+    purpose = enum_value(Purpose, form.purpose, "purpose")
+    return {
+        "attested": bool(form.attested),
+        "text": form.attestation_text.strip(),
+        "purpose": purpose.value,
+    }
+
+
+def attestation_of(record: Mapping[str, Any]) -> Attestation:
+    """Rebuild the attestation from its stored record."""
+    return Attestation(bool(record["attested"]), str(record["text"]), Purpose(record["purpose"]))

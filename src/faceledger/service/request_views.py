@@ -1,0 +1,192 @@
+"""How a search request looks to each role.
+
+One function decides what a caller sees: a requester sees their request and, once released,
+only the released candidates with the caveat; staff see the candidate list, except that a
+peer reviewer does not see the first review before submitting their own (R10); nobody sees
+the candidates or probe of a sealed request (R4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from faceledger.governance.accounts import Agency, User, UserInfo
+from faceledger.governance.context import Role
+from faceledger.governance.lifecycle import State
+from faceledger.governance.models import RequestRow
+from faceledger.governance.profiles import Profile
+
+STAFF = frozenset({Role.EXAMINER, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN})
+REVIEWERS = frozenset({Role.EXAMINER, Role.REVIEWER})
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """A search request as one caller may see it. ``data`` is JSON-ready."""
+
+    id: int
+    state: str
+    data: dict[str, Any] = field(repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the view as JSON-ready data."""
+        return self.data
+
+    @property
+    def candidates(self) -> list[dict[str, Any]]:
+        """The candidates the caller may see (released ones only, for a requester)."""
+        run = self.data.get("run") or {}
+        return list(run.get("candidates", []))
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _name(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    return None if user is None else user.username
+
+
+def request_view(
+    session: Session, acting: UserInfo, row: RequestRow, profile: Profile
+) -> RequestView:
+    """Build the view of ``row`` for ``acting`` under the active ``profile``."""
+    staff = bool(acting.roles & STAFF)
+    agency = session.get(Agency, row.agency_id)
+    sealed = row.state == State.SEALED.value
+    notices: list[str] = []
+    if profile.unsafe:
+        notices.append(profile.unsafe_banner)
+    decision = row.decision or {}
+    data: dict[str, Any] = {
+        "id": row.id,
+        "state": row.state,
+        "case_number": row.case_number,
+        "offence": {
+            "code": row.offence_code,
+            "name": row.offence_name,
+            "severity": row.offence_severity,
+        },
+        "narrative": row.narrative,
+        "legal_basis": {"kind": row.legal_basis_kind, **row.legal_basis},
+        "probe": {"sha256": row.probe_sha256, "source": row.probe_source, "available": not sealed},
+        "attestation": row.attestation,
+        "galleries": list(row.galleries),
+        "max_candidates": row.max_candidates,
+        "requester": _name(session, row.requester_id),
+        "agency": agency.slug if agency else None,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+        "profile": {"name": row.profile_name, "sha256": row.profile_sha256},
+        "decision": {
+            "allowed": decision.get("allowed"),
+            "reasons": [f["reason"] for f in decision.get("failures", [])],
+            "requirements": sorted(
+                {f["requirement"] for f in decision.get("failures", []) if f.get("requirement")}
+            ),
+        },
+        "emergency": None,
+        "run": None,
+        "reviews": [],
+        "release": None,
+        "lead_uses": [],
+        "closed_reason": row.closed_reason or None,
+        "sealed": {"at": _iso(row.sealed_at), "reason": row.sealed_reason} if sealed else None,
+        "notices": notices,
+    }
+    if row.legal_basis_kind == "emergency":
+        data["emergency"] = {
+            "approving_supervisor": _name(session, row.approving_supervisor_id),
+            "filing_deadline": _iso(row.filing_deadline),
+            "filed_at": _iso(row.filed_at),
+            "filing_reference": row.filing_reference or None,
+            "court_refused": row.court_refused,
+        }
+    released = set(row.released_candidate_ids or [])
+    if row.run is not None:
+        run = row.run
+        visible = [c for c in run.candidates if staff or c.id in released]
+        data["run"] = {
+            "operator": _name(session, run.operator_id),
+            "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at),
+            "galleries": list(run.galleries),
+            "models": run.models,
+            "threshold": run.threshold_micro / 1_000_000,
+            "max_candidates": run.max_candidates,
+            "faces": run.faces if staff else [],
+            "candidates": []
+            if sealed
+            else [
+                {
+                    "id": c.id,
+                    "face_index": c.face_index,
+                    "rank": c.rank,
+                    "gallery": c.gallery,
+                    "subject_id": c.subject_id,
+                    "external_id": c.external_id,
+                    "display_name": c.display_name,
+                    "photo_id": c.photo_id,
+                    "photo_sha256": c.photo_sha256,
+                    "distance": c.distance_micro / 1_000_000,
+                    "similarity": c.similarity_micro / 1_000_000,
+                    "above_threshold": c.above_threshold,
+                }
+                for c in visible
+            ],
+        }
+    if staff:
+        authors = {r.reviewer_id for r in row.reviews}
+        blind = (
+            row.state == State.REVIEWED.value
+            and acting.id not in authors
+            and bool(acting.roles & REVIEWERS)
+        )
+        if blind:
+            notices.append(
+                "The first review is hidden until you submit your own (blind peer review)."
+            )
+        else:
+            data["reviews"] = [
+                {
+                    "reviewer": _name(session, r.reviewer_id),
+                    "stage": r.stage,
+                    "submitted_at": _iso(r.submitted_at),
+                    "marks": r.marks,
+                }
+                for r in row.reviews
+            ]
+        data["lead_uses"] = [
+            {
+                "candidate_id": u.candidate_id,
+                "use": u.use,
+                "corroboration_ref": u.corroboration_ref,
+                "recorded_at": _iso(u.recorded_at),
+            }
+            for u in row.lead_uses
+        ]
+    if row.released_at is not None:
+        data["release"] = {
+            "at": _iso(row.released_at),
+            "by": _name(session, row.released_by_id),
+            "candidate_ids": sorted(released),
+            "caveat": row.caveat,
+        }
+    if not staff:
+        data["lead_uses"] = [
+            {
+                "candidate_id": u.candidate_id,
+                "use": u.use,
+                "corroboration_ref": u.corroboration_ref,
+                "recorded_at": _iso(u.recorded_at),
+            }
+            for u in row.lead_uses
+        ]
+    return RequestView(row.id, row.state, data)
