@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from faceledger.config import Settings, load_settings
+from faceledger.gallery.sources import from_folder_tree
 
+ACTOR = "test:examiner"
+GALLERY = "people"
 FACES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "faces"
 
 
@@ -29,3 +32,18 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 def settings(tmp_path: Path) -> Settings:
     """Settings for a fresh data directory under tmp_path."""
     return make_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with the 54 people photos enrolled into gallery 'people'."""
+    data_dir = tmp_path_factory.mktemp("enrolled") / "data"
+    from faceledger import FaceLedger
+
+    service = FaceLedger.initialise(make_settings(data_dir), ACTOR)
+    try:
+        summary = service.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
+        assert summary.enrolled == 54, summary.to_dict()
+    finally:
+        service.close()
+    return data_dir

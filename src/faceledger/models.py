@@ -1,7 +1,8 @@
 """Imports every table module so that ``Base.metadata`` knows the whole schema."""
 
 from faceledger.gallery import models as gallery_models
-from faceledger.governance import accounts as account_models  # noqa: F401  (accounts tables)
-from faceledger.ledger import models as ledger_models  # noqa: F401  (registers the ledger tables)
+from faceledger.governance import accounts as account_models
+from faceledger.governance import models as governance_models
+from faceledger.ledger import models as ledger_models
 
-__all__ = ["gallery_models"]
+__all__ = ["account_models", "gallery_models", "governance_models", "ledger_models"]

@@ -26,6 +26,7 @@ from faceledger.errors import InvalidInput, Unauthenticated
 from faceledger.governance.context import Actor, AgencyKind, Role
 
 __all__ = [
+    "ACCOUNT_PERMISSIONS",
     "DEFAULT_HASHER",
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
@@ -38,6 +39,7 @@ __all__ = [
     "check_display_name",
     "check_password_strength",
     "check_slug",
+    "check_training_until",
     "check_username",
     "generate_password",
     "hash_password",
@@ -45,6 +47,7 @@ __all__ = [
     "parse_agency_kind",
     "parse_roles",
     "password_needs_rehash",
+    "role_refusal",
     "token_digest",
     "verify_password",
 ]
@@ -294,9 +297,14 @@ def password_needs_rehash(password_hash: str, hasher: PasswordHasher = DEFAULT_H
         return True
 
 
-def generate_password() -> str:
-    """Return a random password of 24 URL-safe characters (144 bits)."""
-    return secrets.token_urlsafe(18)
+def generate_password(username: str | None = None) -> str:
+    """Return a random password of 24 URL-safe characters (144 bits) that passes
+    :func:`check_password_strength` for ``username``."""
+    while True:
+        password = secrets.token_urlsafe(18)
+        # A short username can turn up inside a random string; draw again if it does.
+        if not username or username.lower() not in password.lower():
+            return password
 
 
 # --- session tokens -----------------------------------------------------------------------
@@ -313,7 +321,79 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# --- who may manage accounts (R2) ---------------------------------------------------------
+
+_ADMIN, _SUPERVISOR, _AUDITOR = Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR
+# Action -> (roles that may do it, what it is in words).
+ACCOUNT_PERMISSIONS: dict[str, tuple[frozenset[Role], str]] = {
+    "agency.create": (frozenset({_ADMIN}), "create agencies"),
+    "user.create": (frozenset({_ADMIN}), "create accounts"),
+    "user.approve": (frozenset({_SUPERVISOR}), "approve accounts"),
+    "user.certify_training": (frozenset({_SUPERVISOR}), "certify training"),
+    "user.disable": (frozenset({_ADMIN, _SUPERVISOR}), "disable accounts"),
+    "user.enable": (frozenset({_ADMIN, _SUPERVISOR}), "enable accounts"),
+    "user.set_password": (frozenset({_ADMIN}), "set another person's password"),
+    "user.list": (frozenset({_ADMIN, _SUPERVISOR, _AUDITOR}), "list accounts"),
+    "user.show": (frozenset({_ADMIN, _SUPERVISOR, _AUDITOR}), "look at another person's account"),
+}
+# Anyone may do these to their own account.
+_SELF_SERVICE = frozenset({"user.set_password", "user.show"})
+# Nobody may do these to their own account: approval and training need a second person (R2).
+_NEVER_FOR_ONESELF = {
+    "user.approve": "approve their own account",
+    "user.certify_training": "certify their own training",
+}
+
+
+def role_refusal(
+    username: str, roles: frozenset[Role], attempted: str, own_account: bool = False
+) -> str | None:
+    """Return why ``username`` with ``roles`` may not do ``attempted``, or None if they may.
+
+    ``own_account`` says the target is the person's own account. ``attempted`` is a key of
+    :data:`ACCOUNT_PERMISSIONS`.
+    """
+    allowed, what = ACCOUNT_PERMISSIONS[attempted]
+    if own_account and attempted in _SELF_SERVICE:
+        return None
+    if not roles & allowed:
+        has = ", ".join(sorted(r.value for r in roles)) or "none"
+        return f"Only {_role_phrase(allowed)} may {what}; {username} has the roles: {has}."
+    if own_account and attempted in _NEVER_FOR_ONESELF:
+        return (
+            f"{username} may not {_NEVER_FOR_ONESELF[attempted]}; another "
+            f"{_role_phrase(allowed, article=False)} must (R2)."
+        )
+    return None
+
+
+def _role_phrase(roles: frozenset[Role], article: bool = True) -> str:
+    names = [
+        f"{'an ' if r.value[0] in 'aeiou' else 'a '}{r.value}" if article else r.value
+        for r in sorted(roles)
+    ]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
 # --- input checks -------------------------------------------------------------------------
+
+
+def check_training_until(until: object, today: dt.date) -> dt.date:
+    """Return ``until`` if it is a date no earlier than ``today``.
+
+    Raises:
+        InvalidInput: for anything but a date (a datetime included), or a date in the past.
+    """
+    if isinstance(until, dt.datetime) or not isinstance(until, dt.date):
+        raise InvalidInput(
+            f"The training end must be a date, got {until!r}.", field="certified_until"
+        )
+    if until < today:
+        raise InvalidInput(
+            f"The training end {until.isoformat()} is in the past (today is {today.isoformat()}).",
+            field="certified_until",
+        )
+    return until
 
 
 def check_slug(slug: str) -> str:

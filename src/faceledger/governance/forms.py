@@ -22,7 +22,6 @@ from faceledger.governance.context import (
     Investigation,
     LegalBasis,
     LegalBasisKind,
-    ProbeSource,
     Purpose,
 )
 

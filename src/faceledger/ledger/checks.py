@@ -144,7 +144,7 @@ class LogChecker:
             self.payloads_redacted += 1
         else:
             digest = hashlib.sha256(rec.payload).hexdigest()
-            if not hmac.compare_digest(digest, rec.payload_sha256):
+            if not _same(digest, rec.payload_sha256):
                 raise fail(
                     "entry",
                     "payload_hash_mismatch",
@@ -169,7 +169,7 @@ class LogChecker:
                 None,
                 seq=seq,
             ) from None
-        if not hmac.compare_digest(computed, rec.leaf_hash):
+        if not _same(computed, rec.leaf_hash):
             raise fail(
                 "entry",
                 "leaf_hash_mismatch",
@@ -387,6 +387,12 @@ class LogChecker:
                 exc.details.get("actual"),
                 **where,
             ) from None
+
+
+def _same(computed: str, recorded: str) -> bool:
+    # Constant time, and safe for any text a damaged database holds (compare_digest only takes
+    # ASCII str).
+    return hmac.compare_digest(computed.encode(), recorded.encode("utf-8", "replace"))
 
 
 def fail(

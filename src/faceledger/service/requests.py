@@ -126,7 +126,7 @@ class RequestUseCases(SearchUseCases, PolicyUseCases):
     ) -> Decision:
         ctx = PolicyContext(
             action=action,
-            actor=acting.actor(),
+            actor=self._fresh_actor(session, acting),
             request=request,
             now=now,
             release=release,
@@ -312,7 +312,7 @@ class RequestUseCases(SearchUseCases, PolicyUseCases):
             decision = self.engine(session).evaluate(
                 PolicyContext(
                     action=Action.SUBMIT,
-                    actor=acting.actor(),
+                    actor=self._fresh_actor(session, acting),
                     request=self._context_request(session, row),
                     now=now,
                 )
@@ -791,8 +791,6 @@ class RequestUseCases(SearchUseCases, PolicyUseCases):
                 raise Conflict(f"Request {row.id} is not an emergency request.")
             if row.filed_at is not None:
                 raise Conflict(f"The statement for request {row.id} was already filed.")
-            row.filed_at, row.filing_reference = when, reference.strip()
-            session.flush()
             decision = self._decide(
                 session,
                 acting,
@@ -801,9 +799,11 @@ class RequestUseCases(SearchUseCases, PolicyUseCases):
                 now,
                 request_id=row.id,
             )
+            row.filed_at, row.filing_reference = when, reference.strip()
             row.updated_at = now
             deadline = row.filing_deadline
             late = deadline is not None and when > deadline
+            due = deadline.isoformat() if deadline else ""
             self._log(
                 session,
                 acting,
@@ -818,7 +818,7 @@ class RequestUseCases(SearchUseCases, PolicyUseCases):
                     kind="late_emergency_filing",
                     requirements=["R4", "R18"],
                     reason=f"The court filing for emergency request {row.id} was made at "
-                    f"{when.isoformat()}, after its deadline {deadline.isoformat() if deadline else ''}.",
+                    f"{when.isoformat()}, after its deadline {due}.",
                     actor=_actor_name(acting),
                     request_id=row.id,
                 )

@@ -9,24 +9,9 @@ from pathlib import Path
 import pytest
 
 from faceledger import FaceLedger
-from faceledger.gallery.sources import from_folder_tree
-from tests.conftest import make_settings
+from tests.conftest import ACTOR, GALLERY, make_settings
 
-ACTOR = "test:examiner"
-GALLERY = "people"
-
-
-@pytest.fixture(scope="session")
-def enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with the 54 people photos enrolled into gallery 'people'."""
-    data_dir = tmp_path_factory.mktemp("enrolled") / "data"
-    service = FaceLedger.initialise(make_settings(data_dir), ACTOR)
-    try:
-        summary = service.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
-        assert summary.enrolled == 54, summary.to_dict()
-    finally:
-        service.close()
-    return data_dir
+__all__ = ["ACTOR", "GALLERY"]
 
 
 @pytest.fixture

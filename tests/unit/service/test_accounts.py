@@ -1,0 +1,664 @@
+"""Agencies, accounts and login sessions over a real SQLite data directory and real argon2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from argon2 import PasswordHasher
+from sqlalchemy import inspect, select, update
+
+from faceledger.db import utcnow
+from faceledger.errors import (
+    Conflict,
+    FaceLedgerError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from faceledger.governance.accounts import (
+    ACCOUNT_PERMISSIONS,
+    Agency,
+    User,
+    UserInfo,
+    UserSession,
+    check_password_strength,
+    role_refusal,
+    token_digest,
+)
+from faceledger.governance.context import AgencyKind, Role
+from faceledger.ledger import LedgerEntry
+from faceledger.service.accounts import SESSION_LIFETIME, AccountUseCases
+from tests.conftest import make_settings
+
+# Cheap parameters keep the suite fast; production uses argon2-cffi's RFC 9106 defaults.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+PASSWORD = "a long enough passphrase"
+OTHER_AGENCY = "springfield-pd"
+
+
+class Service(AccountUseCases):
+    password_hasher = FAST_HASHER
+
+
+# -- fixtures and helpers ------------------------------------------------------------------
+
+
+def entries(service: Service, action: str | None = None) -> list[LedgerEntry]:
+    with service.db.read() as session:
+        return service.ledger.query(session, action=action, limit=10_000)
+
+
+def snapshot(service: Service) -> dict[str, Any]:
+    """Every row of the account tables, and the ledger size."""
+    with service.db.read() as session:
+        return {
+            "agencies": [
+                (a.slug, a.name, a.kind, a.jurisdiction) for a in session.scalars(select(Agency))
+            ],
+            "users": [
+                (
+                    u.username,
+                    u.role_names,
+                    u.password_hash,
+                    u.approved,
+                    u.approved_by_id,
+                    u.active,
+                    u.training_certified_until,
+                )
+                for u in session.scalars(select(User))
+            ],
+            "sessions": [
+                (s.user_id, s.token_sha256, s.revoked_at)
+                for s in session.scalars(select(UserSession))
+            ],
+            "ledger": service.ledger.tree_size(session),
+        }
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    """A fresh data directory with no accounts."""
+    opened = Service.initialise(make_settings(tmp_path / "data"), "test")
+    yield opened
+    opened.close()
+
+
+def bootstrap(service: Service) -> UserInfo:
+    """Bootstrap 'root' and give it the password PASSWORD through the use case itself."""
+    root = service.bootstrap_admin("root", "Rosa Root")[0]
+    return service.set_password(root, "root", PASSWORD)
+
+
+@pytest.fixture
+def admin(service: Service) -> UserInfo:
+    """The bootstrap administrator (also a supervisor), password PASSWORD."""
+    return bootstrap(service)
+
+
+@pytest.fixture
+def person(service: Service, admin: UserInfo) -> Callable[..., UserInfo]:
+    """Make an account with the given roles, approved by the bootstrap admin unless told not."""
+    agencies = {a.slug for a in service.list_agencies()}
+
+    def make(
+        username: str, *roles: str, approved: bool = True, agency: str = "operating-unit"
+    ) -> UserInfo:
+        if agency not in agencies:
+            service.create_agency(admin, agency, agency.title(), "requesting_agency", "MA")
+            agencies.add(agency)
+        user = service.create_user(admin, username, username.title(), agency, roles, PASSWORD)
+        return service.approve_user(admin, username) if approved else user
+
+    return make
+
+
+ONE_ROLE = {role: f"only-{role.value}" for role in Role}
+
+
+@pytest.fixture(scope="module")
+def cast_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with the bootstrap admin, one approved account per role, and 'target'."""
+    data_dir = tmp_path_factory.mktemp("cast") / "data"
+    service = Service.initialise(make_settings(data_dir), "test")
+    try:
+        admin = bootstrap(service)
+        service.create_agency(admin, OTHER_AGENCY, "Springfield PD", "requesting_agency", "MA")
+        for role, username in ONE_ROLE.items():
+            service.create_user(admin, username, "One Role", "operating-unit", [role], PASSWORD)
+            service.approve_user(admin, username)
+        service.create_user(admin, "target", "Tara Target", OTHER_AGENCY, ["requester"], PASSWORD)
+    finally:
+        service.close()
+    return data_dir
+
+
+@pytest.fixture
+def cast(cast_template: Path, tmp_path: Path) -> Iterator[Service]:
+    """A private copy of the cast data directory, opened."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(cast_template, data_dir)
+    opened = Service(make_settings(data_dir))
+    yield opened
+    opened.close()
+
+
+def as_user(service: Service, username: str) -> UserInfo:
+    return service.user_for_token(service.login(username, PASSWORD))
+
+
+# -- bootstrap -----------------------------------------------------------------------------
+
+
+def test_bootstrap_creates_an_approved_admin_once(service: Service) -> None:
+    admin, password = service.bootstrap_admin(
+        "root", "Rosa Root", "ma-state-police", "Massachusetts State Police"
+    )
+    assert admin.roles == {Role.ADMIN, Role.SUPERVISOR}
+    assert (admin.agency, admin.agency_kind) == ("ma-state-police", AgencyKind.OPERATING_UNIT)
+    assert admin.approved and admin.active and admin.approved_at is not None
+    check_password_strength(password, "root")
+    assert service.user_for_token(service.login("root", password)) == admin
+
+    created = [(e.action, e.actor, e.object_id) for e in entries(service)[1:3]]
+    assert created == [
+        ("agency.create", "system", "ma-state-police"),
+        ("user.create", "system", "root"),
+    ]
+    before = snapshot(service)
+    with pytest.raises(Conflict, match="Accounts exist already"):
+        service.bootstrap_admin("second", "Second Admin")
+    assert snapshot(service) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("Root", "Rosa"), "username"),
+        (("root", "  "), "Display name"),
+        (("root", "Rosa", "Bad Slug"), "slug"),
+        (("root", "Rosa", "unit", "Unit", "police_station"), "kind"),
+    ],
+)
+def test_bootstrap_refuses_bad_input_and_writes_nothing(
+    service: Service, args: tuple[str, ...], field: str
+) -> None:
+    before = snapshot(service)
+    with pytest.raises(InvalidInput) as raised:
+        service.bootstrap_admin(*args)
+    assert raised.value.details["field"] == field
+    assert snapshot(service) == before
+
+
+# -- login, logout, expiry -----------------------------------------------------------------
+
+
+def test_login_opens_a_session_of_twelve_hours(service: Service, admin: UserInfo) -> None:
+    token = service.login("root", PASSWORD)
+    assert service.user_for_token(token).username == "root"
+    with service.db.read() as session:
+        login = session.scalars(select(UserSession)).one()
+        assert login.token_sha256 == token_digest(token) != token
+        assert login.expires_at - login.created_at == SESSION_LIFETIME == dt.timedelta(hours=12)
+        session_id = login.id
+    [entry] = entries(service, "auth.login")
+    assert (entry.actor, entry.object_id) == ("user:root", "root")
+    assert entry.payload["session_id"] == session_id
+
+
+@pytest.mark.parametrize(("username", "password"), [("root", "wrong password!"), ("nobody", "x")])
+def test_wrong_password_and_unknown_user_get_one_message(
+    service: Service, admin: UserInfo, username: str, password: str
+) -> None:
+    before = snapshot(service)
+    with pytest.raises(Unauthenticated) as raised:
+        service.login(username, password)
+    assert raised.value.message == "Unknown username or wrong password."
+    after = snapshot(service)
+    assert after["ledger"] == before["ledger"] + 1
+    assert {**after, "ledger": 0} == {**before, "ledger": 0}
+    [failed] = entries(service, "auth.login_failed")
+    if username == "nobody":  # an unknown name may be a mistyped password: not written down
+        assert (failed.actor, failed.object_id, failed.payload["username"]) == (
+            "anonymous",
+            "unknown",
+            None,
+        )
+    else:
+        assert (failed.actor, failed.payload["reason"]) == ("user:root", "wrong_password")
+
+
+def test_logout_ends_the_session(service: Service, admin: UserInfo) -> None:
+    token = service.login("root", PASSWORD)
+    service.logout(token)
+    with pytest.raises(Unauthenticated, match="ended"):
+        service.user_for_token(token)
+    with pytest.raises(Unauthenticated):
+        service.logout(token)
+    [entry] = entries(service, "auth.logout")
+    assert entry.payload == {"username": "root", "session_id": 1}
+
+
+def test_expired_and_unknown_tokens_are_refused(service: Service, admin: UserInfo) -> None:
+    token = service.login("root", PASSWORD)
+    with service.db.transaction() as session:
+        session.execute(update(UserSession).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+    with pytest.raises(Unauthenticated, match="expired"):
+        service.user_for_token(token)
+    with pytest.raises(Unauthenticated, match="Unknown session"):
+        service.user_for_token("not-a-token")
+
+
+def test_a_hash_made_with_other_parameters_is_upgraded_at_login(service: Service) -> None:
+    class Stronger(Service):
+        password_hasher = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1)
+
+    bootstrap(service)
+    stronger = Stronger(service.settings)
+    try:
+        stronger.login("root", PASSWORD)
+        with stronger.db.read() as session:
+            stored = session.scalars(select(User.password_hash)).one()
+        assert stored.startswith("$argon2id$v=19$m=16,t=2,p=1$")
+        service.login("root", PASSWORD)  # still verifies with the old hasher
+    finally:
+        stronger.close()
+
+
+# -- R2: approval --------------------------------------------------------------------------
+
+
+def test_new_accounts_cannot_log_in_until_a_supervisor_approves(
+    service: Service, admin: UserInfo, person: Callable[..., UserInfo]
+) -> None:
+    alice = person("alice", "examiner", approved=False)
+    assert not alice.approved and not alice.actor().account_approved
+    with pytest.raises(Unauthenticated, match="not been approved by a supervisor"):
+        service.login("alice", PASSWORD)
+    with pytest.raises(Unauthenticated, match="Unknown username or wrong password"):
+        service.login("alice", "a wrong password here")  # the state shows only to the holder
+    with pytest.raises(Unauthenticated):  # an unapproved account cannot act, not even on itself
+        service.approve_user(alice, "alice")
+
+    approved = service.approve_user(admin, "alice")
+    assert approved.approved and approved.approved_by == "root"
+    assert approved.approved_at is not None
+    assert service.user_for_token(service.login("alice", PASSWORD)).approved
+    [entry] = entries(service, "user.approve")
+    assert (entry.actor, entry.object_id, entry.payload) == (
+        "user:root",
+        "alice",
+        {"username": "alice", "approved_by": "root"},
+    )
+    with pytest.raises(Conflict, match="approved already"):
+        service.approve_user(admin, "alice")
+
+
+def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> None:
+    supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
+    for attempt in (
+        lambda: cast.approve_user(supervisor, supervisor.username),
+        lambda: cast.certify_training(supervisor, supervisor.username, dt.date(2099, 1, 1)),
+    ):
+        with pytest.raises(PermissionDenied, match="another supervisor must"):
+            attempt()
+    assert [e.payload["attempted"] for e in entries(cast, "auth.denied")] == [
+        "user.approve",
+        "user.certify_training",
+    ]
+
+
+# -- role checks, table-driven -------------------------------------------------------------
+
+USE_CASES: dict[str, Callable[[Service, UserInfo], object]] = {
+    "agency.create": lambda s, a: s.create_agency(a, "new-pd", "New PD", "requesting_agency"),
+    "user.create": lambda s, a: s.create_user(
+        a, "newbie", "New Person", "operating-unit", ["requester"], PASSWORD
+    ),
+    "user.approve": lambda s, a: s.approve_user(a, "target"),
+    "user.certify_training": lambda s, a: s.certify_training(a, "target", dt.date(2099, 1, 1)),
+    "user.disable": lambda s, a: s.disable_user(a, "target"),
+    "user.enable": lambda s, a: s.enable_user(a, "target"),
+    "user.set_password": lambda s, a: s.set_password(a, "target", "another good passphrase"),
+    "user.list": lambda s, a: s.list_users(a),
+    "user.show": lambda s, a: s.get_user(a, "target"),
+}
+TARGET = {"agency.create": "new-pd", "user.create": "newbie", "user.list": "*"}
+DENIED = [
+    (action, role)
+    for action, (allowed, _) in ACCOUNT_PERMISSIONS.items()
+    for role in Role
+    if role not in allowed
+]
+ALLOWED = [
+    (action, role) for action, (allowed, _) in ACCOUNT_PERMISSIONS.items() for role in allowed
+]
+
+
+def test_every_permission_has_a_use_case_under_test() -> None:
+    assert set(USE_CASES) == set(ACCOUNT_PERMISSIONS)
+
+
+@pytest.mark.parametrize(("action", "role"), DENIED, ids=[f"{a}-{r}" for a, r in DENIED])
+def test_each_use_case_refuses_each_role_without_permission(
+    cast: Service, action: str, role: Role
+) -> None:
+    acting = as_user(cast, ONE_ROLE[role])
+    before = snapshot(cast)
+    with pytest.raises(PermissionDenied) as raised:
+        USE_CASES[action](cast, acting)
+    needed = ACCOUNT_PERMISSIONS[action][0]
+    assert raised.value.message.startswith("Only ")
+    assert all(r.value in raised.value.message for r in needed)
+    # The refusal is recorded, and nothing else changes.
+    after = snapshot(cast)
+    assert after["ledger"] == before["ledger"] + 1
+    assert {**after, "ledger": 0} == {**before, "ledger": 0}
+    [denied] = entries(cast, "auth.denied")
+    assert (denied.actor, denied.object_type, denied.object_id) == (
+        acting.ledger_actor,
+        action.split(".")[0],
+        TARGET.get(action, "target"),
+    )
+    assert denied.payload == {
+        "attempted": action,
+        "reason": raised.value.message,
+        "roles": [role.value],
+    }
+
+
+@pytest.mark.parametrize(("action", "role"), ALLOWED, ids=[f"{a}-{r}" for a, r in ALLOWED])
+def test_each_use_case_allows_the_roles_it_names(cast: Service, action: str, role: Role) -> None:
+    if action == "user.enable":
+        cast.disable_user(as_user(cast, "root"), "target")
+    USE_CASES[action](cast, as_user(cast, ONE_ROLE[role]))
+    assert not entries(cast, "auth.denied")
+
+
+def test_anyone_may_see_their_own_account_and_set_their_own_password(cast: Service) -> None:
+    requester = as_user(cast, ONE_ROLE[Role.REQUESTER])
+    assert cast.get_user(requester, requester.username) == requester
+    cast.set_password(requester, requester.username, "my brand new passphrase")
+    with pytest.raises(Unauthenticated):
+        cast.login(requester.username, PASSWORD)
+    assert cast.login(requester.username, "my brand new passphrase")
+    entry = entries(cast, "user.set_password")[-1]
+    assert entry.payload == {"username": requester.username, "by": "self", "sessions_revoked": 1}
+
+
+def test_a_stale_user_record_cannot_act_after_its_account_is_disabled(cast: Service) -> None:
+    admin = as_user(cast, "root")
+    supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
+    cast.disable_user(admin, supervisor.username)
+    with pytest.raises(Unauthenticated, match="disabled"):
+        cast.approve_user(supervisor, "target")
+
+
+def test_role_refusal_reads_like_a_sentence() -> None:
+    roles = frozenset({Role.REQUESTER, Role.EXAMINER})
+    assert role_refusal("ann", roles, "user.disable") == (
+        "Only an admin or a supervisor may disable accounts; ann has the roles: "
+        "examiner, requester."
+    )
+    assert role_refusal("ann", roles, "user.show", own_account=True) is None
+    assert role_refusal("sue", frozenset({Role.SUPERVISOR}), "user.approve", True) == (
+        "sue may not approve their own account; another supervisor must (R2)."
+    )
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+def test_training_certificate_is_stored_and_reaches_the_policy_actor(cast: Service) -> None:
+    supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
+    examiner = ONE_ROLE[Role.EXAMINER]
+    until = utcnow().date() + dt.timedelta(days=365)
+    info = cast.certify_training(supervisor, examiner, until)
+    assert info.training_certified_until == until
+    assert as_user(cast, examiner).actor().training_certified_until == until
+    [entry] = entries(cast, "user.certify_training")
+    assert entry.payload == {
+        "username": examiner,
+        "certified_until": until.isoformat(),
+        "previous": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        dt.date(2020, 1, 1),
+        dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+        "2099-01-01",
+    ],
+)
+def test_training_end_must_be_a_date_not_in_the_past(cast: Service, until: Any) -> None:
+    supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
+    before = snapshot(cast)
+    with pytest.raises(InvalidInput, match="training end"):
+        cast.certify_training(supervisor, ONE_ROLE[Role.EXAMINER], until)
+    assert snapshot(cast) == before
+
+
+# -- disable and enable --------------------------------------------------------------------
+
+
+def test_disabling_blocks_login_and_ends_existing_sessions(cast: Service) -> None:
+    supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
+    examiner = ONE_ROLE[Role.EXAMINER]
+    token = cast.login(examiner, PASSWORD)
+    info = cast.disable_user(supervisor, examiner)
+    assert not info.active and not info.actor().active
+    with pytest.raises(Unauthenticated):
+        cast.user_for_token(token)
+    with pytest.raises(Unauthenticated, match="is disabled"):
+        cast.login(examiner, PASSWORD)
+    [entry] = entries(cast, "user.disable")
+    assert entry.payload == {"username": examiner, "sessions_revoked": 1}
+    with pytest.raises(Conflict, match="disabled already"):
+        cast.disable_user(supervisor, examiner)
+
+    cast.enable_user(supervisor, examiner)
+    assert cast.user_for_token(cast.login(examiner, PASSWORD)).active
+    with pytest.raises(Conflict, match="active already"):
+        cast.enable_user(supervisor, examiner)
+
+
+def test_the_last_admin_cannot_be_disabled(cast: Service) -> None:
+    root = as_user(cast, "root")
+    supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
+    second = ONE_ROLE[Role.ADMIN]
+    cast.disable_user(root, second)
+    before = snapshot(cast)
+    for acting in (root, supervisor):
+        with pytest.raises(Conflict, match="last active admin"):
+            cast.disable_user(acting, "root")
+    assert snapshot(cast) == before
+    cast.enable_user(root, second)
+    assert not cast.disable_user(root, "root").active  # another admin remains
+
+
+# -- passwords -----------------------------------------------------------------------------
+
+WEAK = [
+    ("eleven char", "at least 12 characters"),
+    (" " * 12, "only spaces"),
+    ("x" * 1025, "at most 1024"),
+    ("my-name-is-newbie!", "must not contain the username"),
+]
+
+
+@pytest.mark.parametrize(("password", "words"), WEAK)
+def test_weak_passwords_are_refused_and_nothing_is_written(
+    cast: Service, password: str, words: str
+) -> None:
+    root = as_user(cast, "root")
+    before = snapshot(cast)
+    with pytest.raises(InvalidInput, match=words):
+        cast.create_user(root, "newbie", "New Person", "operating-unit", ["requester"], password)
+    with pytest.raises(InvalidInput, match=words.replace("newbie", "target")):
+        cast.set_password(root, "target", password.replace("newbie", "target"))
+    assert snapshot(cast) == before
+
+
+def test_an_admin_resets_a_password_and_ends_the_sessions(cast: Service) -> None:
+    root = as_user(cast, "root")
+    examiner = ONE_ROLE[Role.EXAMINER]
+    token = cast.login(examiner, PASSWORD)
+    cast.set_password(root, examiner, "reset by the admin ok")
+    with pytest.raises(Unauthenticated):
+        cast.user_for_token(token)
+    cast.login(examiner, "reset by the admin ok")
+    entry = entries(cast, "user.set_password")[-1]
+    assert entry.payload == {"username": examiner, "by": "admin", "sessions_revoked": 1}
+
+
+# -- agencies and accounts -----------------------------------------------------------------
+
+
+def test_agencies_are_created_listed_and_recorded(service: Service, admin: UserInfo) -> None:
+    agency = service.create_agency(admin, "boston-pd", "Boston Police", "requesting_agency", "MA")
+    assert agency.kind is AgencyKind.REQUESTING_AGENCY
+    assert [a.slug for a in service.list_agencies()] == ["boston-pd", "operating-unit"]
+    [entry] = entries(service, "agency.create")[1:]
+    assert (entry.actor, entry.object_id, entry.payload) == (
+        "user:root",
+        "boston-pd",
+        {
+            "slug": "boston-pd",
+            "name": "Boston Police",
+            "kind": "requesting_agency",
+            "jurisdiction": "MA",
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "words"),
+    [
+        (("operating-unit", "Dup", "operating_unit"), Conflict, "exists already"),
+        (("Bad_Slug", "Bad", "operating_unit"), InvalidInput, "is not allowed"),
+        (("ok-pd", "OK", "sheriff"), InvalidInput, "Unknown agency kind"),
+        (("ok-pd", "", "operating_unit"), InvalidInput, "Agency name"),
+    ],
+)
+def test_bad_agencies_are_refused_and_nothing_is_written(
+    service: Service,
+    admin: UserInfo,
+    args: tuple[str, ...],
+    error: type[FaceLedgerError],
+    words: str,
+) -> None:
+    before = snapshot(service)
+    with pytest.raises(error, match=words):
+        service.create_agency(admin, *args)
+    assert snapshot(service) == before
+
+
+def test_a_new_account_is_recorded_without_its_password(
+    service: Service, admin: UserInfo, person: Callable[..., UserInfo]
+) -> None:
+    bob = person("bob", "requester", "examiner", approved=False, agency=OTHER_AGENCY)
+    assert bob.roles == {Role.REQUESTER, Role.EXAMINER}
+    assert (bob.agency, bob.agency_kind) == (OTHER_AGENCY, AgencyKind.REQUESTING_AGENCY)
+    with service.db.read() as session:
+        stored = session.scalars(select(User).where(User.username == "bob")).one()
+        assert stored.role_names == "examiner,requester"
+        assert stored.password_hash.startswith("$argon2id$")
+    [entry] = [e for e in entries(service, "user.create") if e.object_id == "bob"]
+    assert entry.payload == {
+        "username": "bob",
+        "display_name": "Bob",
+        "agency": OTHER_AGENCY,
+        "roles": ["examiner", "requester"],
+        "approved": False,
+        "bootstrap": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "words"),
+    [
+        ({"username": "target"}, Conflict, "exists already"),
+        ({"agency_slug": "nowhere"}, NotFound, "No agency"),
+        ({"roles": ["sheriff"]}, InvalidInput, "Unknown role 'sheriff'"),
+        ({"roles": []}, InvalidInput, "at least one role"),
+        ({"username": "Bad Name"}, InvalidInput, "is not allowed"),
+        ({"display_name": "tab\there"}, InvalidInput, "printable"),
+    ],
+)
+def test_bad_accounts_are_refused_and_nothing_is_written(
+    cast: Service, change: dict[str, Any], error: type[FaceLedgerError], words: str
+) -> None:
+    root = as_user(cast, "root")
+    fields: dict[str, Any] = {
+        "username": "newbie",
+        "display_name": "New Person",
+        "agency_slug": "operating-unit",
+        "roles": ["requester"],
+        "password": PASSWORD,
+        **change,
+    }
+    before = snapshot(cast)
+    with pytest.raises(error, match=words):
+        cast.create_user(root, **fields)
+    assert snapshot(cast) == before
+
+
+def test_listing_and_showing_accounts(cast: Service) -> None:
+    auditor = as_user(cast, ONE_ROLE[Role.AUDITOR])
+    everyone = cast.list_users(auditor)
+    assert [u.username for u in everyone] == sorted(u.username for u in everyone)
+    assert [u.username for u in cast.list_users(auditor, OTHER_AGENCY)] == ["target"]
+    assert cast.get_user(auditor, "target").approved is False
+    with pytest.raises(NotFound):
+        cast.list_users(auditor, "nowhere")
+    with pytest.raises(NotFound):
+        cast.get_user(auditor, "ghost")
+    cast.disable_user(as_user(cast, "root"), ONE_ROLE[Role.REVIEWER])
+    active = cast.list_users(auditor, include_disabled=False)
+    assert ONE_ROLE[Role.REVIEWER] not in {u.username for u in active}
+
+
+def test_user_info_gives_the_policy_actor_and_a_json_shape(cast: Service) -> None:
+    examiner = as_user(cast, ONE_ROLE[Role.EXAMINER])
+    actor = examiner.actor()
+    assert (actor.user_id, actor.agency_id, actor.agency_kind) == (
+        examiner.username,
+        "operating-unit",
+        AgencyKind.OPERATING_UNIT,
+    )
+    assert actor.roles == {Role.EXAMINER} and actor.account_approved and actor.active
+    shape = examiner.to_dict()
+    assert json.loads(json.dumps(shape)) == shape
+    assert shape["roles"] == ["examiner"] and shape["approved_by"] == "root"
+    assert "password" not in json.dumps(shape)
+
+
+def test_no_ledger_entry_holds_a_password_hash_or_token(cast: Service) -> None:
+    root = as_user(cast, "root")
+    token = cast.login(ONE_ROLE[Role.EXAMINER], PASSWORD)
+    cast.set_password(root, "target", "a secret passphrase 1")
+    cast.logout(token)
+    text = json.dumps([e.payload for e in entries(cast)])
+    for secret in (token, token_digest(token), PASSWORD, "a secret passphrase 1", "$argon2"):
+        assert secret not in text
+
+
+# -- schema --------------------------------------------------------------------------------
+
+
+def test_migration_0003_downgrades_and_upgrades(service: Service) -> None:
+    tables = {"agencies", "users", "user_sessions"}
+    assert tables <= set(inspect(service.db.engine).get_table_names())
+    command.downgrade(service.db._alembic_config(), "0002")
+    assert not tables & set(inspect(service.db.engine).get_table_names())
+    service.db.upgrade()
+    assert tables <= set(inspect(service.db.engine).get_table_names())
