@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from faceledger.cli.accounts import agency_app, login, logout, user_app, whoami
 from faceledger.cli.common import (
     EXIT_ERROR,
     console,
@@ -22,6 +23,7 @@ from faceledger.cli.common import (
 from faceledger.cli.faces import enroll, gallery_app, search, verify
 from faceledger.cli.ledger import ledger_app
 from faceledger.cli.quickstart import quickstart
+from faceledger.cli.requests import policy_app, request_app, review_app, violations_app
 from faceledger.config import describe_settings
 
 app = typer.Typer(
@@ -80,6 +82,15 @@ app.command()(verify)
 app.command()(quickstart)
 app.add_typer(gallery_app, name="gallery")
 app.add_typer(ledger_app, name="ledger")
+app.command()(login)
+app.command()(logout)
+app.command()(whoami)
+app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
+app.add_typer(request_app, name="request")
+app.add_typer(review_app, name="review")
+app.add_typer(violations_app, name="violations")
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:

@@ -876,10 +876,23 @@ class RequestUseCases(SearchUseCases, PolicyUseCases):
             probe.data, probe.deleted_at = None, now
         session.flush()
 
-    def flag_overdue_emergencies(self, actor: str = "system:scheduler") -> list[int]:
+    def flag_overdue_emergencies(self, acting: UserInfo | None = None) -> list[int]:
         """Record a violation for each emergency whose court filing is overdue (R4, R18);
-        each request is flagged once. Returns the request ids flagged now."""
+        each request is flagged once. Returns the request ids flagged now.
+
+        ``acting`` is the supervisor or admin who runs the check; None for the scheduler.
+
+        Raises:
+            PermissionDenied: for any other role.
+        """
         now = utcnow()
+        actor = "system:scheduler"
+        if acting is not None:
+            if not acting.roles & {Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR}:
+                raise PermissionDenied(
+                    "Only supervisors, auditors and admins may run the overdue-filing check."
+                )
+            actor = _actor_name(acting)
         flagged = []
         with self.db.transaction() as session:
             rows = session.scalars(

@@ -1,0 +1,452 @@
+"""``faceledger request|review|violations|policy ...``: the search lifecycle, acting as the
+logged-in user (see ``faceledger login``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from faceledger.cli.common import console, err_console, print_json, run
+from faceledger.cli.session import current_user
+from faceledger.errors import InvalidInput
+
+request_app = typer.Typer(help="File and work search requests.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="Review candidate lists (first and blind peer review).", no_args_is_help=True
+)
+violations_app = typer.Typer(
+    help="Violations for supervisors and auditors (R18).", no_args_is_help=True
+)
+policy_app = typer.Typer(help="The active policy profile.", no_args_is_help=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
+ID_ARGUMENT = typer.Argument(..., help="Request number.")
+
+
+def print_request(view: Any, as_json: bool) -> None:
+    """Print a request as the caller may see it."""
+    data = view.to_dict()
+    if as_json:
+        print_json(data)
+        return
+    for notice in data["notices"]:
+        err_console.print(f"[bold yellow]{notice}[/]", highlight=False)
+    console.print(
+        f"[bold]request {data['id']}[/] — {data['state']} — case {data['case_number']} — "
+        f"{data['offence']['code'] or 'no offence'} ({data['offence']['severity'] or '-'}) — "
+        f"basis {data['legal_basis']['kind']} — requester {data['requester']} "
+        f"({data['agency']}) — profile {data['profile']['name']}",
+        highlight=False,
+    )
+    for reason in data["decision"]["reasons"]:
+        console.print(f"  denied: {reason}", highlight=False)
+    if data["emergency"]:
+        e = data["emergency"]
+        console.print(
+            f"  emergency: approved by {e['approving_supervisor'] or '-'}; court "
+            f"filing due {e['filing_deadline']}; filed {e['filed_at'] or 'no'}",
+            highlight=False,
+        )
+    run_data = data["run"]
+    if run_data and run_data["candidates"]:
+        table = Table(
+            "id",
+            "face",
+            "rank",
+            "subject",
+            "name",
+            "gallery",
+            "distance",
+            "similarity",
+            "above threshold",
+            title=f"candidates (searched by {run_data['operator']})",
+        )
+        for c in run_data["candidates"]:
+            table.add_row(
+                str(c["id"]),
+                str(c["face_index"] + 1),
+                str(c["rank"]),
+                c["external_id"],
+                c["display_name"],
+                c["gallery"],
+                f"{c['distance']:.3f}",
+                f"{c['similarity']:.3f}",
+                "yes" if c["above_threshold"] else "",
+            )
+        console.print(table)
+    for review in data["reviews"]:
+        leads = [m["candidate_id"] for m in review["marks"] if m["outcome"] == "possible_lead"]
+        console.print(
+            f"  {review['stage']} review by {review['reviewer']}: possible leads {leads or 'none'}",
+            highlight=False,
+        )
+    if data["release"]:
+        console.print(
+            f"  released {data['release']['at']}: candidates "
+            f"{data['release']['candidate_ids']} — [bold]{data['release']['caveat']}[/]",
+            highlight=False,
+        )
+    for use in data["lead_uses"]:
+        console.print(
+            f"  lead {use['candidate_id']} used for {use['use']} "
+            f"(corroboration: {use['corroboration_ref'] or '-'})",
+            highlight=False,
+        )
+    if data["sealed"]:
+        console.print(
+            f"  sealed {data['sealed']['at']}: {data['sealed']['reason']}", highlight=False
+        )
+
+
+def _act(ctx: typer.Context, as_json: bool, method: str, *args: Any, **kwargs: Any) -> None:
+    def body(service: Any) -> int:
+        me = current_user(ctx, service)
+        print_request(getattr(service, method)(me, *args, **kwargs), as_json)
+        return 0
+
+    run(ctx, body)
+
+
+@request_app.command("file")
+def file_request(
+    ctx: typer.Context,
+    probe: Path = typer.Option(..., "--probe", exists=True, help="The probe photo (a still)."),
+    case: str = typer.Option(..., "--case", help="Case number."),
+    offence: str | None = typer.Option(
+        None, "--offence", help="Offence code (see `policy offences`)."
+    ),
+    narrative: str = typer.Option(..., help="Short factual narrative."),
+    basis: str = typer.Option(
+        ..., help="court_order, emergency, deceased_or_incapacitated or investigation."
+    ),
+    court: str = typer.Option("", help="Court order: court."),
+    order_id: str = typer.Option("", help="Court order: docket or order id."),
+    judge: str = typer.Option("", help="Court order: judge."),
+    issued: str = typer.Option("", help="Court order: issued on (YYYY-MM-DD)."),
+    expires: str = typer.Option("", help="Court order: expires on (YYYY-MM-DD)."),
+    authority: str = typer.Option("judicial", help="Court order: judicial or administrative."),
+    facts: str = typer.Option("", help="Emergency: facts of imminent danger."),
+    declared_at: str = typer.Option("", help="Emergency: when declared (ISO 8601; default now)."),
+    description: str = typer.Option("", help="Deceased/incapacitated: description."),
+    probe_source: str = typer.Option(
+        "still_photo", help="still_photo, video_frame, live_stream, sketch or composite."
+    ),
+    attest: bool = typer.Option(
+        False, "--attest", help="Attest the subject is not targeted for protected activity (R8)."
+    ),
+    attestation: str = typer.Option("", help="Attestation text."),
+    purpose: str = typer.Option("criminal_investigation", help="Declared purpose."),
+    gallery: list[str] = typer.Option(..., "--gallery", "-g", help="Gallery to search."),
+    max_candidates: int | None = typer.Option(None, help="Candidate list length (profile cap)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """File a search request; the policy decides at once and gives every reason if it denies."""
+    from faceledger.governance.forms import RequestForm
+
+    fields = {
+        "court_order": {
+            "court": court,
+            "order_id": order_id,
+            "judge": judge,
+            "issued_on": issued,
+            "expires_on": expires,
+            "authority": authority,
+        },
+        "emergency": {"facts": facts, **({"declared_at": declared_at} if declared_at else {})},
+        "deceased_or_incapacitated": {"description": description},
+    }.get(basis, {})
+    form = RequestForm(
+        case_number=case,
+        offence_code=offence,
+        narrative=narrative,
+        legal_basis_kind=basis,
+        legal_basis=fields,
+        probe_source=probe_source,
+        attested=attest,
+        attestation_text=attestation,
+        purpose=purpose,
+        galleries=tuple(gallery),
+        max_candidates=max_candidates,
+    )
+    _act(ctx, as_json, "submit_request", form, probe.read_bytes(), probe.name)
+
+
+@request_app.command("list")
+def list_requests(
+    ctx: typer.Context,
+    state: str | None = typer.Option(None, help="Only requests in this state."),
+    limit: int = typer.Option(50, help="At most this many (1-500)."),
+    offset: int = typer.Option(0, help="Skip this many."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List the requests you may see, newest first."""
+
+    def body(service: Any) -> int:
+        me = current_user(ctx, service)
+        views, total = service.list_requests(me, state, limit, offset)
+        if as_json:
+            print_json({"total": total, "items": [v.to_dict() for v in views]})
+            return 0
+        table = Table(
+            "id", "state", "case", "offence", "basis", "requester", title=f"{total} requests"
+        )
+        for v in views:
+            d = v.to_dict()
+            table.add_row(
+                str(d["id"]),
+                d["state"],
+                d["case_number"],
+                d["offence"]["code"] or "",
+                d["legal_basis"]["kind"],
+                d["requester"] or "",
+            )
+        console.print(table)
+        return 0
+
+    run(ctx, body)
+
+
+@request_app.command("show")
+def show(ctx: typer.Context, request_id: int = ID_ARGUMENT, as_json: bool = JSON_OPTION) -> None:
+    """Show one request as you may see it."""
+    _act(ctx, as_json, "get_request", request_id)
+
+
+@request_app.command("approve-emergency")
+def approve_emergency(
+    ctx: typer.Context, request_id: int = ID_ARGUMENT, as_json: bool = JSON_OPTION
+) -> None:
+    """Approve an emergency request (supervisor); the court-filing deadline runs (R4)."""
+    _act(ctx, as_json, "approve_emergency", request_id)
+
+
+@request_app.command("search")
+def search_request(
+    ctx: typer.Context, request_id: int = ID_ARGUMENT, as_json: bool = JSON_OPTION
+) -> None:
+    """Run the search of an approved request (examiner of the operating unit)."""
+    _act(ctx, as_json, "run_request_search", request_id)
+
+
+@request_app.command("release")
+def release(ctx: typer.Context, request_id: int = ID_ARGUMENT, as_json: bool = JSON_OPTION) -> None:
+    """Release the agreed candidates to the requester, with the caveat."""
+    _act(ctx, as_json, "release_request", request_id)
+
+
+@request_app.command("close")
+def close(
+    ctx: typer.Context,
+    request_id: int = ID_ARGUMENT,
+    reason: str = typer.Option(..., help="Why nothing is released."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Close a searched request as no_lead."""
+    _act(ctx, as_json, "close_no_lead", request_id, reason)
+
+
+@request_app.command("use-lead")
+def use_lead(
+    ctx: typer.Context,
+    request_id: int = ID_ARGUMENT,
+    candidate: int = typer.Option(..., help="Released candidate id."),
+    use: str = typer.Option(..., help="further_investigation, arrest, warrant or photo_lineup."),
+    corroboration: str = typer.Option(
+        "",
+        help="Reference to independent corroborating "
+        "evidence (required for arrest, warrant, lineup; R11).",
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Record that a released lead was used."""
+    _act(ctx, as_json, "record_lead_use", request_id, candidate, use, corroboration)
+
+
+@request_app.command("file-statement")
+def file_statement(
+    ctx: typer.Context,
+    request_id: int = ID_ARGUMENT,
+    reference: str = typer.Option(..., help="The court's reference for the sworn statement."),
+    filed_at: str | None = typer.Option(None, help="When filed (ISO 8601; default now)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Record the court filing of an emergency request (R4)."""
+    from faceledger.governance.forms import parse_time
+
+    when = parse_time(filed_at, "filed_at") if filed_at else None
+    _act(ctx, as_json, "file_emergency_statement", request_id, reference, when)
+
+
+@request_app.command("court-refused")
+def court_refused(
+    ctx: typer.Context,
+    request_id: int = ID_ARGUMENT,
+    note: str = typer.Option("", help="The court's decision."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Record that the court refused an emergency filing: results are sealed (R4)."""
+    _act(ctx, as_json, "record_court_refusal", request_id, note)
+
+
+@request_app.command("overdue")
+def overdue(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Flag emergency requests whose court filing is overdue, as violations (R4, R18)."""
+
+    def body(service: Any) -> int:
+        me = current_user(ctx, service)
+        flagged = service.flag_overdue_emergencies(me)
+        if as_json:
+            print_json({"flagged": flagged})
+        else:
+            console.print(f"flagged {len(flagged)} overdue emergency request(s): {flagged}")
+        return 0
+
+    run(ctx, body)
+
+
+def _parse_mark(text: str) -> dict[str, Any]:
+    candidate, _, rest = text.partition("=")
+    outcome, _, note = rest.partition(":")
+    if not candidate or not outcome:
+        raise InvalidInput(f"--mark must look like CANDIDATE=OUTCOME[:note]; got {text!r}.")
+    return {"candidate_id": candidate, "outcome": outcome, "note": note}
+
+
+@review_app.command("submit")
+def review_submit(
+    ctx: typer.Context,
+    request_id: int = ID_ARGUMENT,
+    mark: list[str] = typer.Option(
+        [],
+        "--mark",
+        help="CANDIDATE=OUTCOME[:note], OUTCOME one "
+        "of possible_lead, not_match, inconclusive (repeat).",
+    ),
+    marks_file: Path | None = typer.Option(None, exists=True, help="JSON list of marks."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Submit your review: the first review, or the blind peer review after it."""
+
+    def body(service: Any) -> int:
+        me = current_user(ctx, service)
+        marks = [_parse_mark(m) for m in mark]
+        if marks_file is not None:
+            try:
+                marks += json.loads(marks_file.read_text(encoding="utf-8"))
+            except ValueError as exc:
+                raise InvalidInput(f"{marks_file} is not a JSON list of marks: {exc}") from None
+        print_request(service.submit_review(me, request_id, marks), as_json)
+        return 0
+
+    run(ctx, body)
+
+
+@violations_app.command("list")
+def violations_list(
+    ctx: typer.Context,
+    kind: str | None = typer.Option(None, help="Only this kind."),
+    limit: int = typer.Option(100, help="At most this many."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List violations, newest first (supervisors, auditors, admins)."""
+
+    def body(service: Any) -> int:
+        me = current_user(ctx, service)
+        found, total = service.list_violations(me, kind, limit)
+        if as_json:
+            print_json({"total": total, "items": [v.to_dict() for v in found]})
+            return 0
+        table = Table(
+            "id",
+            "when",
+            "kind",
+            "requirements",
+            "actor",
+            "request",
+            "reason",
+            title=f"{total} violations",
+        )
+        for v in found:
+            table.add_row(
+                str(v.id),
+                v.created_at[:19],
+                v.kind,
+                ", ".join(v.requirements),
+                v.actor,
+                str(v.request_id or ""),
+                v.reason,
+            )
+        console.print(table)
+        return 0
+
+    run(ctx, body)
+
+
+@policy_app.command("show")
+def policy_show(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Show the active policy profile and its main parameters."""
+
+    def body(service: Any) -> int:
+        profile = service.active_profile()
+        data = {
+            **profile.summary(),
+            "title": profile.title,
+            "banner": profile.unsafe_banner,
+            "rules": list(profile.rules),
+            "max_candidates": profile.results.max_candidates,
+            "required_reviews": profile.results.required_reviews,
+            "legal_bases": [str(b) for b in profile.legal_basis.allowed],
+            "emergency_filing_hours": profile.legal_basis.emergency_filing_hours,
+            "severity_classes": [str(c) for c in profile.request.allowed_severity_classes],
+            "probe_sources": [str(p) for p in profile.request.allowed_probe_sources],
+            "history": service.profile_history(),
+        }
+        if as_json:
+            print_json(data)
+            return 0
+        if profile.unsafe:
+            err_console.print(f"[bold red]{profile.unsafe_banner}[/]", highlight=False)
+        for key, value in data.items():
+            if key not in ("history", "banner"):
+                console.print(f"{key}: {value}", highlight=False)
+        return 0
+
+    run(ctx, body)
+
+
+@policy_app.command("set")
+def policy_set(
+    ctx: typer.Context, name: str = typer.Argument(..., help="Profile name or YAML path.")
+) -> None:
+    """Make another profile active (admin); recorded in the ledger."""
+
+    def body(service: Any) -> int:
+        profile = service.set_profile(current_user(ctx, service), name)
+        console.print(f"active profile: {profile.name} ({profile.sha256[:16]}…)")
+        if profile.unsafe:
+            err_console.print(f"[bold red]{profile.unsafe_banner}[/]", highlight=False)
+        return 0
+
+    run(ctx, body)
+
+
+@policy_app.command("offences")
+def policy_offences(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """List the offence catalogue of the active profile."""
+
+    def body(service: Any) -> int:
+        catalogue = service.active_profile().offences.to_dict()
+        if as_json:
+            print_json(catalogue)
+            return 0
+        table = Table("code", "name", "severity")
+        for offence in catalogue.get("offences", []):
+            table.add_row(offence["code"], offence["name"], offence["severity"])
+        console.print(table)
+        return 0
+
+    run(ctx, body)
