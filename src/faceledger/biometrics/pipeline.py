@@ -5,6 +5,7 @@ Pure biometrics: it knows nothing of galleries, cases or people.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +62,8 @@ class FacePipeline:
         self.detector = detector
         self.embedder = embedder
         self.thresholds = thresholds or QualityThresholds()
+        # dlib's networks keep working buffers: one analysis at a time per pipeline.
+        self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FacePipeline:
@@ -84,6 +87,19 @@ class FacePipeline:
 
     def analyse(self, image: DecodedImage) -> list[Face]:
         """Return every face in ``image``, largest first; empty when there is none."""
+        with self._lock:
+            return self._analyse(image)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state.pop("_lock")
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _analyse(self, image: DecodedImage) -> list[Face]:
         pixels = image.pixels
         boxes = self.detector.detect(pixels)
         staged = []

@@ -98,5 +98,7 @@ class Template(Base):
     model_version: Mapped[str] = mapped_column(String(100))
     model_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The aligned 150x150 face chip as JPEG, for reviewers' side-by-side view (a few KB).
+    chip_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
 
     photo: Mapped[Photo] = relationship(back_populates="templates")

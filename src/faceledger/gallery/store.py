@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from faceledger.biometrics.crops import jpeg
 from faceledger.biometrics.models import ModelInfo
 from faceledger.biometrics.pipeline import Face, normalise
 from faceledger.errors import Conflict, InvalidInput, NotFound
@@ -169,6 +170,7 @@ def add_photo(
         model_name=model.name,
         model_version=model.version,
         model_sha256=model.sha256,
+        chip_jpeg=jpeg(face.chip),
     )
     session.add(template)
     session.flush()

@@ -50,6 +50,7 @@ from faceledger.governance.accounts import (
     verify_password,
 )
 from faceledger.governance.context import AgencyKind, Role
+from faceledger.ledger.envelope import FIELD_LIMITS
 from faceledger.service.core import ServiceCore
 
 __all__ = ["SESSION_LIFETIME", "SYSTEM_ACTOR", "AccountUseCases", "AgencyInfo", "UserInfo"]
@@ -418,7 +419,8 @@ class AccountUseCases(ServiceCore):
                 actor=acting.ledger_actor,
                 action="auth.denied",
                 object_type=attempted.split(".", 1)[0],
-                object_id=object_id,
+                # The target is not validated yet: keep the entry appendable whatever it is.
+                object_id=object_id[: FIELD_LIMITS["object_id"]] or "?",
                 payload={
                     "attempted": attempted,
                     "reason": reason,

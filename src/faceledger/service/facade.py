@@ -5,8 +5,9 @@ from __future__ import annotations
 from faceledger.service.accounts import AccountUseCases
 from faceledger.service.audit import AuditUseCases
 from faceledger.service.galleries import GalleryUseCases
+from faceledger.service.images import ImageUseCases
 from faceledger.service.requests import RequestUseCases
 
 
-class FaceLedger(GalleryUseCases, RequestUseCases, AccountUseCases, AuditUseCases):
+class FaceLedger(GalleryUseCases, RequestUseCases, ImageUseCases, AccountUseCases, AuditUseCases):
     """The service: every use case of faceledger, each in one transaction with its record."""

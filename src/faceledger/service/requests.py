@@ -969,15 +969,3 @@ class RequestUseCases(SearchUseCases, PolicyUseCases):
             if not (acting.roles & STAFF) and row.requester_id != acting.id:
                 raise NotFound(f"There is no search request {request_id}.")
             return self._view(session, acting, row)
-
-    def probe_bytes(self, acting: UserInfo, request_id: int) -> bytes:
-        """The probe photo of a request, for those allowed to see it (not after sealing)."""
-        with self.db.read() as session:
-            row = self._row(session, request_id)
-            allowed = acting.roles & {Role.EXAMINER, Role.REVIEWER, Role.SUPERVISOR}
-            if not allowed and row.requester_id != acting.id:
-                raise PermissionDenied("Your roles may not see this probe photo.")
-            probe = session.get(ProbeImage, row.probe_sha256)
-            if probe is None or probe.data is None:
-                raise NotFound(f"The probe photo of request {request_id} has been deleted.")
-            return probe.data

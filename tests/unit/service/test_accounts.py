@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,11 @@ class Service(AccountUseCases):
 def entries(service: Service, action: str | None = None) -> list[LedgerEntry]:
     with service.db.read() as session:
         return service.ledger.query(session, action=action, limit=10_000)
+
+
+def payload(entry: LedgerEntry) -> Mapping[str, Any]:
+    assert entry.payload is not None
+    return entry.payload
 
 
 def snapshot(service: Service) -> dict[str, Any]:
@@ -210,7 +215,7 @@ def test_login_opens_a_session_of_twelve_hours(service: Service, admin: UserInfo
         session_id = login.id
     [entry] = entries(service, "auth.login")
     assert (entry.actor, entry.object_id) == ("user:root", "root")
-    assert entry.payload["session_id"] == session_id
+    assert payload(entry)["session_id"] == session_id
 
 
 @pytest.mark.parametrize(("username", "password"), [("root", "wrong password!"), ("nobody", "x")])
@@ -226,13 +231,13 @@ def test_wrong_password_and_unknown_user_get_one_message(
     assert {**after, "ledger": 0} == {**before, "ledger": 0}
     [failed] = entries(service, "auth.login_failed")
     if username == "nobody":  # an unknown name may be a mistyped password: not written down
-        assert (failed.actor, failed.object_id, failed.payload["username"]) == (
+        assert (failed.actor, failed.object_id, payload(failed)["username"]) == (
             "anonymous",
             "unknown",
             None,
         )
     else:
-        assert (failed.actor, failed.payload["reason"]) == ("user:root", "wrong_password")
+        assert (failed.actor, payload(failed)["reason"]) == ("user:root", "wrong_password")
 
 
 def test_logout_ends_the_session(service: Service, admin: UserInfo) -> None:
@@ -303,13 +308,14 @@ def test_new_accounts_cannot_log_in_until_a_supervisor_approves(
 
 def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> None:
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
-    for attempt in (
+    attempts: list[Callable[[], object]] = [
         lambda: cast.approve_user(supervisor, supervisor.username),
         lambda: cast.certify_training(supervisor, supervisor.username, dt.date(2099, 1, 1)),
-    ):
+    ]
+    for attempt in attempts:
         with pytest.raises(PermissionDenied, match="another supervisor must"):
             attempt()
-    assert [e.payload["attempted"] for e in entries(cast, "auth.denied")] == [
+    assert [payload(e)["attempted"] for e in entries(cast, "auth.denied")] == [
         "user.approve",
         "user.certify_training",
     ]
@@ -380,6 +386,15 @@ def test_each_use_case_allows_the_roles_it_names(cast: Service, action: str, rol
         cast.disable_user(as_user(cast, "root"), "target")
     USE_CASES[action](cast, as_user(cast, ONE_ROLE[role]))
     assert not entries(cast, "auth.denied")
+
+
+@pytest.mark.parametrize("username", ["", "x" * 300])
+def test_a_refusal_is_recorded_whatever_the_target_name(cast: Service, username: str) -> None:
+    requester = as_user(cast, ONE_ROLE[Role.REQUESTER])
+    with pytest.raises(PermissionDenied):
+        cast.create_user(requester, username, "X", "operating-unit", ["admin"], PASSWORD)
+    [denied] = entries(cast, "auth.denied")
+    assert denied.object_id == (username[:200] or "?")
 
 
 def test_anyone_may_see_their_own_account_and_set_their_own_password(cast: Service) -> None:
