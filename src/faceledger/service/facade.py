@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from faceledger.service.access import AccessUseCases
 from faceledger.service.accounts import AccountUseCases
 from faceledger.service.audit import AuditUseCases
 from faceledger.service.galleries import GalleryUseCases
