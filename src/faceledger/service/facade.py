@@ -10,5 +10,12 @@ from faceledger.service.images import ImageUseCases
 from faceledger.service.requests import RequestUseCases
 
 
-class FaceLedger(GalleryUseCases, RequestUseCases, ImageUseCases, AccountUseCases, AuditUseCases):
+class FaceLedger(
+    GalleryUseCases,
+    RequestUseCases,
+    ImageUseCases,
+    AccountUseCases,
+    AccessUseCases,
+    AuditUseCases,
+):
     """The service: every use case of faceledger, each in one transaction with its record."""
