@@ -51,7 +51,7 @@ from faceledger.governance.accounts import (
 )
 from faceledger.governance.context import AgencyKind, Role
 from faceledger.ledger.envelope import FIELD_LIMITS
-from faceledger.service.core import ServiceCore
+from faceledger.service.violations import ViolationUseCases
 
 __all__ = ["SESSION_LIFETIME", "SYSTEM_ACTOR", "AccountUseCases", "AgencyInfo", "UserInfo"]
 
@@ -61,7 +61,7 @@ ANONYMOUS_ACTOR = "anonymous"
 BAD_CREDENTIALS = "Unknown username or wrong password."
 
 
-class AccountUseCases(ServiceCore):
+class AccountUseCases(ViolationUseCases):
     """Agencies, accounts and sessions; each change lands with its ledger entry.
 
     ``password_hasher`` makes new hashes; a subclass may set a cheaper one (tests do). Hashes
@@ -409,11 +409,17 @@ class AccountUseCases(ServiceCore):
         object_id: str,
         reason: str,
     ) -> NoReturn:
-        """Write an ``auth.denied`` entry in its own transaction, then raise PermissionDenied.
-
-        The one place refusals are recorded, so they can be routed to violations (R18).
-        """
+        """Write an ``auth.denied`` entry and a violation (R18) in their own transaction, then
+        raise PermissionDenied."""
         with self.db.transaction() as session:
+            self.add_violation(
+                session,
+                kind="denied_action",
+                reason=reason,
+                requirements=["R1", "R2"],
+                actor=acting.ledger_actor,
+                details={"attempted": attempted, "object_id": object_id[:200]},
+            )
             self.ledger.append(
                 session,
                 actor=acting.ledger_actor,

@@ -24,6 +24,7 @@ from faceledger.ledger import (
 from faceledger.ledger.envelope import envelope_bytes, format_ts
 from faceledger.ledger.merkle import leaf_hash
 from faceledger.ledger.models import CheckpointRow, EntryRow, NodeRow, StateRow
+from faceledger.ledger.proofs import build_inclusion_proof
 
 from .conftest import AppendMany, FakeClock
 from .reference import MemoryTree
@@ -199,8 +200,6 @@ def test_stored_subtrees_give_the_same_roots_and_proofs_as_memory(
 
 
 def tree_proof(tree: MemoryTree, seq: int, size: int) -> list[bytes]:
-    from faceledger.ledger.proofs import build_inclusion_proof
-
     return list(build_inclusion_proof(seq, size, tree.read).hashes)
 
 

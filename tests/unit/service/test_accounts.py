@@ -363,9 +363,10 @@ def test_each_use_case_refuses_each_role_without_permission(
     needed = ACCOUNT_PERMISSIONS[action][0]
     assert raised.value.message.startswith("Only ")
     assert all(r.value in raised.value.message for r in needed)
-    # The refusal is recorded, and nothing else changes.
+    # The refusal is recorded (a violation, R18, and an auth.denied entry); nothing else changes.
     after = snapshot(cast)
-    assert after["ledger"] == before["ledger"] + 1
+    assert after["ledger"] == before["ledger"] + 2
+    assert entries(cast, "violation.recorded")[-1].payload["details"]["attempted"] == action
     assert {**after, "ledger": 0} == {**before, "ledger": 0}
     [denied] = entries(cast, "auth.denied")
     assert (denied.actor, denied.object_type, denied.object_id) == (
