@@ -28,9 +28,16 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_search.py
+BASELINE := .venv-baseline/bin/python
+$(BASELINE):
+	$(PYTHON) -m venv .venv-baseline
+	.venv-baseline/bin/pip install --quiet dlib-bin face_recognition_models numpy pillow "setuptools<81"
+	.venv-baseline/bin/pip install --quiet --no-deps face_recognition
+
+bench: $(STAMP) $(BASELINE)
 	$(BIN)/python benchmarks/bench_enroll.py
+	$(BIN)/python benchmarks/bench_search.py
+	$(BIN)/python benchmarks/bench_ledger.py
 
 clean:
 	rm -rf $(VENV) "$(DATA_DIR)"

@@ -4,14 +4,15 @@ The baseline is the ``face_recognition`` package (HOG, upsample 1, 5-point model
 encoding per photo, run in this same process and run, so machine noise cancels in the ratios.
 faceledger is measured in-process with 1 worker and through the process pool with every core.
 
-    .venv/bin/pip install --no-deps face_recognition   # baseline only, not a dependency
-    .venv/bin/python benchmarks/bench_enroll.py [--rounds 2]
+    make bench   # builds .venv-baseline with face_recognition, then runs this
+    .venv/bin/python benchmarks/bench_enroll.py [--rounds 2] [--baseline-python PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,30 +41,36 @@ def enrol_rate(faces: Path, workers: int) -> float:
     return len(items) / elapsed
 
 
-def baseline_rate(faces: Path) -> float | None:
-    """Return photos per second for face_recognition's load + locate + encode, or None."""
-    try:
-        import face_recognition
-    except ImportError:
+def baseline_rate(faces: Path, python: Path) -> float | None:
+    """Return photos per second of face_recognition (load + locate + encode), or None when
+    its environment is missing. It runs in its own venv (see baseline_face_recognition.py)."""
+    if not python.exists():
         return None
-    paths = sorted(p for p in (faces / "people").glob("*/*") if p.is_file())
-    face_recognition.face_encodings(face_recognition.load_image_file(paths[0]))
-    start = time.perf_counter()
-    for path in paths:
-        image = face_recognition.load_image_file(path)
-        locations = face_recognition.face_locations(image, number_of_times_to_upsample=1)
-        face_recognition.face_encodings(image, locations, model="small")
-    return len(paths) / (time.perf_counter() - start)
+    script = Path(__file__).with_name("baseline_face_recognition.py")
+    out = subprocess.run(
+        [str(python), str(script), str(faces / "people")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stdout
+    return float(out.split()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="repetitions of each measurement")
+    parser.add_argument(
+        "--baseline-python",
+        type=Path,
+        default=Path(".venv-baseline/bin/python"),
+        help="python of the venv holding face_recognition",
+    )
     args = parser.parse_args()
     faces = require_faces()
     cores = os.cpu_count() or 1
     for round_no in range(1, args.rounds + 1):
-        base = baseline_rate(faces)
+        base = baseline_rate(faces, args.baseline_python)
         one = enrol_rate(faces, 1)
         many = enrol_rate(faces, cores)
         print(f"round {round_no}:")

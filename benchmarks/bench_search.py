@@ -22,7 +22,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # the budget is for one core
 
 import faiss
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import describe, percentile, require_faces, timed
@@ -41,7 +41,9 @@ def add_random_templates(service: FaceLedger, gallery_name: str, count: int) -> 
     vectors = normalise(rng.normal(size=(count, 128)).astype(np.float32))
     with service.db.transaction() as session:
         gallery = store.get_gallery(session, gallery_name)
-        base = (session.scalar(select(Subject.id).order_by(Subject.id.desc()).limit(1)) or 0) + 1
+        base = 1 + max(
+            session.scalar(select(func.max(model.id))) or 0 for model in (Subject, Photo, Template)
+        )
         model = service.pipeline.embedder.model
         for start in range(0, count, 10_000):
             ids = range(base + start, base + min(count, start + 10_000))
