@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(CURDIR)/.faceledger-data
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run demo test lint typecheck unit browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/faceledger --data-dir "$(DATA_DIR)" quickstart
+	$(BIN)/faceledger --data-dir "$(DATA_DIR)" serve
+
+DEMO_DIR ?= $(CURDIR)/.faceledger-demo
+demo: $(STAMP)
+	test -d "$(DEMO_DIR)" || $(BIN)/faceledger --data-dir "$(DEMO_DIR)" demo
+	$(BIN)/faceledger --data-dir "$(DEMO_DIR)" serve
+
+# Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded).
+browser:
+	command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -26,7 +35,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
 
-test: lint typecheck unit
+test: browser lint typecheck unit
 
 BASELINE := .venv-baseline/bin/python
 $(BASELINE):
@@ -40,4 +49,4 @@ bench: $(STAMP) $(BASELINE)
 	$(BIN)/python benchmarks/bench_ledger.py
 
 clean:
-	rm -rf $(VENV) "$(DATA_DIR)"
+	rm -rf $(VENV) .venv-baseline "$(DATA_DIR)" "$(DEMO_DIR)"

@@ -24,6 +24,7 @@ from faceledger.cli.faces import enroll, gallery_app, search, verify
 from faceledger.cli.ledger import ledger_app
 from faceledger.cli.quickstart import quickstart
 from faceledger.cli.requests import policy_app, request_app, review_app, violations_app
+from faceledger.cli.serve import demo, serve
 from faceledger.config import describe_settings
 
 app = typer.Typer(
@@ -80,6 +81,8 @@ app.command()(enroll)
 app.command()(search)
 app.command()(verify)
 app.command()(quickstart)
+app.command()(serve)
+app.command()(demo)
 app.add_typer(gallery_app, name="gallery")
 app.add_typer(ledger_app, name="ledger")
 app.command()(login)

@@ -111,6 +111,11 @@ class AccountUseCases(ViolationUseCases):
             info = self._add_user(session, SYSTEM_ACTOR, user, bootstrap=True)
         return info, password
 
+    def has_accounts(self) -> bool:
+        """True once any account exists (the first start bootstraps an admin otherwise)."""
+        with self.db.read() as session:
+            return bool(session.scalar(select(func.count()).select_from(User)))
+
     # -- sessions ---------------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> str:

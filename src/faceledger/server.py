@@ -1,0 +1,73 @@
+"""The web service: the REST API at /api/v1 and the web pages at /, over one service.
+
+``prepare`` makes a data directory ready on first start (schema, keys, the first admin) and
+``create_app`` builds the ASGI application. ``faceledger serve`` runs it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from faceledger.config import Settings
+from faceledger.service import FaceLedger
+from faceledger.service.core import KEYS_DIR
+
+WEB_SECRET_FILE = "web_secret"
+FIRST_ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A ready service, and the first admin's password if this start created it (else None)."""
+
+    service: FaceLedger
+    admin_password: str | None
+
+
+def web_secret(settings: Settings) -> bytes:
+    """Return the key that signs session cookies, creating it (mode 0600) on first use."""
+    path = settings.data_dir / KEYS_DIR / WEB_SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text(encoding="ascii").strip())
+
+
+def prepare(settings: Settings, actor: str, bootstrap: bool = True) -> Prepared:
+    """Initialise the data directory if needed and, on a first start, create the first admin
+    (returned password shown once)."""
+    service = FaceLedger.initialise(settings, actor)
+    password = None
+    if bootstrap and not service.has_accounts():
+        _, password = service.bootstrap_admin(FIRST_ADMIN, "First administrator")
+    return Prepared(service, password)
+
+
+def create_app(service: FaceLedger) -> FastAPI:
+    """Return the application: the API mounted at /api/v1, the pages at /."""
+    from faceledger.api import build_api
+    from faceledger.web import build_web
+
+    app = FastAPI(title="faceledger", docs_url=None, redoc_url=None, openapi_url=None)
+    app.mount("/api/v1", build_api(service))
+    app.mount("/", build_web(service, web_secret(service.settings)))
+    return app
+
+
+def serve(service: FaceLedger, host: str, port: int) -> None:
+    """Serve until interrupted."""
+    import uvicorn
+
+    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+
+
+def data_dir_of(settings: Settings) -> Path:
+    """The data directory in use, absolute (for messages)."""
+    return settings.data_dir.resolve()
