@@ -16,6 +16,7 @@ from faceledger.cli.accounts import agency_app, login, logout, user_app, whoami
 from faceledger.cli.common import (
     EXIT_ERROR,
     console,
+    err_console,
     handled,
     print_json,
     state,
@@ -100,6 +101,15 @@ def main() -> None:
     """Entry point of the ``faceledger`` console script."""
     os.environ.setdefault("KMP_WARNINGS", "0")
     try:
-        app()
+        app(standalone_mode=True)
     except KeyboardInterrupt:
+        raise SystemExit(EXIT_ERROR) from None
+    except Exception as exc:  # a bug: say so, keep exit status 1 for "no result"
+        if os.environ.get("FACELEDGER_DEBUG"):
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {exc!r}. This is a bug; run again with "
+            "FACELEDGER_DEBUG=1 to see the traceback.",
+            highlight=False,
+        )
         raise SystemExit(EXIT_ERROR) from None

@@ -20,8 +20,8 @@ EXIT_OK = 0
 EXIT_NO_RESULT = 1
 EXIT_ERROR = 2
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass

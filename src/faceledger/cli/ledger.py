@@ -7,7 +7,6 @@ import the ledger's verifier, never the service layer, so an outside auditor can
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -91,8 +90,8 @@ def entries(
                         "action": e.action,
                         "object_type": e.object_type,
                         "object_id": e.object_id,
-                        "payload": json.loads(e.payload),
-                        "leaf_hash": e.leaf_hash.hex(),
+                        "payload": e.payload,
+                        "leaf_hash": e.leaf_hash,
                     }
                     for e in found
                 ]
