@@ -496,6 +496,12 @@ LEAD, NOT_MATCH = ReviewOutcome.POSSIBLE_LEAD, ReviewOutcome.NOT_MATCH
         ),
         pytest.param(
             Action.PEER_REVIEW,
+            {"actor": {"user_id": "officer-7", "roles": frozenset({Role.EXAMINER})}},
+            "User 'officer-7' filed this request and may not review it (R10).",
+            id="R10-deny-requester-peer-reviews",
+        ),
+        pytest.param(
+            Action.PEER_REVIEW,
             {"request": {"reviews": ()}},
             "A peer review needs a first review to exist (R10).",
             id="R10-deny-peer-review-without-first",
