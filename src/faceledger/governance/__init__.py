@@ -63,12 +63,10 @@ from faceledger.governance.profiles import (
     parse_profile,
     shipped_profiles,
 )
-from faceledger.governance.rules import (
-    ACTION_ROLES,
-    RULE_TYPES,
+from faceledger.governance.rules import ACTION_ROLES, RULE_TYPES, build_rules
+from faceledger.governance.violations import (
     Violation,
     ViolationKind,
-    build_rules,
     filing_violation,
     overdue_emergency_filings,
     violation_from_decision,

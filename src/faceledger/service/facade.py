@@ -5,14 +5,18 @@ from __future__ import annotations
 from faceledger.service.access import AccessUseCases
 from faceledger.service.accounts import AccountUseCases
 from faceledger.service.audit import AuditUseCases
+from faceledger.service.emergencies import EmergencyUseCases
 from faceledger.service.galleries import GalleryUseCases
 from faceledger.service.images import ImageUseCases
 from faceledger.service.requests import RequestUseCases
+from faceledger.service.reviews import ReviewUseCases
 
 
 class FaceLedger(
     GalleryUseCases,
     RequestUseCases,
+    ReviewUseCases,
+    EmergencyUseCases,
     ImageUseCases,
     AccountUseCases,
     AccessUseCases,
