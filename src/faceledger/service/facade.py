@@ -10,6 +10,7 @@ from faceledger.service.galleries import GalleryUseCases
 from faceledger.service.images import ImageUseCases
 from faceledger.service.requests import RequestUseCases
 from faceledger.service.reviews import ReviewUseCases
+from faceledger.service.tokens import TokenUseCases
 
 
 class FaceLedger(
@@ -19,6 +20,7 @@ class FaceLedger(
     EmergencyUseCases,
     ImageUseCases,
     AccountUseCases,
+    TokenUseCases,
     AccessUseCases,
     AuditUseCases,
 ):
