@@ -7,6 +7,7 @@ only to roles allowed to see them). Nothing is shown of a sealed request.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from faceledger.biometrics.crops import face_crop
 from faceledger.biometrics.detect import FaceBox
@@ -25,16 +26,17 @@ CANDIDATE_VIEWERS = frozenset({Role.EXAMINER, Role.REVIEWER, Role.SUPERVISOR})
 class ImageUseCases(SearchUseCases):
     """Face crops, each behind a role check."""
 
+    @staticmethod
     def _visible_request(
-        self, acting: UserInfo, request_id: int, staff: frozenset[Role]
+        session: Session, acting: UserInfo, request_id: int, staff: frozenset[Role]
     ) -> RequestRow:
-        with self.db.read() as session:
-            row = session.get(RequestRow, request_id)
-            if row is None or (not acting.roles & staff and row.requester_id != acting.id):
-                raise NotFound(f"There is no search request {request_id}.")
-            if row.state == State.SEALED.value:
-                raise NotFound(f"Request {request_id} is sealed; its images were deleted.")
-            return row
+        """Return the request if ``acting`` may see its images (staff, or its requester)."""
+        row = session.get(RequestRow, request_id)
+        if row is None or (not acting.roles & staff and row.requester_id != acting.id):
+            raise NotFound(f"There is no search request {request_id}.")
+        if row.state == State.SEALED.value:
+            raise NotFound(f"Request {request_id} is sealed; its images were deleted.")
+        return row
 
     def probe_face_crop(self, acting: UserInfo, request_id: int, face_index: int) -> bytes:
         """JPEG crop of one face of a request's probe (its requester, examiners, reviewers,
@@ -43,12 +45,11 @@ class ImageUseCases(SearchUseCases):
         Raises:
             NotFound: for an unknown, hidden or sealed request, or an unknown face.
         """
-        self._visible_request(acting, request_id, PROBE_VIEWERS)
         data = self.probe_bytes(acting, request_id)
         image = self.decode(data, f"probe of request {request_id}")
         with self.db.read() as session:
-            row = session.get(RequestRow, request_id)
-            faces = list(row.run.faces) if row is not None and row.run is not None else []
+            row = self._visible_request(session, acting, request_id, PROBE_VIEWERS)
+            faces = list(row.run.faces) if row.run is not None else []
         if faces:
             match = [f for f in faces if f["index"] == face_index]
             if not match:
@@ -71,11 +72,12 @@ class ImageUseCases(SearchUseCases):
                 photo deleted since the search.
             PermissionDenied: for a requester asking for a candidate that was not released.
         """
-        row = self._visible_request(acting, request_id, CANDIDATE_VIEWERS | {Role.AUDITOR})
-        staff = acting.roles & (CANDIDATE_VIEWERS | {Role.AUDITOR})
-        if not staff and candidate_id not in (row.released_candidate_ids or []):
-            raise PermissionDenied("Only released candidates are shown to the requester.")
         with self.db.read() as session:
+            viewers = CANDIDATE_VIEWERS | {Role.AUDITOR}
+            row = self._visible_request(session, acting, request_id, viewers)
+            staff = acting.roles & viewers
+            if not staff and candidate_id not in (row.released_candidate_ids or []):
+                raise PermissionDenied("Only released candidates are shown to the requester.")
             candidate = session.get(CandidateRow, candidate_id)
             if candidate is None or candidate.run.request_id != request_id:
                 raise NotFound(f"Request {request_id} has no candidate {candidate_id}.")
@@ -91,8 +93,8 @@ class ImageUseCases(SearchUseCases):
 
     def probe_bytes(self, acting: UserInfo, request_id: int) -> bytes:
         """The probe photo of a request, for those allowed to see it (not after sealing)."""
-        row = self._visible_request(acting, request_id, PROBE_VIEWERS)
         with self.db.read() as session:
+            row = self._visible_request(session, acting, request_id, PROBE_VIEWERS)
             probe = session.get(ProbeImage, row.probe_sha256)
             if probe is None or probe.data is None:
                 raise NotFound(f"The probe photo of request {request_id} has been deleted.")

@@ -23,8 +23,10 @@ class SessionKeys:
     """Signs session cookies and derives CSRF tokens with one secret key."""
 
     def __init__(self, secret_key: bytes) -> None:
-        """Raises:
-        ConfigError: for a secret shorter than MIN_SECRET_BYTES.
+        """Keep ``secret_key`` for signing.
+
+        Raises:
+            ConfigError: for a secret shorter than MIN_SECRET_BYTES.
         """
         if not isinstance(secret_key, bytes) or len(secret_key) < MIN_SECRET_BYTES:
             raise ConfigError(

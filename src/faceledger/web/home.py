@@ -1,0 +1,132 @@
+"""The home page (what the signed-in person can do) and the active policy profile."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from faceledger.errors import FaceLedgerError, InvalidInput
+from faceledger.governance.context import Role
+from faceledger.governance.profiles import Profile, shipped_profiles
+from faceledger.web.auth import CurrentViewer, FormPost, Viewer
+from faceledger.web.render import page
+from faceledger.web.state import web_of
+
+router = APIRouter()
+
+R = Role
+TASKS: tuple[tuple[frozenset[Role], str, str, str], ...] = (
+    (frozenset({R.REQUESTER}), "/requests/new", "File a search request", "task-new-request"),
+    (frozenset({R.REQUESTER}), "/requests", "My requests and released leads", "task-my-requests"),
+    (
+        frozenset({R.EXAMINER, R.REVIEWER}),
+        "/queue",
+        "Queue: run searches, review candidates, release",
+        "task-queue",
+    ),
+    (
+        frozenset({R.SUPERVISOR}),
+        "/supervise",
+        "Emergency approvals and court-filing deadlines",
+        "task-supervise",
+    ),
+    (
+        frozenset({R.SUPERVISOR, R.ADMIN}),
+        "/users",
+        "Accounts: approvals and training",
+        "task-users",
+    ),
+    (
+        frozenset({R.SUPERVISOR, R.AUDITOR, R.ADMIN}),
+        "/violations",
+        "Violations (R18)",
+        "task-violations",
+    ),
+    (
+        frozenset({R.AUDITOR, R.SUPERVISOR, R.ADMIN}),
+        "/audit/ledger",
+        "Ledger: browse, verify, prove entries",
+        "task-ledger",
+    ),
+    (frozenset({R.ADMIN}), "/admin/agencies", "Agencies", "task-agencies"),
+    (frozenset({R.ADMIN}), "/policy", "Active policy profile", "task-policy"),
+)
+
+
+@router.get("/")
+def home(request: Request, viewer: CurrentViewer) -> Response:
+    """What the signed-in person can do, by role."""
+    tasks = [(path, label, testid) for roles, path, label, testid in TASKS if viewer.has(*roles)]
+    if hasattr(web_of(request).service, "create_api_token") and viewer.has(R.ADMIN):
+        tasks.append(("/admin/tokens", "API tokens", "task-tokens"))
+    return page(request, viewer, "home.html", title="Home", tasks=tasks)
+
+
+def _profile_facts(profile: Profile) -> list[tuple[str, str]]:
+    def listed(values: tuple[object, ...]) -> str:
+        return ", ".join(str(v) for v in values) or "—"
+
+    hours = profile.legal_basis.emergency_filing_hours
+    days = profile.access.training_validity_days
+    return [
+        ("Jurisdiction", profile.jurisdiction),
+        ("Content hash (SHA-256)", profile.sha256),
+        ("Rules", listed(profile.rules)),
+        ("Legal bases allowed", listed(profile.legal_basis.allowed)),
+        ("Emergency court filing within", f"{hours} hours" if hours is not None else "no filing"),
+        ("Offence severity classes", listed(profile.request.allowed_severity_classes)),
+        ("Minimum narrative", f"{profile.request.min_narrative_chars} characters"),
+        ("Probe sources allowed", listed(profile.request.allowed_probe_sources)),
+        ("Forbidden purposes", listed(profile.request.forbidden_purposes)),
+        ("Operating agency kinds", listed(profile.access.operating_agency_kinds)),
+        ("Training valid for", f"{days} days" if days is not None else "no requirement"),
+        ("Maximum candidate list", str(profile.results.max_candidates)),
+        ("Reviews required", str(profile.results.required_reviews)),
+        ("Caveat on released results", profile.results.caveat),
+        ("Corroboration required for", listed(profile.results.corroboration_required_for)),
+        ("Probes kept", f"{profile.retention.probe_days} days"),
+        ("Results kept", f"{profile.retention.result_days} days"),
+        ("Ledger kept at least", f"{profile.retention.audit_log_min_days} days"),
+    ]
+
+
+def _policy_page(
+    request: Request, viewer: Viewer, error: FaceLedgerError | None = None
+) -> Response:
+    service = web_of(request).service
+    profile = service.active_profile()
+    return page(
+        request,
+        viewer,
+        "policy.html",
+        title="Policy profile",
+        status=error.status if error else 200,
+        error=error,
+        active=profile,
+        facts=_profile_facts(profile),
+        offences=sorted(profile.offences, key=lambda o: o.code),
+        shipped=shipped_profiles(),
+        history=service.profile_history()[::-1],
+    )
+
+
+@router.get("/policy")
+def policy(request: Request, viewer: CurrentViewer) -> Response:
+    """The active profile, its parameters and offence catalogue; admins may change it."""
+    return _policy_page(request, viewer)
+
+
+@router.post("/policy")
+def set_policy(request: Request, post: FormPost) -> Response:
+    """Make another shipped profile active (the service allows admins only)."""
+    name = post.text("profile")
+    try:
+        if name not in shipped_profiles() and post.viewer.has(R.ADMIN):
+            # The service also loads profile files by path; the web offers shipped ones only.
+            # (Anyone else is refused, and recorded, by the service before it loads anything.)
+            raise InvalidInput(f"Choose one of the shipped profiles, not {name!r}.")
+        web_of(request).service.set_profile(post.user, name)
+    except FaceLedgerError as exc:
+        return _policy_page(request, post.viewer, exc)
+    return RedirectResponse("/policy", status_code=303)

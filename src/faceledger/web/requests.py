@@ -1,0 +1,263 @@
+"""Requesters' pages: file a request, list requests, one request, record a lead's use.
+
+The request page is shared by every role: it shows what ``get_request`` lets the caller see
+and offers the forms of the next steps (the other routers post to their own paths and come
+back here).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from faceledger.db import utcnow
+from faceledger.errors import FaceLedgerError, InvalidImage, InvalidInput, PolicyDenied
+from faceledger.governance.context import (
+    AuthorityKind,
+    LeadUseKind,
+    LegalBasisKind,
+    ProbeSource,
+    Purpose,
+    Role,
+)
+from faceledger.governance.forms import RequestForm
+from faceledger.governance.lifecycle import State
+from faceledger.web.auth import CurrentViewer, FormPost, Posted, Viewer, need
+from faceledger.web.render import page
+from faceledger.web.state import web_of
+from faceledger.web.views import filing_status, notices, offered, probe_faces, review_marks
+
+router = APIRouter()
+
+PAGE_SIZE = 25
+BASIS_FIELDS = {
+    "court_order": ("court", "order_id", "judge", "issued_on", "expires_on", "authority"),
+    "emergency": ("facts", "declared_at"),
+    "deceased_or_incapacitated": ("description",),
+}
+TEXT_FIELDS = (
+    "case_number",
+    "offence_code",
+    "narrative",
+    "legal_basis_kind",
+    "probe_source",
+    "attestation_text",
+    "purpose",
+    "max_candidates",
+    *(name for names in BASIS_FIELDS.values() for name in names),
+)
+DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(TEXT_FIELDS, ""),
+    "legal_basis_kind": LegalBasisKind.COURT_ORDER.value,
+    "authority": AuthorityKind.JUDICIAL.value,
+    "probe_source": ProbeSource.STILL_PHOTO.value,
+    "purpose": Purpose.CRIMINAL_INVESTIGATION.value,
+    "attested": False,
+    "galleries": [],
+}
+Requester = Annotated[Viewer, Depends(need(Role.REQUESTER))]
+
+
+# -- listing --------------------------------------------------------------------------------
+
+
+@router.get("/requests")
+def list_requests(
+    request: Request,
+    viewer: CurrentViewer,
+    state: Annotated[str, Query()] = "",
+    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+) -> Response:
+    """The requests the person may see, newest first: a requester's own, staff's all."""
+    views, total = web_of(request).service.list_requests(
+        viewer.user, state or None, PAGE_SIZE, (page_number - 1) * PAGE_SIZE
+    )
+    own_only = not viewer.has(
+        Role.EXAMINER, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN
+    )
+    return page(
+        request,
+        viewer,
+        "requests.html",
+        title="My requests" if own_only else "Requests",
+        requests=[v.to_dict() for v in views],
+        total=total,
+        states=[s.value for s in State],
+        state=state,
+        page_number=page_number,
+        pages=max(1, -(-total // PAGE_SIZE)),
+    )
+
+
+# -- filing ---------------------------------------------------------------------------------
+
+
+def _new_page(
+    request: Request,
+    viewer: Viewer,
+    values: dict[str, Any],
+    error: FaceLedgerError | None = None,
+) -> Response:
+    service = web_of(request).service
+    profile = service.active_profile()
+    severities = set(profile.request.allowed_severity_classes)
+    return page(
+        request,
+        viewer,
+        "request_new.html",
+        title="New search request",
+        status=error.status if error else 200,
+        error=error,
+        denied_and_kept=isinstance(error, PolicyDenied),
+        values=values,
+        offences=[
+            (o.code, o.name, o.severity.value, o.severity in severities)
+            for o in sorted(profile.offences, key=lambda o: (o.name, o.code))
+        ],
+        bases=[(k.value, k in profile.legal_basis.allowed) for k in LegalBasisKind],
+        authorities=[a.value for a in AuthorityKind],
+        sources=[(s.value, s in profile.request.allowed_probe_sources) for s in ProbeSource],
+        purposes=[(p.value, p not in profile.request.forbidden_purposes) for p in Purpose],
+        # Names only: a requester chooses where to search, not what is inside.
+        galleries=[g.name for g in service.list_galleries()],
+        max_candidates=profile.results.max_candidates,
+        min_narrative=profile.request.min_narrative_chars,
+    )
+
+
+@router.get("/requests/new")
+def new_request(request: Request, viewer: Requester) -> Response:
+    """The request form: probe photo, case, offence, legal basis, attestation, galleries."""
+    return _new_page(request, viewer, dict(DEFAULTS))
+
+
+def _form_values(post: Posted) -> dict[str, Any]:
+    values: dict[str, Any] = {name: post.text(name) for name in TEXT_FIELDS}
+    values["attested"] = post.text("attested") == "yes"
+    values["galleries"] = post.texts("galleries")
+    return values
+
+
+def _request_form(values: dict[str, Any]) -> RequestForm:
+    kind = values["legal_basis_kind"]
+    basis = {name: values[name] for name in BASIS_FIELDS.get(kind, ()) if values[name]}
+    cap_text = values["max_candidates"]
+    try:
+        cap = int(cap_text) if cap_text else None
+    except ValueError:
+        raise InvalidInput(
+            f"max_candidates must be a whole number; got {cap_text!r}.", field="max_candidates"
+        ) from None
+    return RequestForm(
+        case_number=values["case_number"],
+        offence_code=values["offence_code"] or None,
+        narrative=values["narrative"],
+        legal_basis_kind=kind,
+        legal_basis=basis,
+        probe_source=values["probe_source"],
+        attested=values["attested"],
+        attestation_text=values["attestation_text"],
+        purpose=values["purpose"],
+        galleries=tuple(values["galleries"]),
+        max_candidates=cap,
+    )
+
+
+def _probe(request: Request, post: Posted) -> tuple[bytes, str]:
+    upload = post.upload("probe")
+    if upload is None:
+        raise InvalidInput("Choose the probe photo to upload.", field="probe")
+    limit = web_of(request).service.settings.max_image_bytes
+    data = upload.file.read(limit + 1)
+    name = upload.filename or "probe"
+    if len(data) > limit:
+        raise InvalidImage(f"{name}: the file is over the limit of {limit} bytes.", source=name)
+    return data, name
+
+
+@router.post("/requests/new")
+def file_request(request: Request, post: FormPost) -> Response:
+    """File the request; the policy decides at once and every reason is shown if it denies."""
+    values = _form_values(post)
+    try:
+        form = _request_form(values)
+        probe, name = _probe(request, post)
+        view = web_of(request).service.submit_request(post.user, form, probe, name)
+    except FaceLedgerError as exc:
+        return _new_page(request, post.viewer, values, exc)
+    return RedirectResponse(f"/requests/{view.id}", status_code=303)
+
+
+# -- one request ----------------------------------------------------------------------------
+
+
+def request_page(
+    request: Request,
+    viewer: Viewer,
+    request_id: int,
+    error: FaceLedgerError | None = None,
+    values: dict[str, str] | None = None,
+) -> Response:
+    """The page of one request as ``viewer`` may see it, with ``error`` from a failed
+    action (its status becomes the page's)."""
+    service = web_of(request).service
+    data = service.get_request(viewer.user, request_id).to_dict()
+    banner = service.active_profile().unsafe_banner
+    return page(
+        request,
+        viewer,
+        "request.html",
+        title=f"Request {request_id}",
+        status=error.status if error else 200,
+        error=error,
+        r=data,
+        run=data["run"],
+        candidates=(data["run"] or {}).get("candidates", []),
+        faces=probe_faces(data),
+        reviews=review_marks(data),
+        notices=notices(data, banner),
+        can=offered(viewer, data),
+        filing=filing_status(data["emergency"], utcnow()),
+        lead_uses=[u.value for u in LeadUseKind],
+        values=values or {},
+    )
+
+
+@router.get("/requests/{request_id:int}")
+def show_request(request: Request, request_id: int, viewer: CurrentViewer) -> Response:
+    """One request: its record, decision, candidates (as allowed), reviews and release."""
+    return request_page(request, viewer, request_id)
+
+
+@router.post("/requests/{request_id:int}/lead-use")
+def record_lead_use(request: Request, request_id: int, post: FormPost) -> Response:
+    """Record that a released lead was used (arrest, warrant, lineup need corroboration)."""
+    values = {k: post.text(k) for k in ("candidate_id", "use", "corroboration_ref")}
+    try:
+        if not values["candidate_id"].isdigit():
+            raise InvalidInput("Choose the released candidate.", field="candidate_id")
+        web_of(request).service.record_lead_use(
+            post.user,
+            request_id,
+            int(values["candidate_id"]),
+            values["use"],
+            values["corroboration_ref"],
+        )
+    except FaceLedgerError as exc:
+        return request_page(request, post.viewer, request_id, exc, values)
+    return RedirectResponse(f"/requests/{request_id}", status_code=303)
+
+
+def parse_when(text: str, name: str) -> dt.datetime | None:
+    """An optional time from a ``datetime-local`` field, read as UTC."""
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a date and time; got {text!r}.", field=name) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

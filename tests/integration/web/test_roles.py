@@ -1,0 +1,142 @@
+"""Role checks: each role's pages refuse everyone else, images go only to those the service
+allows, and the lab profile is announced on every page once an admin switches to it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.web.conftest import Site
+
+EVERYONE = ("admin", "det-jones", "ex-smith", "ex-lee", "sup-brown", "aud-green")
+PAGES = {
+    "/requests/new": {"det-jones"},
+    "/queue": {"ex-smith", "ex-lee"},
+    "/supervise": {"sup-brown", "admin"},  # the bootstrap admin is also a supervisor
+    "/users": {"sup-brown", "admin"},
+    "/admin/agencies": {"admin"},
+    "/violations": {"sup-brown", "aud-green", "admin"},
+    "/audit/ledger": {"aud-green", "sup-brown", "admin"},
+}
+OPEN_TO_ALL = ("/", "/requests", "/policy")
+
+
+@pytest.fixture(scope="module")
+def released(module_site: Site) -> tuple[int, int, int]:
+    return module_site.released_request()
+
+
+@pytest.mark.parametrize(("path", "allowed"), PAGES.items(), ids=list(PAGES))
+def test_role_pages_refuse_other_roles(module_site: Site, path: str, allowed: set[str]) -> None:
+    for user in EVERYONE:
+        answer = module_site.as_(user).get(path)
+        if user in allowed:
+            assert answer.status_code == 200, (user, path, answer.text[:500])
+        else:
+            assert answer.status_code == 403, (user, path)
+            assert "Not allowed" in answer.text and 'data-testid="error"' in answer.text
+
+
+@pytest.mark.parametrize("path", OPEN_TO_ALL)
+def test_common_pages_open_to_every_role(module_site: Site, path: str) -> None:
+    for user in EVERYONE:
+        assert module_site.as_(user).get(path).status_code == 200, (user, path)
+
+
+def test_token_page_is_for_admins_and_exists_only_with_tokens(module_site: Site) -> None:
+    assert module_site.as_("sup-brown").get("/admin/tokens").status_code == 403
+    expected = 200 if hasattr(module_site.service, "create_api_token") else 404
+    assert module_site.as_("admin").get("/admin/tokens").status_code == expected
+
+
+def test_refused_reading_is_recorded_as_a_violation(module_site: Site) -> None:
+    assert module_site.as_("det-jones").get("/audit/ledger").status_code == 403
+    listed = module_site.as_("aud-green").get("/violations?kind=denied_action").text
+    assert "det-jones may not ledger.read" in listed
+
+
+def test_requests_of_others_are_not_found(
+    module_site: Site, released: tuple[int, int, int]
+) -> None:
+    request_id, _, _ = released
+    assert module_site.as_("det-jones").get(f"/requests/{request_id}").status_code == 200
+    assert module_site.as_("det-ortiz").get(f"/requests/{request_id}").status_code == 404
+
+
+def test_actions_are_decided_by_the_service(module_site: Site) -> None:
+    filed = module_site.file_request(case_number="BPD-2026-3003")
+    page = filed.headers["location"]
+    before = module_site.ledger_size()
+    refused = module_site.post("det-jones", f"{page}/search", page)
+    assert refused.status_code == 403
+    assert "R1" in refused.text and 'data-testid="error-reasons"' in refused.text
+    assert module_site.ledger_size() > before  # the refusal itself is recorded
+    assert 'data-testid="request-state">approved<' in module_site.as_("det-jones").get(page).text
+
+
+@pytest.mark.parametrize(
+    ("user", "kind", "status"),
+    [
+        ("aud-green", "faces", 404),  # auditors see candidates, never the probe
+        ("det-ortiz", "faces", 404),  # another requester's request does not exist for them
+        ("det-ortiz", "candidates", 404),
+    ],
+)
+def test_images_refused_to_those_who_may_not_see_them(
+    module_site: Site, released: tuple[int, int, int], user: str, kind: str, status: int
+) -> None:
+    request_id, lead, _ = released
+    number = 0 if kind == "faces" else lead
+    answer = module_site.as_(user).get(f"/requests/{request_id}/{kind}/{number}.jpg")
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert answer.headers["cache-control"] == "no-store"
+
+
+def test_images_need_a_session(module_site: Site, released: tuple[int, int, int]) -> None:
+    request_id, lead, _ = released
+    client = module_site.anonymous()
+    for src in (
+        f"/requests/{request_id}/faces/0.jpg",
+        f"/requests/{request_id}/candidates/{lead}.jpg",
+    ):
+        answer = client.get(src)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+
+
+def test_auditor_sees_candidate_faces(module_site: Site, released: tuple[int, int, int]) -> None:
+    request_id, lead, _ = released
+    chip = module_site.as_("aud-green").get(f"/requests/{request_id}/candidates/{lead}.jpg")
+    assert chip.status_code == 200 and chip.headers["content-type"] == "image/jpeg"
+
+
+def test_no_face_image_is_public(module_site: Site) -> None:
+    for path in ("/static/", "/static/people", "/static/../templates/base.html"):
+        assert module_site.anonymous().get(path).status_code == 404
+
+
+def test_lab_banner_on_every_page_after_the_switch(site: Site) -> None:
+    request_id, _, _ = site.released_request()
+    pages = {
+        "admin": ["/", "/policy", "/users", "/admin/agencies", "/violations", "/audit/ledger"],
+        "det-jones": ["/", "/requests", "/requests/new", f"/requests/{request_id}"],
+        "ex-smith": ["/queue", f"/requests/{request_id}", f"/requests/{request_id}/review"],
+        "aud-green": ["/audit/ledger", "/audit/entries/1", "/queue", "/no/such/page"],
+    }
+    assert "UNSAFE_LAB_PROFILE" not in site.as_("det-jones").get("/").text
+    assert site.post("admin", "/policy", "/policy", data={"profile": "lab"}).status_code == 303
+    assert site.service.active_profile().name == "lab"
+    for user, paths in pages.items():
+        for path in paths:
+            html = site.as_(user).get(path).text
+            assert 'data-testid="unsafe-banner"' in html, (user, path)
+            assert "UNSAFE_LAB_PROFILE" in html and 'data-testid="profile-name">lab<' in html
+    login = site.anonymous().get("/login").text
+    assert 'data-testid="unsafe-banner"' in login
+
+
+def test_only_admins_change_the_profile(module_site: Site) -> None:
+    answer = module_site.post("sup-brown", "/policy", "/policy", data={"profile": "lab"})
+    assert answer.status_code == 403
+    assert module_site.service.active_profile().name == "massachusetts"
+    odd = module_site.post("admin", "/policy", "/policy", data={"profile": "/etc/passwd"})
+    assert odd.status_code == 400 and "shipped profiles" in odd.text
