@@ -1,0 +1,111 @@
+"""The app factory: :func:`build_api` makes the FastAPI app the server mounts at ``/api/v1``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from faceledger import __version__
+from faceledger.api.auth import AUTH_DESCRIPTION
+from faceledger.api.errors import InternalErrors, install_error_handlers
+from faceledger.api.routers import (
+    accounts,
+    galleries,
+    images,
+    ledger,
+    policy,
+    requests,
+    system,
+    tokens,
+    violations,
+)
+from faceledger.api.schemas import ErrorBody
+from faceledger.api.uploads import BodyLimit
+from faceledger.service import FaceLedger
+from faceledger.service.tokens import TokenUseCases
+
+__all__ = ["TITLE", "build_api"]
+
+TITLE = "faceledger API"
+DESCRIPTION = f"""
+Governed police face search: file a search request with its legal basis, run the approved
+search, review the candidates twice, release leads — every step decided by the active policy
+profile and written to a verifiable ledger.
+
+**Authentication.** {AUTH_DESCRIPTION} Without a valid token every route answers 401, except
+`GET /health`, `GET /ledger/public-key` and `POST /auth/login`.
+
+**Errors.** Every error has one shape, `{{"error": {{"code", "message", "details"}}}}`: e.g.
+403 `policy_denied` with every reason in `details.reasons`, 403 `permission_denied`, 404
+`not_found`, 409 `conflict` for a step that does not fit the request's state, 413 for an
+upload over the size limit, 422 `invalid_input` naming the fields in `details.fields`.
+
+**Lists** are pages: `{{"items", "total", "limit", "offset"}}`, with `limit` and `offset` query
+parameters.
+"""
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in (
+        (401, "No valid token (`WWW-Authenticate: Bearer`)."),
+        (403, "The caller's role, or the policy, does not allow this."),
+        (404, "No such object, or one the caller may not see."),
+        (409, "The change clashes with the current state."),
+        (422, "The request is not valid (fields named in `details.fields`)."),
+    )
+}
+
+_TAGS = [
+    {"name": "system", "description": "Health."},
+    {"name": "auth", "description": "Logging in and out; who the caller is."},
+    {"name": "accounts", "description": "Agencies and accounts (R1, R2)."},
+    {"name": "tokens", "description": "API tokens for programs (admin)."},
+    {"name": "policy", "description": "The active policy profile."},
+    {"name": "requests", "description": "The search lifecycle."},
+    {"name": "images", "description": "Probe photos, face crops and candidate chips."},
+    {"name": "violations", "description": "Violations (R18)."},
+    {"name": "galleries", "description": "Galleries of enrolled photos."},
+    {"name": "ledger", "description": "The verifiable ledger."},
+]
+
+
+def build_api(service: FaceLedger) -> FastAPI:
+    """Return the REST API over ``service``, to be mounted at ``/api/v1``.
+
+    The service must offer the API-token use cases (:class:`TokenUseCases`). Endpoints are
+    synchronous: FastAPI runs them in its thread pool, and each use case opens its own
+    transaction.
+
+    Raises:
+        TypeError: if ``service`` lacks the API-token use cases.
+    """
+    if not isinstance(service, TokenUseCases):
+        raise TypeError(
+            f"{type(service).__name__} has no API-token use cases; compose TokenUseCases."
+        )
+    app = FastAPI(
+        title=TITLE,
+        version=__version__,
+        description=DESCRIPTION,
+        responses=_ERRORS,
+        openapi_tags=_TAGS,
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    # The last middleware added runs first: unexpected errors are caught around everything.
+    app.add_middleware(BodyLimit, max_image_bytes=service.settings.max_image_bytes)
+    app.add_middleware(InternalErrors)
+    for module in (
+        system,
+        accounts,
+        tokens,
+        policy,
+        requests,
+        images,
+        violations,
+        galleries,
+        ledger,
+    ):
+        app.include_router(module.router)
+    return app

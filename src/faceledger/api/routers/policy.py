@@ -1,0 +1,65 @@
+"""The active policy profile: read it (any role), change it (admin), its offences."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from faceledger.api.auth import Acting, Service
+from faceledger.api.pagination import Page, Paging, page_of
+from faceledger.api.schemas import OffenceOut, PolicyIn, PolicyOut, ProfileChange
+from faceledger.errors import ConfigError, InvalidInput
+from faceledger.governance.profiles import Profile, shipped_profiles
+
+router = APIRouter(tags=["policy"])
+
+_SECTIONS = ("access", "legal_basis", "request", "results", "retention")
+
+
+def _policy(profile: Profile, history: list[ProfileChange]) -> PolicyOut:
+    canonical = profile.canonical()
+    return PolicyOut(
+        name=profile.name,
+        title=profile.title,
+        jurisdiction=profile.jurisdiction,
+        sha256=profile.sha256,
+        unsafe=profile.unsafe,
+        banner=profile.unsafe_banner,
+        rules=list(profile.rules),
+        parameters={name: canonical[name] for name in _SECTIONS},
+        history=history,
+        available=list(shipped_profiles()),
+    )
+
+
+@router.get("/policy", summary="Show the active policy profile", response_model=PolicyOut)
+def get_policy(service: Service, acting: Acting) -> PolicyOut:
+    """The active profile, its parameters and every change of it (any role). While an unsafe
+    profile (`lab`) is active, `unsafe` is true and `banner` says so."""
+    service.require(acting, "policy.read")
+    history = [ProfileChange.model_validate(h) for h in service.profile_history()]
+    return _policy(service.active_profile(), history)
+
+
+@router.put("/policy", summary="Change the active policy profile", response_model=PolicyOut)
+def set_policy(service: Service, acting: Acting, body: PolicyIn) -> PolicyOut:
+    """Make a shipped profile active (admin). Recorded in the ledger; an unsafe profile is
+    announced in every output from then on."""
+    try:
+        profile = service.set_profile(acting, body.profile)
+    except ConfigError as exc:  # an unknown name is the caller's mistake, not the server's
+        raise InvalidInput(exc.message, **exc.details) from exc
+    history = [ProfileChange.model_validate(h) for h in service.profile_history()]
+    return _policy(profile, history)
+
+
+@router.get(
+    "/policy/offences",
+    summary="List the offence catalogue",
+    response_model=Page[OffenceOut],
+)
+def list_offences(service: Service, acting: Acting, paging: Paging) -> Page[OffenceOut]:
+    """The offences of the active profile's catalogue, by code, with severity class (any
+    role)."""
+    service.require(acting, "policy.read")
+    catalogue = service.active_profile().offences.to_dict()
+    return page_of([OffenceOut.model_validate(o) for o in catalogue["offences"]], paging)

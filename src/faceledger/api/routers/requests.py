@@ -1,0 +1,256 @@
+"""The search lifecycle: file, approve, search, review, release, close, use, file, seal.
+
+Who may do each step is the policy engine's decision, taken inside the service: a refusal is
+a 403 ``policy_denied`` with every reason in ``details.reasons``; a step that does not fit the
+request's state is a 409.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+
+from faceledger.api.auth import Acting, Service
+from faceledger.api.pagination import Page, Paging
+from faceledger.api.schemas import (
+    CloseIn,
+    CourtRefusalIn,
+    FilingIn,
+    LeadUseIn,
+    OverdueOut,
+    ReviewIn,
+)
+from faceledger.api.uploads import read_upload
+from faceledger.governance.context import (
+    AuthorityKind,
+    LegalBasisKind,
+    ProbeSource,
+    Purpose,
+)
+from faceledger.governance.forms import RequestForm
+from faceledger.governance.lifecycle import State
+from faceledger.service.request_views import RequestView
+
+router = APIRouter(tags=["requests"])
+
+RequestId = Annotated[int, Path(ge=1, description="Request number.")]
+View = dict[str, Any]
+
+_TEXT = 300
+
+
+def _text(description: str, max_length: int = _TEXT) -> Any:
+    return Form(max_length=max_length, description=description)
+
+
+def request_form(
+    case_number: Annotated[str, Form(min_length=1, max_length=100, description="Case number.")],
+    narrative: Annotated[str, Form(max_length=10_000, description="Short factual narrative (R6).")],
+    legal_basis_kind: Annotated[LegalBasisKind, Form(description="The legal basis (R3-R5).")],
+    galleries: Annotated[
+        list[str], Form(min_length=1, description="Galleries to search (repeat the field).")
+    ],
+    offence_code: Annotated[
+        str | None, Form(max_length=100, description="Offence code (GET /policy/offences).")
+    ] = None,
+    court: Annotated[str, _text("Court order: the court.")] = "",
+    order_id: Annotated[str, _text("Court order: docket or order id.")] = "",
+    judge: Annotated[str, _text("Court order: the judge.")] = "",
+    issued_on: Annotated[str, _text("Court order: issued on (YYYY-MM-DD).", 10)] = "",
+    expires_on: Annotated[str, _text("Court order: expires on (YYYY-MM-DD).", 10)] = "",
+    authority: Annotated[
+        AuthorityKind, Form(description="Court order: who issued it.")
+    ] = AuthorityKind.JUDICIAL,
+    facts: Annotated[str, _text("Emergency: facts of imminent danger.", 10_000)] = "",
+    declared_at: Annotated[str, _text("Emergency: when declared (ISO 8601; default now).", 40)] = (
+        ""
+    ),
+    description: Annotated[str, _text("Deceased or incapacitated: description.", 10_000)] = "",
+    probe_source: Annotated[
+        ProbeSource, Form(description="Where the probe came from (R7).")
+    ] = ProbeSource.STILL_PHOTO,
+    attested: Annotated[
+        bool, Form(description="The subject is not targeted for protected activity (R8).")
+    ] = False,
+    attestation_text: Annotated[str, _text("The attestation in words.", 2000)] = "",
+    purpose: Annotated[
+        Purpose, Form(description="Declared purpose (R8).")
+    ] = Purpose.CRIMINAL_INVESTIGATION,
+    max_candidates: Annotated[
+        int | None, Form(ge=1, description="Candidate list length (the profile caps it).")
+    ] = None,
+) -> RequestForm:
+    """The text fields of a filed request, as the service's form."""
+    basis: dict[str, Any] = {}
+    if legal_basis_kind is LegalBasisKind.COURT_ORDER:
+        basis = {
+            "court": court,
+            "order_id": order_id,
+            "judge": judge,
+            "issued_on": issued_on,
+            "expires_on": expires_on,
+            "authority": authority.value,
+        }
+    elif legal_basis_kind is LegalBasisKind.EMERGENCY:
+        basis = {"facts": facts, **({"declared_at": declared_at} if declared_at else {})}
+    elif legal_basis_kind is LegalBasisKind.DECEASED_OR_INCAPACITATED:
+        basis = {"description": description}
+    return RequestForm(
+        case_number=case_number,
+        offence_code=offence_code or None,
+        narrative=narrative,
+        legal_basis_kind=legal_basis_kind.value,
+        legal_basis=basis,
+        probe_source=probe_source.value,
+        attested=attested,
+        attestation_text=attestation_text,
+        purpose=purpose.value,
+        galleries=tuple(galleries),
+        max_candidates=max_candidates,
+    )
+
+
+def _view(view: RequestView) -> View:
+    return view.to_dict()
+
+
+@router.post(
+    "/requests",
+    summary="File a search request",
+    response_model=View,
+    status_code=201,
+)
+def submit_request(
+    service: Service,
+    acting: Acting,
+    form: Annotated[RequestForm, Depends(request_form)],
+    probe: Annotated[UploadFile, File(description="The probe photo (a still image).")],
+) -> View:
+    """File a request with its probe photo as `multipart/form-data` (requester). The policy
+    decides at once: `approved`, `submitted` (an emergency awaiting a supervisor), or a 403
+    with every reason (the refused request is kept as `denied`). An image over the size limit
+    is refused with 413 while it uploads; an unreadable image, one over the pixel limit or
+    one without a usable face with 422. Nothing is written for a refused image."""
+    data = read_upload(probe, service.settings.max_image_bytes)
+    return _view(service.submit_request(acting, form, data, probe.filename or "probe"))
+
+
+@router.get("/requests", summary="List search requests", response_model=Page[View])
+def list_requests(
+    service: Service,
+    acting: Acting,
+    paging: Paging,
+    state: Annotated[State | None, Query(description="Only requests in this state.")] = None,
+) -> Page[View]:
+    """Requests the caller may see, newest first: a requester their own; examiners and
+    reviewers those past approval; supervisors, auditors and admins all."""
+    views, total = service.list_requests(
+        acting, state.value if state else None, paging.limit, paging.offset
+    )
+    return Page(
+        items=[_view(v) for v in views], total=total, limit=paging.limit, offset=paging.offset
+    )
+
+
+@router.get("/requests/{request_id}", summary="Show a search request", response_model=View)
+def get_request(service: Service, acting: Acting, request_id: RequestId) -> View:
+    """One request as the caller may see it (any role; a requester only their own): a
+    requester sees only released candidates, with the caveat; a peer reviewer does not see
+    the first review before submitting their own."""
+    return _view(service.get_request(acting, request_id))
+
+
+@router.post(
+    "/requests/{request_id}/approve-emergency",
+    summary="Approve an emergency request",
+    response_model=View,
+)
+def approve_emergency(service: Service, acting: Acting, request_id: RequestId) -> View:
+    """A supervisor approves an emergency request; the court-filing deadline runs (R4)."""
+    return _view(service.approve_emergency(acting, request_id))
+
+
+@router.post(
+    "/requests/{request_id}/search", summary="Run the search of a request", response_model=View
+)
+def run_search(service: Service, acting: Acting, request_id: RequestId) -> View:
+    """An examiner of the operating unit runs the search of an approved request (R1, R12)."""
+    return _view(service.run_request_search(acting, request_id))
+
+
+@router.post("/requests/{request_id}/reviews", summary="Submit a review", response_model=View)
+def submit_review(service: Service, acting: Acting, request_id: RequestId, body: ReviewIn) -> View:
+    """Mark every candidate: the first review (examiner), then the blind peer review by a
+    second examiner or reviewer (R10)."""
+    marks = [m.model_dump(mode="json") for m in body.marks]
+    return _view(service.submit_review(acting, request_id, marks))
+
+
+@router.post(
+    "/requests/{request_id}/release", summary="Release the agreed leads", response_model=View
+)
+def release(service: Service, acting: Acting, request_id: RequestId) -> View:
+    """Release to the requester the candidates every reviewer marked `possible_lead`, with
+    the caveat (examiner, supervisor; R9, R10)."""
+    return _view(service.release_request(acting, request_id))
+
+
+@router.post("/requests/{request_id}/close", summary="Close as no lead", response_model=View)
+def close(service: Service, acting: Acting, request_id: RequestId, body: CloseIn) -> View:
+    """Close a searched request as `no_lead`; nothing is released (examiner)."""
+    return _view(service.close_no_lead(acting, request_id, body.reason))
+
+
+@router.post(
+    "/requests/{request_id}/lead-uses", summary="Record a use of a lead", response_model=View
+)
+def record_lead_use(
+    service: Service, acting: Acting, request_id: RequestId, body: LeadUseIn
+) -> View:
+    """Record that a released lead was used (requester). Arrest, warrant and photo lineup
+    need a reference to independent corroborating evidence (R11)."""
+    return _view(
+        service.record_lead_use(
+            acting, request_id, body.candidate_id, body.use.value, body.corroboration_ref
+        )
+    )
+
+
+@router.post(
+    "/requests/{request_id}/emergency-filing",
+    summary="Record the court filing of an emergency",
+    response_model=View,
+)
+def file_emergency_statement(
+    service: Service, acting: Acting, request_id: RequestId, body: FilingIn
+) -> View:
+    """Record the sworn statement filed with the court after an emergency (requester,
+    supervisor; R4)."""
+    return _view(
+        service.file_emergency_statement(acting, request_id, body.reference, body.filed_at)
+    )
+
+
+@router.post(
+    "/requests/{request_id}/court-refusal",
+    summary="Record a court refusal",
+    response_model=View,
+)
+def record_court_refusal(
+    service: Service, acting: Acting, request_id: RequestId, body: CourtRefusalIn
+) -> View:
+    """The court refused the emergency filing: the results are sealed and the probe and
+    candidate list deleted (supervisor, admin; R4)."""
+    return _view(service.record_court_refusal(acting, request_id, body.note))
+
+
+@router.post(
+    "/emergencies/overdue-check",
+    summary="Flag overdue emergency filings",
+    response_model=OverdueOut,
+)
+def overdue_check(service: Service, acting: Acting) -> OverdueOut:
+    """Record a violation for each emergency whose court filing is overdue, once each
+    (supervisor, auditor, admin; R4, R18)."""
+    return OverdueOut(flagged=service.flag_overdue_emergencies(acting))

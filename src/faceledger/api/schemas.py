@@ -1,0 +1,377 @@
+"""The request and response bodies of the API, as pydantic models (and so in OpenAPI).
+
+Request bodies forbid unknown fields, so a misspelt field is a 422 naming it rather than a
+silently ignored value. Times are ISO 8601 with zone. Search requests are returned as the
+service's request view (a JSON object whose fields depend on who asks; see
+``faceledger.service.request_views``), so their model is an open object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from faceledger.api.pagination import Page
+from faceledger.governance.context import AgencyKind, LeadUseKind, ReviewOutcome, Role
+from faceledger.governance.tokens import MAX_TOKEN_DAYS
+
+_NAME = Field(min_length=1, max_length=200)
+
+
+class Input(BaseModel):
+    """Base of request bodies: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong."""
+
+    code: str = Field(description="Stable machine code, e.g. policy_denied, not_found.")
+    message: str = Field(description="What went wrong, written for a person.")
+    details: dict[str, Any] = Field(
+        description="Particulars: e.g. `reasons` and `requirements` of a policy denial, "
+        "`fields` of a validation error."
+    )
+
+
+class ErrorBody(BaseModel):
+    """The one error shape of every route."""
+
+    error: ErrorDetail
+
+
+# -- system ----------------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    """The API is up."""
+
+    status: Literal["ok"]
+    version: str
+
+
+class LoginIn(Input):
+    """A username and password."""
+
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginOut(BaseModel):
+    """A session token: send it as ``Authorization: Bearer <token>``."""
+
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the session ends.")
+
+
+# -- accounts --------------------------------------------------------------------------------
+
+
+class AgencyOut(BaseModel):
+    """An agency."""
+
+    id: int
+    slug: str
+    name: str
+    kind: AgencyKind
+    jurisdiction: str
+    created_at: dt.datetime
+
+
+class AgencyIn(Input):
+    """A new agency."""
+
+    slug: str = Field(min_length=1, max_length=64, examples=["boston-pd"])
+    name: str = _NAME
+    kind: AgencyKind
+    jurisdiction: str = Field(default="", max_length=200)
+
+
+class UserOut(BaseModel):
+    """An account (never its password)."""
+
+    id: int
+    username: str
+    display_name: str
+    agency: str
+    agency_kind: AgencyKind
+    roles: list[Role]
+    approved: bool
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    active: bool
+    training_certified_until: dt.date | None
+
+
+class UserIn(Input):
+    """A new account; it may act once a supervisor approves it (R2)."""
+
+    username: str = Field(min_length=2, max_length=64)
+    display_name: str = _NAME
+    agency: str = Field(min_length=1, max_length=64, description="Agency slug.")
+    roles: list[Role] = Field(min_length=1)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class CertifyIn(Input):
+    """Training valid through this date (R2)."""
+
+    certified_until: dt.date
+
+
+class PasswordIn(Input):
+    """A new password (at least 12 characters, not containing the username)."""
+
+    password: str = Field(min_length=1, max_length=1024)
+
+
+# -- API tokens ------------------------------------------------------------------------------
+
+
+class TokenIn(Input):
+    """A new API token acting as ``username``."""
+
+    username: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200, examples=["records-system sync"])
+    expires_days: int | None = Field(
+        default=None, ge=1, le=MAX_TOKEN_DAYS, description="Lifetime in days; none: until revoked."
+    )
+
+
+class TokenOut(BaseModel):
+    """An API token (never the token itself)."""
+
+    id: int
+    username: str
+    name: str
+    created_by: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+
+class TokenCreated(TokenOut):
+    """A new API token; ``token`` is shown only this once."""
+
+    token: str
+
+
+# -- policy ----------------------------------------------------------------------------------
+
+
+class ProfileChange(BaseModel):
+    """A change of the active profile, as the ledger records it."""
+
+    seq: int
+    ts: str
+    actor: str
+    object_id: str
+
+
+class PolicyOut(BaseModel):
+    """The active policy profile."""
+
+    name: str
+    title: str
+    jurisdiction: str
+    sha256: str
+    unsafe: bool
+    banner: str = Field(description="What every output shows while an unsafe profile is active.")
+    rules: list[str]
+    parameters: dict[str, Any] = Field(
+        description="The profile's sections: access, legal_basis, request, results, retention."
+    )
+    history: list[ProfileChange]
+    available: list[str] = Field(description="Profiles shipped with faceledger.")
+
+
+class PolicyIn(Input):
+    """The shipped profile to make active (a name; files on the server are not reachable)."""
+
+    profile: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", examples=["massachusetts"])
+
+
+class OffenceOut(BaseModel):
+    """An offence of the active profile's catalogue."""
+
+    code: str
+    name: str
+    severity: str
+    citation: str
+
+
+# -- search requests -------------------------------------------------------------------------
+
+
+class MarkIn(Input):
+    """A reviewer's mark on one candidate."""
+
+    candidate_id: int
+    outcome: ReviewOutcome
+    note: str = Field(default="", max_length=2000)
+
+
+class ReviewIn(Input):
+    """A review: one mark per candidate of the search."""
+
+    marks: list[MarkIn] = Field(description="Every candidate of the search, each once.")
+
+
+class CloseIn(Input):
+    """Why nothing is released."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LeadUseIn(Input):
+    """A released lead used for further action (R11)."""
+
+    candidate_id: int
+    use: LeadUseKind
+    corroboration_ref: str = Field(
+        default="",
+        max_length=500,
+        description="Independent corroborating evidence; required for arrest, warrant and "
+        "photo lineup.",
+    )
+
+
+class FilingIn(Input):
+    """The sworn statement filed with the court after an emergency (R4)."""
+
+    reference: str = Field(min_length=1, max_length=300)
+    filed_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+
+
+class CourtRefusalIn(Input):
+    """The court refused the emergency filing."""
+
+    note: str = Field(default="", max_length=2000)
+
+
+class OverdueOut(BaseModel):
+    """Emergency requests flagged now as overdue (each once)."""
+
+    flagged: list[int]
+
+
+# -- violations and galleries ----------------------------------------------------------------
+
+
+class ViolationOut(BaseModel):
+    """An attempted forbidden action or a missed obligation (R18)."""
+
+    id: int
+    kind: str
+    requirements: list[str]
+    reason: str
+    actor: str
+    request_id: int | None
+    created_at: dt.datetime
+    ledger_seq: int
+    details: dict[str, Any]
+
+
+class GalleryOut(BaseModel):
+    """A gallery and its counts."""
+
+    id: int
+    name: str
+    description: str
+    subjects: int
+    photos: int
+    templates: int
+
+
+class PhotoOut(BaseModel):
+    """An enrolled photo."""
+
+    photo_id: int
+    sha256: str
+    source_uri: str
+    enrolled_at: dt.datetime
+
+
+class SubjectOut(BaseModel):
+    """A gallery subject and their photos."""
+
+    subject_id: int
+    external_id: str
+    display_name: str
+    photos: list[PhotoOut]
+
+
+class GalleryDetail(BaseModel):
+    """A gallery with one page of its subjects."""
+
+    gallery: GalleryOut
+    subjects: Page[SubjectOut]
+
+
+class SubjectDeleted(BaseModel):
+    """What deleting a subject removed."""
+
+    gallery: str
+    subject: str
+    photos: int
+    templates: int
+
+
+class PhotoDeleted(BaseModel):
+    """What deleting a photo removed."""
+
+    gallery: str
+    photo_id: int
+    templates: int
+
+
+# -- ledger ----------------------------------------------------------------------------------
+
+
+class EntryOut(BaseModel):
+    """A ledger entry; ``ts`` is exactly as hashed into the leaf."""
+
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    payload: dict[str, Any] | None
+    payload_sha256: str
+    leaf_hash: str
+
+
+class CheckpointOut(BaseModel):
+    """A signed checkpoint (tree head); ``timestamp`` is exactly as signed."""
+
+    number: int
+    log_id: str
+    tree_size: int
+    root_hash: str = Field(description="Hex.")
+    timestamp: str
+    signature: str = Field(description="Ed25519, base64.")
+
+
+class VerifyOut(BaseModel):
+    """What a successful verification of the whole ledger covered."""
+
+    ok: Literal[True] = True
+    summary: str
+    log_id: str | None
+    tree_size: int
+    root_hash: str
+    checkpoints: int
+    payloads_checked: int
+    payloads_redacted: int
+    latest_checkpoint: int | None
+    signed_size: int
+    unsigned_entries: int

@@ -1,0 +1,223 @@
+"""A unit with people, behind the REST API mounted at /api/v1 as the server mounts it, served
+by a real uvicorn server on a local port (so uploads really stream over a socket).
+
+Each persona holds exactly one role, so a role table reads plainly; ``root`` (the bootstrap
+admin, also a supervisor) sets things up. Every persona calls with its own API token.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from faceledger import FaceLedger
+from faceledger.api import build_api
+from faceledger.governance.accounts import UserInfo
+from faceledger.governance.forms import RequestForm
+from faceledger.service.tokens import TokenUseCases
+from tests.conftest import GALLERY, make_settings
+from tests.e2e.conftest import FAST_HASHER, PASSWORD
+
+API = "/api/v1"
+PERSONAS = ("requester", "examiner", "reviewer", "supervisor", "auditor", "admin")
+PEOPLE = {
+    "requester": ("det-jones", "boston-pd"),
+    "examiner": ("ex-smith", "ma-state-police"),
+    "reviewer": ("rev-lee", "ma-state-police"),
+    "supervisor": ("sup-brown", "ma-state-police"),
+    "auditor": ("aud-green", "ma-state-police"),
+    "admin": ("adm-white", "ma-state-police"),
+}
+PROBE = "people/obama/obama_small.jpg"
+COURT_ORDER = {
+    "court": "Suffolk Superior Court",
+    "order_id": "SUCR2026-0042",
+    "judge": "Hon. A. Justice",
+    "issued_on": (dt.date.today() - dt.timedelta(days=2)).isoformat(),
+    "expires_on": (dt.date.today() + dt.timedelta(days=30)).isoformat(),
+}
+FORM_FIELDS: dict[str, Any] = {
+    "case_number": "BPD-2026-1187",
+    "offence_code": "armed_robbery",
+    "narrative": "Armed robbery of a convenience store; the clerk photographed the suspect with "
+    "a phone camera at the counter.",
+    "legal_basis_kind": "court_order",
+    **COURT_ORDER,
+    "probe_source": "still_photo",
+    "attested": "true",
+    "attestation_text": "The subject is not sought for religion, politics or any protected "
+    "activity.",
+    "purpose": "criminal_investigation",
+    "galleries": [GALLERY],
+}
+EMERGENCY_FIELDS: dict[str, Any] = {
+    **{k: v for k, v in FORM_FIELDS.items() if k not in COURT_ORDER},
+    "legal_basis_kind": "emergency",
+    "facts": "Child abducted an hour ago; the suspect's photo came from a doorbell still.",
+}
+
+
+class ApiFaceLedger(FaceLedger, TokenUseCases):
+    """The service with the API-token use cases and a cheap argon2 setting."""
+
+    password_hasher = FAST_HASHER
+
+
+@dataclass
+class ApiUnit:
+    """The service, its API behind a test client, and the people who call it."""
+
+    service: ApiFaceLedger
+    client: httpx.Client
+    faces: Path
+    root: UserInfo
+    users: dict[str, UserInfo]
+    tokens: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        """Headers that authenticate as persona ``who``."""
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def call(self, who: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Call ``path`` (under /api/v1) as ``who`` (None: without a token)."""
+        headers = dict(kwargs.pop("headers", {}))
+        if who is not None:
+            headers.update(self.auth(who))
+        return self.client.request(method, API + path, headers=headers, **kwargs)
+
+    def photo(self, name: str = PROBE) -> bytes:
+        """The bytes of a shared face photo."""
+        return (self.faces / name).read_bytes()
+
+    def file(self, who: str, fields: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
+        """File a request through the API as ``who`` with the real probe photo."""
+        data = dict(FORM_FIELDS if fields is None else fields)
+        files = {"probe": kw.pop("probe", ("probe.jpg", self.photo(), "image/jpeg"))}
+        return self.call(who, "POST", "/requests", data=data, files=files, **kw)
+
+    def form(self, **changes: Any) -> RequestForm:
+        """The court-order form, for setting up through the service directly."""
+        basis = {k: FORM_FIELDS[k] for k in COURT_ORDER}
+        form = RequestForm(
+            case_number=FORM_FIELDS["case_number"],
+            offence_code=FORM_FIELDS["offence_code"],
+            narrative=FORM_FIELDS["narrative"],
+            legal_basis_kind="court_order",
+            legal_basis=basis,
+            probe_source="still_photo",
+            attested=True,
+            attestation_text=FORM_FIELDS["attestation_text"],
+            purpose="criminal_investigation",
+            galleries=(GALLERY,),
+        )
+        return dataclasses.replace(form, **changes)
+
+    def ledger_size(self) -> int:
+        """Entries in the ledger now."""
+        with self.service.db.read() as session:
+            return self.service.ledger.tree_size(session)
+
+
+def mounted(service: FaceLedger) -> Starlette:
+    """A parent app that mounts the API where the server does."""
+    return Starlette(routes=[Mount(API, app=build_api(service))])
+
+
+@contextmanager
+def serving(app: Starlette) -> Iterator[httpx.Client]:
+    """Serve ``app`` with uvicorn on a free local port; yield a client for it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    host, port = sock.getsockname()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise AssertionError("uvicorn did not start")
+            time.sleep(0.01)
+        with httpx.Client(base_url=f"http://{host}:{port}", timeout=120) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+def populate(service: ApiFaceLedger) -> tuple[UserInfo, dict[str, UserInfo], dict[str, str]]:
+    """Set up agencies, one approved and trained account per persona, and their API tokens."""
+    root, _ = service.bootstrap_admin(
+        "root", "First Admin", agency_slug="ma-state-police", agency_name="MA State Police FR"
+    )
+    service.create_agency(root, "boston-pd", "Boston Police Department", "requesting_agency")
+    until = dt.date.today() + dt.timedelta(days=200)
+    users, tokens = {}, {}
+    for persona, (username, agency) in PEOPLE.items():
+        service.create_user(root, username, username.title(), agency, [persona], PASSWORD)
+        service.approve_user(root, username)
+        users[persona] = service.certify_training(root, username, until)
+        _, tokens[persona] = service.create_api_token(root, username, f"{persona} tests")
+    return root, users, tokens
+
+
+@contextmanager
+def running_unit(template: Path, data_dir: Path, faces: Path, **settings: Any) -> Iterator[ApiUnit]:
+    """A copy of the enrolled ``template`` with people, its API served; closed afterwards."""
+    shutil.copytree(template, data_dir)
+    service = ApiFaceLedger(make_settings(data_dir, **settings))
+    try:
+        root, users, tokens = populate(service)
+        with serving(mounted(service)) as client:
+            yield ApiUnit(service, client, faces, root, users, tokens)
+    finally:
+        service.close()
+
+
+@pytest.fixture(scope="module")
+def unit(
+    enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiUnit]:
+    """One unit per test module: tests in a module share it (and what they leave behind)."""
+    data_dir = tmp_path_factory.mktemp("api") / "data"
+    with running_unit(enrolled_template, data_dir, faces_dir) as api:
+        yield api
+
+
+def routes_of(app: FastAPI) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, from the app itself (HEAD aside)."""
+    return {
+        (method, str(route.path))
+        for route in iter_route_contexts(app.routes)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+
+
+def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert the one error shape with ``status`` and ``code``; return ``details``."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    details: dict[str, Any] = body["error"]["details"]
+    return details

@@ -1,0 +1,343 @@
+"""Every route against every role: 401 without a token, 403 (or 404 where the object is hidden)
+for each role that may not call it, 200 for each that may read.
+
+The route list comes from the app itself: a route added without a line in ``ROUTES`` fails
+``test_every_route_has_an_entry``, so no route goes untested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from faceledger.api import build_api
+from tests.conftest import GALLERY
+from tests.integration.api.conftest import (
+    EMERGENCY_FIELDS,
+    PERSONAS,
+    ApiUnit,
+    error_of,
+    routes_of,
+    running_unit,
+)
+
+
+@dataclass(frozen=True)
+class States:
+    """Objects in the state each route needs, made once per module."""
+
+    approved: int
+    emergency_submitted: int
+    emergency_approved: int
+    searched: int
+    candidate: int
+    candidate_marks: list[dict[str, Any]]
+    peer_reviewed: int
+    released: int
+    released_candidate: int
+    pending_user: str
+    token_id: int
+    subject: str
+    photo_id: int
+
+
+Call = Callable[[States], dict[str, Any]]
+"""What to send: ``path`` values to fill in, and ``json``/``data``/``files``/``params``."""
+
+
+def nothing(_: States) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Who may call a route (None: anyone, without a token) and how to call it."""
+
+    allowed: frozenset[str] | None
+    call: Call = nothing
+    hidden_from: frozenset[str] = field(default_factory=frozenset)  # 404, not 403
+
+
+ALL = frozenset(PERSONAS)
+STAFF_READ = frozenset({"examiner", "reviewer", "supervisor", "auditor", "admin"})
+LEDGER_READ = frozenset({"auditor", "supervisor", "admin"})
+ACCOUNT_READ = frozenset({"supervisor", "auditor", "admin"})
+IMAGE_VIEWERS = frozenset({"requester", "examiner", "reviewer", "supervisor"})
+ONLY = frozenset
+PUBLIC = Spec(None)
+
+
+def _req(key: str, **extra: Any) -> Call:
+    def call(s: States) -> dict[str, Any]:
+        return {"path": {"request_id": getattr(s, key)}, **extra}
+
+    return call
+
+
+def _user(key: str = "pending_user", **extra: Any) -> Call:
+    return lambda s: {"path": {"username": getattr(s, key) if key else "root"}, **extra}
+
+
+ROUTES: dict[tuple[str, str], Spec] = {
+    # -- public ------------------------------------------------------------------------------
+    ("GET", "/health"): PUBLIC,
+    ("POST", "/auth/login"): Spec(None, lambda s: {"json": {"username": "x", "password": "y"}}),
+    ("GET", "/ledger/public-key"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
+    # -- every role --------------------------------------------------------------------------
+    ("POST", "/auth/logout"): Spec(ALL),
+    ("GET", "/me"): Spec(ALL),
+    ("GET", "/agencies"): Spec(ALL),
+    ("GET", "/policy"): Spec(ALL),
+    ("GET", "/policy/offences"): Spec(ALL),
+    ("GET", "/requests"): Spec(ALL),
+    ("GET", "/requests/{request_id}"): Spec(ALL, _req("released")),
+    # -- accounts ----------------------------------------------------------------------------
+    ("POST", "/agencies"): Spec(
+        ONLY({"admin"}),
+        lambda s: {"json": {"slug": "x-pd", "name": "X PD", "kind": "requesting_agency"}},
+    ),
+    ("GET", "/users"): Spec(ACCOUNT_READ),
+    ("POST", "/users"): Spec(
+        ONLY({"admin"}),
+        lambda s: {
+            "json": {
+                "username": "someone",
+                "display_name": "Someone",
+                "agency": "boston-pd",
+                "roles": ["requester"],
+                "password": "a long enough passphrase",
+            }
+        },
+    ),
+    ("GET", "/users/{username}"): Spec(ACCOUNT_READ, _user("")),
+    ("POST", "/users/{username}/approve"): Spec(ONLY({"supervisor"}), _user()),
+    ("POST", "/users/{username}/certify-training"): Spec(
+        ONLY({"supervisor"}), _user(json={"certified_until": "2099-01-01"})
+    ),
+    ("POST", "/users/{username}/disable"): Spec(ONLY({"supervisor", "admin"}), _user()),
+    ("POST", "/users/{username}/enable"): Spec(ONLY({"supervisor", "admin"}), _user()),
+    ("PUT", "/users/{username}/password"): Spec(
+        ONLY({"admin"}), _user("", json={"password": "another long passphrase"})
+    ),
+    # -- tokens and policy -------------------------------------------------------------------
+    ("POST", "/tokens"): Spec(
+        ONLY({"admin"}), lambda s: {"json": {"username": "root", "name": "t"}}
+    ),
+    ("GET", "/tokens"): Spec(ONLY({"admin"})),
+    ("POST", "/tokens/{token_id}/revoke"): Spec(
+        ONLY({"admin"}), lambda s: {"path": {"token_id": s.token_id}}
+    ),
+    ("PUT", "/policy"): Spec(ONLY({"admin"}), lambda s: {"json": {"profile": "washington"}}),
+    # -- the lifecycle (the policy engine decides) -------------------------------------------
+    ("POST", "/requests"): Spec(ONLY({"requester"}), lambda s: {"form": True}),
+    ("POST", "/requests/{request_id}/approve-emergency"): Spec(
+        ONLY({"supervisor"}), _req("emergency_submitted")
+    ),
+    ("POST", "/requests/{request_id}/search"): Spec(ONLY({"examiner"}), _req("approved")),
+    ("POST", "/requests/{request_id}/reviews"): Spec(
+        ONLY({"examiner"}),
+        lambda s: {"path": {"request_id": s.searched}, "json": {"marks": s.candidate_marks}},
+    ),
+    ("POST", "/requests/{request_id}/release"): Spec(
+        ONLY({"examiner", "supervisor"}), _req("peer_reviewed")
+    ),
+    ("POST", "/requests/{request_id}/close"): Spec(
+        ONLY({"examiner"}), _req("searched", json={"reason": "no lead"})
+    ),
+    ("POST", "/requests/{request_id}/lead-uses"): Spec(
+        ONLY({"requester"}),
+        lambda s: {
+            "path": {"request_id": s.released},
+            "json": {"candidate_id": s.released_candidate, "use": "further_investigation"},
+        },
+    ),
+    ("POST", "/requests/{request_id}/emergency-filing"): Spec(
+        ONLY({"requester", "supervisor"}),
+        _req("emergency_approved", json={"reference": "SUCR-EM-9"}),
+    ),
+    ("POST", "/requests/{request_id}/court-refusal"): Spec(
+        ONLY({"supervisor", "admin"}), _req("emergency_approved", json={"note": ""})
+    ),
+    ("POST", "/emergencies/overdue-check"): Spec(ONLY({"supervisor", "auditor", "admin"})),
+    # -- images ------------------------------------------------------------------------------
+    ("GET", "/requests/{request_id}/probe"): Spec(
+        IMAGE_VIEWERS, _req("searched"), hidden_from=ONLY({"auditor", "admin"})
+    ),
+    ("GET", "/requests/{request_id}/faces/{face_index}/crop.jpg"): Spec(
+        IMAGE_VIEWERS,
+        lambda s: {"path": {"request_id": s.searched, "face_index": 0}},
+        hidden_from=ONLY({"auditor", "admin"}),
+    ),
+    ("GET", "/requests/{request_id}/candidates/{candidate_id}/chip.jpg"): Spec(
+        ONLY({"examiner", "reviewer", "supervisor", "auditor"}),
+        lambda s: {"path": {"request_id": s.searched, "candidate_id": s.candidate}},
+        hidden_from=ONLY({"admin"}),
+    ),
+    # -- violations, galleries, ledger -------------------------------------------------------
+    ("GET", "/violations"): Spec(ONLY({"supervisor", "auditor", "admin"})),
+    ("GET", "/galleries"): Spec(STAFF_READ),
+    ("GET", "/galleries/{name}"): Spec(STAFF_READ, lambda s: {"path": {"name": GALLERY}}),
+    ("DELETE", "/galleries/{name}/subjects/{external_id}"): Spec(
+        ONLY({"supervisor", "admin"}),
+        lambda s: {"path": {"name": GALLERY, "external_id": s.subject}},
+    ),
+    ("DELETE", "/galleries/{name}/photos/{photo_id}"): Spec(
+        ONLY({"supervisor", "admin"}), lambda s: {"path": {"name": GALLERY, "photo_id": s.photo_id}}
+    ),
+    ("GET", "/ledger/entries"): Spec(LEDGER_READ),
+    ("GET", "/ledger/entries/{seq}/proof"): Spec(LEDGER_READ, lambda s: {"path": {"seq": 0}}),
+    ("GET", "/ledger/checkpoints/latest"): Spec(LEDGER_READ),
+    ("POST", "/ledger/checkpoints"): Spec(ONLY({"auditor", "admin"})),
+    ("GET", "/ledger/export"): Spec(LEDGER_READ),
+    ("POST", "/ledger/verify"): Spec(LEDGER_READ),
+}
+
+
+def _param(method: str, path: str, who: str) -> Any:
+    return pytest.param(method, path, who, id=f"{method} {path} as {who}")
+
+
+@pytest.fixture(scope="module")
+def unit(
+    enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiUnit]:
+    data_dir = tmp_path_factory.mktemp("roles") / "data"
+    with running_unit(enrolled_template, data_dir, faces_dir) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def states(unit: ApiUnit) -> States:
+    s, u = unit.service, unit.users
+    photo = unit.photo()
+
+    def searched() -> tuple[int, list[dict[str, Any]]]:
+        filed = s.submit_request(u["requester"], unit.form(), photo)
+        return filed.id, s.run_request_search(u["examiner"], filed.id).candidates
+
+    def agreed(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {"candidate_id": c["id"], "outcome": "possible_lead" if c["rank"] == 1 else "not_match"}
+            for c in candidates
+        ]
+
+    approved = s.submit_request(u["requester"], unit.form(), photo).id
+    emergency = unit.form(
+        legal_basis_kind="emergency", legal_basis={"facts": EMERGENCY_FIELDS["facts"]}
+    )
+    emergency_submitted = s.submit_request(u["requester"], emergency, photo).id
+    emergency_approved = s.submit_request(u["requester"], emergency, photo).id
+    s.approve_emergency(u["supervisor"], emergency_approved)
+    searched_id, candidates = searched()
+    peer_reviewed, peer_candidates = searched()
+    s.submit_review(u["examiner"], peer_reviewed, agreed(peer_candidates))
+    s.submit_review(u["reviewer"], peer_reviewed, agreed(peer_candidates))
+    released, released_candidates = searched()
+    s.submit_review(u["examiner"], released, agreed(released_candidates))
+    s.submit_review(u["reviewer"], released, agreed(released_candidates))
+    s.release_request(u["examiner"], released)
+    pending = s.create_user(
+        unit.root, "pending-user", "Pending", "boston-pd", ["requester"], "x" * 16
+    )
+    token, _ = s.create_api_token(unit.root, "root", "to revoke")
+    subject = s.gallery_detail(GALLERY)["subjects"][0]
+    s.sign_checkpoint()
+    return States(
+        approved=approved,
+        emergency_submitted=emergency_submitted,
+        emergency_approved=emergency_approved,
+        searched=searched_id,
+        candidate=candidates[0]["id"],
+        candidate_marks=[{**m, "outcome": "not_match"} for m in agreed(candidates)],
+        peer_reviewed=peer_reviewed,
+        released=released,
+        released_candidate=released_candidates[0]["id"],
+        pending_user=pending.username,
+        token_id=token.id,
+        subject=subject["external_id"],
+        photo_id=subject["photos"][0]["photo_id"],
+    )
+
+
+def send(unit: ApiUnit, states: States, who: str | None, method: str, path: str) -> Any:
+    call = ROUTES[(method, path)].call(states)
+    url = path.format(**call.pop("path", {}))
+    if call.pop("form", False):
+        return unit.file(who) if who else unit.call(None, method, url)
+    return unit.call(who, method, url, **call)
+
+
+def test_every_route_has_an_entry(unit: ApiUnit) -> None:
+    found = routes_of(build_api(unit.service))
+    assert found - set(ROUTES) == set(), "routes without an entry in ROUTES"
+    assert set(ROUTES) - found == set(), "entries in ROUTES without a route"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [k for k, spec in ROUTES.items() if spec.allowed is not None]
+)
+def test_without_a_token_every_route_is_401(
+    unit: ApiUnit, states: States, method: str, path: str
+) -> None:
+    response = send(unit, states, None, method, path)
+    error_of(response, 401, "unauthenticated")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [k for k, spec in ROUTES.items() if spec.allowed is None]
+)
+def test_public_routes_answer_without_a_token(
+    unit: ApiUnit, states: States, method: str, path: str
+) -> None:
+    response = send(unit, states, None, method, path)
+    expected = 401 if path == "/auth/login" else 200  # the fake credentials are refused
+    assert response.status_code == expected, response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who"),
+    [
+        _param(method, path, who)
+        for (method, path), spec in ROUTES.items()
+        if spec.allowed is not None
+        for who in PERSONAS
+        if who not in spec.allowed
+    ],
+)
+def test_every_route_refuses_every_other_role(
+    unit: ApiUnit, states: States, method: str, path: str, who: str
+) -> None:
+    spec = ROUTES[(method, path)]
+    response = send(unit, states, who, method, path)
+    if who in spec.hidden_from:
+        error_of(response, 404, "not_found")
+    else:
+        assert response.status_code == 403, response.text
+        code = response.json()["error"]["code"]
+        error_of(response, 403, code)
+        assert code in {"permission_denied", "policy_denied"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "who"),
+    [
+        _param(method, path, who)
+        for (method, path), spec in ROUTES.items()
+        if method == "GET" and spec.allowed is not None
+        for who in sorted(spec.allowed)
+    ],
+)
+def test_every_role_that_may_read_gets_200(
+    unit: ApiUnit, states: States, method: str, path: str, who: str
+) -> None:
+    response = send(unit, states, who, method, path)
+    assert response.status_code == 200, response.text
