@@ -6,54 +6,21 @@ Pure: the service stores them and alerts supervisors and auditors.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from faceledger.governance.context import (
     Action,
     Emergency,
     FilingStatus,
-    Role,
     SearchRequest,
 )
 
 if TYPE_CHECKING:
     from faceledger.governance.policy import Decision
     from faceledger.governance.profiles import Profile
-
-ALL_ACTIONS = frozenset(Action)
-OPERATING_ACTIONS = frozenset(
-    {
-        Action.RUN_SEARCH,
-        Action.FIRST_REVIEW,
-        Action.PEER_REVIEW,
-        Action.RELEASE,
-        Action.CLOSE_NO_LEAD,
-    }
-)
-"""Actions only the profile's operating agencies may take (R1)."""
-EXAMINING_ACTIONS = frozenset({Action.RUN_SEARCH, Action.FIRST_REVIEW, Action.PEER_REVIEW})
-REQUEST_ACTIONS = frozenset({Action.SUBMIT, Action.APPROVE_EMERGENCY, Action.RUN_SEARCH})
-"""Actions at which the request itself (basis, offence, probe, purpose) is checked again."""
-
-ACTION_ROLES: Mapping[Action, frozenset[Role]] = MappingProxyType(
-    {
-        Action.SUBMIT: frozenset({Role.REQUESTER}),
-        Action.APPROVE_EMERGENCY: frozenset({Role.SUPERVISOR}),
-        Action.RUN_SEARCH: frozenset({Role.EXAMINER}),
-        Action.FIRST_REVIEW: frozenset({Role.EXAMINER}),
-        Action.PEER_REVIEW: frozenset({Role.EXAMINER, Role.REVIEWER}),
-        Action.RELEASE: frozenset({Role.EXAMINER, Role.SUPERVISOR}),
-        Action.CLOSE_NO_LEAD: frozenset({Role.EXAMINER}),
-        Action.USE_LEAD: frozenset({Role.REQUESTER}),
-        Action.FILE_EMERGENCY_STATEMENT: frozenset({Role.REQUESTER, Role.SUPERVISOR}),
-        Action.SEAL: frozenset({Role.SUPERVISOR, Role.ADMIN}),
-    }
-)
-"""Roles that may attempt each action (DESIGN.md, "People who use it")."""
 
 
 class ViolationKind(StrEnum):
