@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--gallery", type=int, default=10_000, help="templates in the gallery")
     parser.add_argument("--requests", type=int, default=140, help="approved requests to search")
     parser.add_argument("--clients", type=int, default=20, help="concurrent HTTP clients")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
     faces = require_faces()
     probe = (faces / "people" / "obama" / "obama_small.jpg").read_bytes()
@@ -104,7 +105,7 @@ def main() -> None:
             baseline.append(time.perf_counter() - start)
         service.close()
 
-        server = start_server(data)
+        server = start_server(data, extra=("--workers", str(args.workers)))
         try:
             with httpx.Client(base_url=f"{server.url}/api/v1", timeout=600) as client:
                 token = client.post(
@@ -133,7 +134,7 @@ def main() -> None:
     base = percentile(baseline, 50)
     print(
         f"gallery: {size:,} templates; probe: obama_small.jpg (1 face); {args.clients} "
-        f"clients, {len(load_ids)} searches"
+        f"clients, {len(load_ids)} searches; {args.workers} server process(es)"
     )
     print(f"baseline, in-process, sequential:   {describe(baseline)}")
     print(f"HTTP, 1 client, sequential:         {describe(sequential)}")

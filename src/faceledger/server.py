@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from faceledger.config import Settings
+from faceledger.config import Settings, load_settings
 from faceledger.service import FaceLedger
 from faceledger.service.core import KEYS_DIR
 
@@ -61,11 +61,34 @@ def create_app(service: FaceLedger) -> FastAPI:
     return app
 
 
-def serve(service: FaceLedger, host: str, port: int) -> None:
-    """Serve until interrupted."""
+def app_from_environment() -> FastAPI:
+    """Application factory for worker processes: settings from the environment (the parent
+    passes the data directory in ``FACELEDGER_DATA_DIR``)."""
+    return create_app(FaceLedger(load_settings()))
+
+
+def serve(service: FaceLedger, host: str, port: int, workers: int = 1) -> None:
+    """Serve until interrupted, in one process or ``workers`` processes.
+
+    Each worker has its own face pipeline (dlib runs one analysis at a time per process), its
+    own vector-index cache kept in step through the gallery generation, and shares the
+    database; the ledger serialises appends through its state row.
+    """
     import uvicorn
 
-    uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+    if workers <= 1:
+        uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+        return
+    os.environ["FACELEDGER_DATA_DIR"] = str(service.settings.data_dir.resolve())
+    service.close()
+    uvicorn.run(
+        "faceledger.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 def data_dir_of(settings: Settings) -> Path:

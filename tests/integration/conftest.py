@@ -43,13 +43,15 @@ class RunningServer:
         return None
 
 
-def start_server(data_dir: Path, timeout: float = 90.0) -> RunningServer:
-    """Start `faceledger --data-dir DIR serve` on a free port and wait until it answers."""
+def start_server(
+    data_dir: Path, timeout: float = 90.0, extra: tuple[str, ...] = ()
+) -> RunningServer:
+    """Start `faceledger --data-dir DIR serve [EXTRA...]` on a free port; wait for answers."""
     port = free_port()
     script = Path(sys.executable).with_name("faceledger")
     env = {**os.environ, "COLUMNS": "200"}
     process = subprocess.Popen(
-        [str(script), "--data-dir", str(data_dir), "serve", "--port", str(port)],
+        [str(script), "--data-dir", str(data_dir), "serve", "--port", str(port), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

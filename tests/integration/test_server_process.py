@@ -38,3 +38,29 @@ def test_fresh_start_serves_login_and_api(tmp_path: Path) -> None:
     finally:
         stop_server(again)
     assert (tmp_path / "data" / "keys" / "ledger_private_key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_two_worker_processes_share_one_data_directory(tmp_path: Path) -> None:
+    first = start_server(tmp_path / "data")
+    password = first.admin_password
+    stop_server(first)
+    server = start_server(tmp_path / "data", extra=("--workers", "2"))
+    try:
+        tokens = set()
+        for _ in range(4):  # logins land on both workers; each appends to the one ledger
+            answer = httpx.post(
+                f"{server.url}/api/v1/auth/login",
+                json={"username": "admin", "password": password},
+                timeout=30,
+            )
+            assert answer.status_code == 200, answer.text
+            tokens.add(answer.json()["token"])
+        assert len(tokens) == 4
+        verify = httpx.post(
+            f"{server.url}/api/v1/ledger/verify",
+            timeout=60,
+            headers={"Authorization": f"Bearer {tokens.pop()}"},
+        )
+        assert verify.status_code == 200, verify.text
+    finally:
+        stop_server(server)

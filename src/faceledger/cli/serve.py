@@ -14,6 +14,9 @@ def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
+    workers: int = typer.Option(
+        1, min=1, max=64, help="Server processes; each runs its own face pipeline."
+    ),
 ) -> None:
     """Serve the web pages and REST API; initialises the data directory on first start."""
     from faceledger.server import data_dir_of, prepare
@@ -35,7 +38,7 @@ def serve(
         err_console.print(f"[bold red]{profile.unsafe_banner}[/]", highlight=False)
     console.print(f"active policy profile: {profile.name}")
     console.print(f"serving on http://{host}:{port}/  (API: http://{host}:{port}/api/v1/docs)")
-    run_server(prepared.service, host, port)
+    run_server(prepared.service, host, port, workers)
 
 
 def demo(
