@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Select, Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from faceledger.db import utcnow
@@ -360,24 +360,43 @@ class Ledger:
                 1..10,000.
         """
         _check_page(limit, offset)
-        query = select(EntryRow).order_by(EntryRow.seq)
-        for column, value in (
-            (EntryRow.actor, actor),
-            (EntryRow.action, action),
-            (EntryRow.object_type, object_type),
-            (EntryRow.object_id, object_id),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        for name, bound in (("since", since), ("until", until)):
-            if bound is not None and bound.tzinfo is None:
-                raise InvalidInput(f"{name} must be a timezone-aware datetime.", field=name)
-        if since is not None:
-            query = query.where(EntryRow.ts >= since)
-        if until is not None:
-            query = query.where(EntryRow.ts < until)
+        query = _filtered(
+            select(EntryRow).order_by(EntryRow.seq),
+            actor,
+            action,
+            object_type,
+            object_id,
+            since,
+            until,
+        )
         rows = session.scalars(query.limit(limit).offset(offset))
         return [_to_entry(row) for row in rows]
+
+    def count(
+        self,
+        session: Session,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> int:
+        """Return how many entries :meth:`query` would find with the same filters.
+
+        Raises:
+            InvalidInput: for a naive datetime.
+        """
+        query = _filtered(
+            select(func.count()).select_from(EntryRow),
+            actor,
+            action,
+            object_type,
+            object_id,
+            since,
+            until,
+        )
+        return int(session.scalar(query) or 0)
 
     # -- handing out evidence --------------------------------------------------------------
 
@@ -429,6 +448,34 @@ class Ledger:
                 f"{name} {size} is outside the ledger's 0..{current} entries.",
                 **{name: size, "current_size": current},
             )
+
+
+def _filtered(
+    query: Select[Any],
+    actor: str | None,
+    action: str | None,
+    object_type: str | None,
+    object_id: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+) -> Select[Any]:
+    """Add the query filters shared by :meth:`Ledger.query` and :meth:`Ledger.count`."""
+    for column, value in (
+        (EntryRow.actor, actor),
+        (EntryRow.action, action),
+        (EntryRow.object_type, object_type),
+        (EntryRow.object_id, object_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    for name, bound in (("since", since), ("until", until)):
+        if bound is not None and bound.tzinfo is None:
+            raise InvalidInput(f"{name} must be a timezone-aware datetime.", field=name)
+    if since is not None:
+        query = query.where(EntryRow.ts >= since)
+    if until is not None:
+        query = query.where(EntryRow.ts < until)
+    return query
 
 
 def _check_page(limit: int, offset: int) -> None:

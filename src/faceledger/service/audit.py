@@ -48,6 +48,27 @@ class AuditUseCases(ServiceCore):
                 offset=offset,
             )
 
+    def count_ledger_entries(
+        self,
+        actor: str | None = None,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> int:
+        """Return how many ledger entries match every given filter."""
+        with self.db.read() as session:
+            return self.ledger.count(
+                session,
+                actor=actor,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                since=since,
+                until=until,
+            )
+
     def export_ledger(self, out: TextIO, include_payloads: bool = True) -> ExportHeader:
         """Write the ledger as JSON Lines; without payloads it is fit for public release."""
         with self.db.read() as session:

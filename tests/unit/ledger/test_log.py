@@ -340,6 +340,23 @@ def test_query_filters(db: Database, ledger: Ledger, append_many: AppendMany) ->
             ledger.entry(session, 12)
 
 
+def test_count_matches_query(db: Database, ledger: Ledger, append_many: AppendMany) -> None:
+    entries = append_many(12)
+    since, until = entries[3].ts, entries[6].ts
+    with db.read() as session:
+        assert ledger.count(session) == 12
+        for filters in (
+            {"actor": "user1"},
+            {"action": "search.run", "actor": "user0"},
+            {"object_type": "gallery"},
+            {"since": since, "until": until},
+            {"actor": "nobody"},
+        ):
+            assert ledger.count(session, **filters) == len(ledger.query(session, **filters))
+        with pytest.raises(InvalidInput):
+            ledger.count(session, until=dt.datetime(2026, 1, 1))
+
+
 def test_concurrent_appenders_take_turns(db_url: str, db: Database, ledger: Ledger) -> None:
     errors: list[BaseException] = []
 

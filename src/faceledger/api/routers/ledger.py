@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from faceledger.api.auth import Acting, Service
-from faceledger.api.pagination import Page, PageParams, Paging
+from faceledger.api.pagination import Page, Paging
 from faceledger.api.schemas import CheckpointOut, EntryOut, VerifyOut
 from faceledger.api.uploads import CHUNK_BYTES
 from faceledger.errors import NotFound
@@ -26,7 +26,6 @@ from faceledger.ledger.envelope import format_ts
 
 router = APIRouter(tags=["ledger"])
 
-_SCAN = 10_000  # the ledger's largest page
 _PUBLIC = Annotated[
     bool, Query(description="Leave payloads out (a public export; still verifiable).")
 ]
@@ -44,21 +43,6 @@ def _entry(entry: LedgerEntry) -> EntryOut:
         payload_sha256=entry.payload_sha256,
         leaf_hash=entry.leaf_hash,
     )
-
-
-def _count(
-    service: Service, filters: dict[str, Any], page: list[LedgerEntry], paging: PageParams
-) -> int:
-    """Return how many entries match ``filters``. On the last page that is known; otherwise,
-    as the audit use cases have no count yet, by reading pages of the largest size."""
-    if (page and len(page) < paging.limit) or (not page and paging.offset == 0):
-        return paging.offset + len(page)
-    total = 0
-    while True:
-        batch = service.ledger_entries(**filters, limit=_SCAN, offset=total)
-        total += len(batch)
-        if len(batch) < _SCAN:
-            return total
 
 
 @router.get("/ledger/entries", summary="Query ledger entries", response_model=Page[EntryOut])
@@ -87,7 +71,7 @@ def list_entries(
     page = service.ledger_entries(**filters, limit=paging.limit, offset=paging.offset)
     return Page(
         items=[_entry(e) for e in page],
-        total=_count(service, filters, page, paging),
+        total=service.count_ledger_entries(**filters),
         limit=paging.limit,
         offset=paging.offset,
     )
