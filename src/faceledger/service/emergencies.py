@@ -20,7 +20,7 @@ from faceledger.governance.models import (
     ProbeImage,
     RequestRow,
 )
-from faceledger.service.request_core import RequestCore, _actor_name
+from faceledger.service.request_core import RequestCore
 from faceledger.service.request_views import RequestView
 
 
@@ -72,7 +72,7 @@ class EmergencyUseCases(RequestCore):
                     requirements=["R4", "R18"],
                     reason=f"The court filing for emergency request {row.id} was made at "
                     f"{when.isoformat()}, after its deadline {due}.",
-                    actor=_actor_name(acting),
+                    actor=acting.ledger_actor,
                     request_id=row.id,
                 )
             return self._view(session, acting, row)
@@ -145,7 +145,7 @@ class EmergencyUseCases(RequestCore):
                 raise PermissionDenied(
                     "Only supervisors, auditors and admins may run the overdue-filing check."
                 )
-            actor = _actor_name(acting)
+            actor = acting.ledger_actor
         flagged = []
         with self.db.transaction() as session:
             rows = session.scalars(

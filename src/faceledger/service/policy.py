@@ -72,7 +72,7 @@ class PolicyUseCases(ViolationUseCases):
             raise PermissionDenied("Only an admin may change the active policy profile.")
         profile = load_profile(name)
         with self.db.transaction() as session:
-            self._activate(session, f"user:{acting.username}", profile)
+            self._activate(session, acting.ledger_actor, profile)
         return profile
 
     def _activate(self, session: Session, actor: str, profile: Profile) -> None:

@@ -36,7 +36,7 @@ from faceledger.governance.models import (
 from faceledger.governance.policy import Decision
 from faceledger.governance.violations import violation_from_decision
 from faceledger.service.policy import PolicyUseCases
-from faceledger.service.request_views import RequestView, request_view
+from faceledger.service.request_views import RequestView, request_view, username_of
 from faceledger.service.searches import SearchUseCases
 
 T = TypeVar("T")
@@ -47,10 +47,6 @@ class _Denied(Exception):
         super().__init__(decision.reasons)
         self.decision = decision
         self.request_id = request_id
-
-
-def _actor_name(acting: UserInfo) -> str:
-    return f"user:{acting.username}"
 
 
 class RequestCore(SearchUseCases, PolicyUseCases):
@@ -73,26 +69,32 @@ class RequestCore(SearchUseCases, PolicyUseCases):
             payload = {"decision": decision.to_dict(), "request_id": request_id}
             self.ledger.append(
                 session,
-                actor=_actor_name(acting),
+                actor=acting.ledger_actor,
                 action="policy.denied",
                 object_type="request",
                 object_id=str(request_id or "new"),
                 payload=payload,
             )
-            violation = violation_from_decision(decision)
-            if violation is not None:
-                self.add_violation(
-                    session,
-                    kind=str(violation.kind),
-                    reason=violation.reason,
-                    requirements=violation.requirements,
-                    actor=_actor_name(acting),
-                    request_id=request_id,
-                    details={"action": str(decision.action)},
-                )
+            self._violation_of(session, acting, decision, request_id)
             if request_id is not None and decision.action is Action.SUBMIT:
                 row = self._row(session, request_id)
                 row.decision = decision.to_dict()
+
+    def _violation_of(
+        self, session: Session, acting: UserInfo, decision: Decision, request_id: int | None
+    ) -> None:
+        """Store the violation a denied decision amounts to (R18), if it is one."""
+        violation = violation_from_decision(decision)
+        if violation is not None:
+            self.add_violation(
+                session,
+                kind=str(violation.kind),
+                reason=violation.reason,
+                requirements=violation.requirements,
+                actor=acting.ledger_actor,
+                request_id=request_id,
+                details={"action": str(decision.action)},
+            )
 
     def _decide(
         self,
@@ -133,23 +135,17 @@ class RequestCore(SearchUseCases, PolicyUseCases):
             raise NotFound(f"There is no search request {request_id}.", request_id=request_id)
         return row
 
-    def _username(self, session: Session, user_id: int | None) -> str | None:
-        if user_id is None:
-            return None
-        user = session.get(User, user_id)
-        return None if user is None else user.username
-
     def _context_request(self, session: Session, row: RequestRow) -> SearchRequest:
         agency = session.get(Agency, row.agency_id)
         emergency = EmergencyState(
-            self._username(session, row.approving_supervisor_id),
+            username_of(session, row.approving_supervisor_id),
             row.filing_deadline,
             row.filed_at,
             row.court_refused,
         )
         reviews = tuple(
             Review(
-                self._username(session, r.reviewer_id) or "",
+                username_of(session, r.reviewer_id) or "",
                 ReviewStage(r.stage),
                 tuple(
                     CandidateMark(
@@ -162,7 +158,7 @@ class RequestCore(SearchUseCases, PolicyUseCases):
         )
         return SearchRequest(
             request_id=str(row.id),
-            requester_id=self._username(session, row.requester_id) or "",
+            requester_id=username_of(session, row.requester_id) or "",
             requesting_agency_id=agency.slug if agency else "",
             case_number=row.case_number,
             offence_code=row.offence_code,
@@ -172,7 +168,7 @@ class RequestCore(SearchUseCases, PolicyUseCases):
             attestation=attestation_of(row.attestation),
             galleries=tuple(row.galleries),
             max_candidates=row.max_candidates,
-            operator_id=self._username(session, row.run.operator_id) if row.run else None,
+            operator_id=username_of(session, row.run.operator_id) if row.run else None,
             reviews=reviews,
         )
 
@@ -203,7 +199,7 @@ class RequestCore(SearchUseCases, PolicyUseCases):
             body["decision"] = decision.to_dict()
         entry = self.ledger.append(
             session,
-            actor=_actor_name(acting),
+            actor=acting.ledger_actor,
             action=action,
             object_type="request",
             object_id=str(row.id),

@@ -47,7 +47,8 @@ def _iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _name(session: Session, user_id: int | None) -> str | None:
+def username_of(session: Session, user_id: int | None) -> str | None:
+    """Return the username of account ``user_id`` (None for None or a missing account)."""
     if user_id is None:
         return None
     user = session.get(User, user_id)
@@ -80,7 +81,7 @@ def request_view(
         "attestation": row.attestation,
         "galleries": list(row.galleries),
         "max_candidates": row.max_candidates,
-        "requester": _name(session, row.requester_id),
+        "requester": username_of(session, row.requester_id),
         "agency": agency.slug if agency else None,
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
@@ -103,7 +104,7 @@ def request_view(
     }
     if row.legal_basis_kind == "emergency":
         data["emergency"] = {
-            "approving_supervisor": _name(session, row.approving_supervisor_id),
+            "approving_supervisor": username_of(session, row.approving_supervisor_id),
             "filing_deadline": _iso(row.filing_deadline),
             "filed_at": _iso(row.filed_at),
             "filing_reference": row.filing_reference or None,
@@ -114,7 +115,7 @@ def request_view(
         run = row.run
         visible = [c for c in run.candidates if staff or c.id in released]
         data["run"] = {
-            "operator": _name(session, run.operator_id),
+            "operator": username_of(session, run.operator_id),
             "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at),
             "galleries": list(run.galleries),
@@ -156,37 +157,27 @@ def request_view(
         else:
             data["reviews"] = [
                 {
-                    "reviewer": _name(session, r.reviewer_id),
+                    "reviewer": username_of(session, r.reviewer_id),
                     "stage": r.stage,
                     "submitted_at": _iso(r.submitted_at),
                     "marks": r.marks,
                 }
                 for r in row.reviews
             ]
-        data["lead_uses"] = [
-            {
-                "candidate_id": u.candidate_id,
-                "use": u.use,
-                "corroboration_ref": u.corroboration_ref,
-                "recorded_at": _iso(u.recorded_at),
-            }
-            for u in row.lead_uses
-        ]
     if row.released_at is not None:
         data["release"] = {
             "at": _iso(row.released_at),
-            "by": _name(session, row.released_by_id),
+            "by": username_of(session, row.released_by_id),
             "candidate_ids": sorted(released),
             "caveat": row.caveat,
         }
-    if not staff:
-        data["lead_uses"] = [
-            {
-                "candidate_id": u.candidate_id,
-                "use": u.use,
-                "corroboration_ref": u.corroboration_ref,
-                "recorded_at": _iso(u.recorded_at),
-            }
-            for u in row.lead_uses
-        ]
+    data["lead_uses"] = [
+        {
+            "candidate_id": u.candidate_id,
+            "use": u.use,
+            "corroboration_ref": u.corroboration_ref,
+            "recorded_at": _iso(u.recorded_at),
+        }
+        for u in row.lead_uses
+    ]
     return RequestView(row.id, row.state, data)

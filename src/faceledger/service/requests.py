@@ -37,8 +37,7 @@ from faceledger.governance.models import (
     SearchRun,
 )
 from faceledger.governance.policy import Decision
-from faceledger.governance.violations import violation_from_decision
-from faceledger.service.request_core import RequestCore, _actor_name
+from faceledger.service.request_core import RequestCore
 from faceledger.service.request_views import STAFF, RequestView
 
 
@@ -155,17 +154,7 @@ class RequestUseCases(RequestCore):
                 decision,
             )
             if not decision.allowed:
-                violation = violation_from_decision(decision)
-                if violation is not None:
-                    self.add_violation(
-                        session,
-                        kind=str(violation.kind),
-                        reason=violation.reason,
-                        requirements=violation.requirements,
-                        actor=_actor_name(acting),
-                        request_id=row.id,
-                        details={"action": "submit"},
-                    )
+                self._violation_of(session, acting, decision, row.id)
             return self._view(session, acting, row)
 
         with self.db.transaction() as session:

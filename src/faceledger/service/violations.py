@@ -110,7 +110,7 @@ class ViolationUseCases(ServiceCore):
                 kind="denied_action",
                 reason=reason,
                 requirements=requirements,
-                actor=f"user:{acting.username}",
+                actor=acting.ledger_actor,
                 request_id=request_id,
                 details={"attempted": attempted, **(details or {})},
             )
