@@ -6,12 +6,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from faceledger.errors import (
     NotFound,
 )
 from faceledger.gallery import store
 from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos
+from faceledger.gallery.models import Gallery
 from faceledger.gallery.sources import EnrolItem
 from faceledger.service.core import ENROL_BATCH, ServiceCore
 from faceledger.service.results import EnrolSummary
@@ -23,16 +25,21 @@ class GalleryUseCases(ServiceCore):
     def create_gallery(self, actor: str, name: str, description: str = "") -> store.GallerySummary:
         """Create an empty gallery."""
         with self.db.transaction() as session:
-            gallery = store.create_gallery(session, name, description)
-            self.ledger.append(
-                session,
-                actor=actor,
-                action="gallery.create",
-                object_type="gallery",
-                object_id=name,
-                payload={"name": name, "description": description},
-            )
+            gallery = self._add_gallery(session, actor, name, description)
             return store.GallerySummary(gallery.id, name, description, 0, 0, 0)
+
+    def _add_gallery(self, session: Session, actor: str, name: str, description: str) -> Gallery:
+        """Create a gallery and its ledger entry in the caller's transaction."""
+        gallery = store.create_gallery(session, name, description)
+        self.ledger.append(
+            session,
+            actor=actor,
+            action="gallery.create",
+            object_type="gallery",
+            object_id=name,
+            payload={"name": name, "description": description},
+        )
+        return gallery
 
     def list_galleries(self) -> list[store.GallerySummary]:
         """Return every gallery with its counts."""
@@ -66,15 +73,7 @@ class GalleryUseCases(ServiceCore):
             except NotFound:
                 if not create_gallery:
                     raise
-                store.create_gallery(session, gallery_name)
-                self.ledger.append(
-                    session,
-                    actor=actor,
-                    action="gallery.create",
-                    object_type="gallery",
-                    object_id=gallery_name,
-                    payload={"name": gallery_name, "description": ""},
-                )
+                self._add_gallery(session, actor, gallery_name, "")
         summary = EnrolSummary(gallery=gallery_name)
         pending: list[tuple[EnrolItem, PhotoAnalysis]] = []
         by_path = {item.path: item for item in items}

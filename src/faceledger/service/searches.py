@@ -85,6 +85,7 @@ class SearchUseCases(ServiceCore):
         with self.db.read() as session:
             targets = self._targets(session, galleries)
         hits = self._nearest(faces, targets, k)
+        models = {key: m.to_dict() for key, m in self.pipeline.models.items()}
         with self.db.transaction() as session:
             probe_faces = self._rank(session, faces, hits, k)
             finished = utcnow()
@@ -97,7 +98,7 @@ class SearchUseCases(ServiceCore):
                 payload={
                     "probe_sha256": image.sha256,
                     "galleries": [name for _, _, name in targets],
-                    "models": {k2: m.to_dict() for k2, m in self.pipeline.models.items()},
+                    "models": models,
                     "threshold_micro": round(threshold * 1_000_000),
                     "top_k": k,
                     "started_at": started.isoformat(),
@@ -119,7 +120,7 @@ class SearchUseCases(ServiceCore):
             threshold=threshold,
             top_k=k,
             faces=probe_faces,
-            models={k2: m.to_dict() for k2, m in self.pipeline.models.items()},
+            models=models,
             started_at=started,
             finished_at=finished,
             ledger_seq=entry.seq,
