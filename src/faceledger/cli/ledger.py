@@ -149,11 +149,18 @@ def prove(
     run(ctx, body)
 
 
+def _data_dir_public_key(ctx: typer.Context) -> Path:
+    """Where ``faceledger init`` put the public key of this data directory."""
+    from faceledger.ledger import PUBLIC_KEY_FILE
+
+    return state(ctx).settings.data_dir / "keys" / PUBLIC_KEY_FILE
+
+
 def _public_key(ctx: typer.Context, path: Path | None) -> Any:
-    from faceledger.ledger import PUBLIC_KEY_FILE, load_public_key
+    from faceledger.ledger import load_public_key
 
     if path is None:
-        path = state(ctx).settings.data_dir / "keys" / PUBLIC_KEY_FILE
+        path = _data_dir_public_key(ctx)
     if not path.is_file():
         raise InvalidInput(f"No public key at {path}; pass --public-key.")
     return load_public_key(path)
@@ -219,7 +226,7 @@ def check_proof(
 def public_key_cmd(ctx: typer.Context) -> None:
     """Print the ledger's public key (PEM) for auditors."""
     with handled():
-        path = state(ctx).settings.data_dir / "keys" / "ledger_public_key.pem"
+        path = _data_dir_public_key(ctx)
         if not path.is_file():
             raise InvalidInput(f"No public key at {path}; run `faceledger init` first.")
         sys.stdout.write(path.read_text(encoding="utf-8"))
