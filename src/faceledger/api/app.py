@@ -23,7 +23,6 @@ from faceledger.api.routers import (
 from faceledger.api.schemas import ErrorBody
 from faceledger.api.uploads import BodyLimit
 from faceledger.service import FaceLedger
-from faceledger.service.tokens import TokenUseCases
 
 __all__ = ["TITLE", "build_api"]
 
@@ -73,17 +72,9 @@ _TAGS = [
 def build_api(service: FaceLedger) -> FastAPI:
     """Return the REST API over ``service``, to be mounted at ``/api/v1``.
 
-    The service must offer the API-token use cases (:class:`TokenUseCases`). Endpoints are
-    synchronous: FastAPI runs them in its thread pool, and each use case opens its own
-    transaction.
-
-    Raises:
-        TypeError: if ``service`` lacks the API-token use cases.
+    Endpoints are synchronous: FastAPI runs them in its thread pool, and each use case opens
+    its own transaction.
     """
-    if not isinstance(service, TokenUseCases):
-        raise TypeError(
-            f"{type(service).__name__} has no API-token use cases; compose TokenUseCases."
-        )
     app = FastAPI(
         title=TITLE,
         version=__version__,

@@ -13,7 +13,7 @@ reads the account as it is now (a disabled account's tokens stop working at once
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,19 +23,9 @@ from faceledger.governance.accounts import UserInfo
 from faceledger.governance.tokens import API_TOKEN_PREFIX
 from faceledger.service import FaceLedger
 
-if TYPE_CHECKING:
-    from faceledger.service.tokens import TokenUseCases
-
-    class ApiService(FaceLedger, TokenUseCases):
-        """The facade with the API-token use cases, as the API drives it."""
-
-else:
-    ApiService = FaceLedger
-
 __all__ = [
     "AUTH_DESCRIPTION",
     "Acting",
-    "ApiService",
     "BearerToken",
     "Service",
     "authenticate",
@@ -58,13 +48,13 @@ _bearer = HTTPBearer(
 )
 
 
-def get_service(request: Request) -> ApiService:
+def get_service(request: Request) -> FaceLedger:
     """Return the service the app was built with."""
-    service: ApiService = request.app.state.service
+    service: FaceLedger = request.app.state.service
     return service
 
 
-Service = Annotated[ApiService, Depends(get_service)]
+Service = Annotated[FaceLedger, Depends(get_service)]
 """Dependency: the service."""
 
 
@@ -83,7 +73,7 @@ BearerToken = Annotated[str, Depends(_token)]
 """Dependency: the bearer token sent (401 if none)."""
 
 
-def authenticate(service: ApiService, token: str) -> UserInfo:
+def authenticate(service: FaceLedger, token: str) -> UserInfo:
     """Return the account ``token`` stands for: an API token, else a login session.
 
     Raises:

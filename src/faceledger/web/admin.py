@@ -155,14 +155,6 @@ def _date(text: str) -> dt.date:
 # -- API tokens -----------------------------------------------------------------------------
 
 
-def _tokens(request: Request) -> Any:
-    """The service, if it issues API tokens; else the page does not exist."""
-    service = web_of(request).service
-    if not hasattr(service, "create_api_token"):
-        raise NotFound("This installation does not issue API tokens.")
-    return service
-
-
 def _tokens_page(
     request: Request,
     viewer: Viewer,
@@ -170,7 +162,7 @@ def _tokens_page(
     values: dict[str, str] | None = None,
     error: FaceLedgerError | None = None,
 ) -> Response:
-    service = _tokens(request)
+    service = web_of(request).service
     return page(
         request,
         viewer,
@@ -194,7 +186,7 @@ def tokens(request: Request, viewer: Admin) -> Response:
 @router.post("/admin/tokens")
 def create_token(request: Request, post: FormPost) -> Response:
     """Issue a token; its text is on this answer only (not stored, not shown again)."""
-    service = _tokens(request)
+    service = web_of(request).service
     values = {k: post.text(k) for k in ("username", "name", "expires_days")}
     try:
         days_text = values["expires_days"]
@@ -211,7 +203,7 @@ def create_token(request: Request, post: FormPost) -> Response:
 @router.post("/admin/tokens/{token_id:int}/revoke")
 def revoke_token(request: Request, token_id: int, post: FormPost) -> Response:
     """Revoke a token; the API refuses it from then on."""
-    service = _tokens(request)
+    service = web_of(request).service
     try:
         service.revoke_api_token(post.user, token_id)
     except FaceLedgerError as exc:

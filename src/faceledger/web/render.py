@@ -98,7 +98,7 @@ def make_templates() -> Environment:
     return env
 
 
-def navigation(roles: frozenset[Role], tokens: bool) -> list[tuple[str, str]]:
+def navigation(roles: frozenset[Role]) -> list[tuple[str, str]]:
     """The menu for a person with ``roles``: (path, label) pairs."""
     items = [("/", "Home"), ("/requests", "Requests")]
     if R.REQUESTER in roles:
@@ -115,8 +115,7 @@ def navigation(roles: frozenset[Role], tokens: bool) -> list[tuple[str, str]]:
         items.append(("/users", "Users"))
     if R.ADMIN in roles:
         items.append(("/admin/agencies", "Agencies"))
-        if tokens:
-            items.append(("/admin/tokens", "API tokens"))
+        items.append(("/admin/tokens", "API tokens"))
     items.append(("/policy", "Policy"))
     return items
 
@@ -135,7 +134,6 @@ def page(
     """Render ``template`` with the common context (blocking: reads the active profile)."""
     web = web_of(request)
     roles = viewer.user.roles if viewer else frozenset()
-    tokens = hasattr(web.service, "create_api_token")
     info = ErrorInfo.of(error) if isinstance(error, FaceLedgerError) else error
     profile = web.service.active_profile()
     html = web.templates.get_template(template).render(
@@ -145,7 +143,7 @@ def page(
         csrf=csrf if csrf is not None else (viewer.csrf if viewer else ""),
         profile=profile,
         banner=profile.unsafe_banner if profile is not None else "",
-        nav=navigation(roles, tokens) if viewer else [],
+        nav=navigation(roles) if viewer else [],
         path=request.url.path,
         error=info,
         **context,

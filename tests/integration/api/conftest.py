@@ -31,7 +31,6 @@ from faceledger import FaceLedger
 from faceledger.api import build_api
 from faceledger.governance.accounts import UserInfo
 from faceledger.governance.forms import RequestForm
-from faceledger.service.tokens import TokenUseCases
 from tests.conftest import GALLERY, make_settings
 from tests.e2e.conftest import FAST_HASHER, PASSWORD
 
@@ -74,8 +73,8 @@ EMERGENCY_FIELDS: dict[str, Any] = {
 }
 
 
-class ApiFaceLedger(FaceLedger, TokenUseCases):
-    """The service with the API-token use cases and a cheap argon2 setting."""
+class ApiFaceLedger(FaceLedger):
+    """The service with a cheap argon2 setting."""
 
     password_hasher = FAST_HASHER
 
