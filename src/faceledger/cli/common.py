@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -96,8 +95,3 @@ def run(ctx: typer.Context, body: Callable[[Any], int | None]) -> None:
             service.close()
     if code:
         raise typer.Exit(code)
-
-
-def existing_path(value: Path) -> Path:
-    """Return ``value`` resolved (Typer has already checked that it exists)."""
-    return value.resolve()

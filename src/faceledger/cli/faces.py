@@ -25,7 +25,6 @@ gallery_app = typer.Typer(
 )
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
-ACTOR = "local"
 
 
 def _actor() -> str:

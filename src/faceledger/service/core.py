@@ -24,7 +24,6 @@ from faceledger.ledger import (
 )
 
 KEYS_DIR = "keys"
-ENROL_BATCH = 64
 
 
 def local_actor() -> str:

@@ -15,8 +15,10 @@ from faceledger.gallery import store
 from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos
 from faceledger.gallery.models import Gallery
 from faceledger.gallery.sources import EnrolItem
-from faceledger.service.core import ENROL_BATCH, ServiceCore
+from faceledger.service.core import ServiceCore
 from faceledger.service.results import EnrolSummary
+
+ENROL_BATCH = 64  # photos written per transaction during bulk enrolment
 
 
 class GalleryUseCases(ServiceCore):

@@ -216,12 +216,14 @@ class RequestUseCases(RequestCore):
             probe = session.get(ProbeImage, row.probe_sha256)
             if probe is None or probe.data is None:
                 raise Conflict(f"The probe of request {request_id} has been deleted.")
-            galleries, cap = list(row.galleries), row.max_candidates
+            galleries = list(row.galleries)
+            # R9: the request's list length, within the profile's and the settings' caps.
+            profile_cap = self.engine(session).profile.results.max_candidates
+            cap = min(row.max_candidates, profile_cap, self.settings.max_top_k)
             # Check the policy before touching the biometrics.
             self._decide_readonly(session, acting, Action.RUN_SEARCH, row, started)
             targets = self._targets(session, galleries)
             data = probe.data
-        cap = min(cap, self.engine_profile_cap())
         image = self.decode(data, f"probe of request {request_id}")
         faces = self._faces(image, f"probe of request {request_id}")
         hits = self._nearest(faces, targets, cap)
@@ -314,10 +316,6 @@ class RequestUseCases(RequestCore):
             return self._view(session, acting, row)
 
         return self._guarded(acting, request_id, step)
-
-    def engine_profile_cap(self) -> int:
-        """The active profile's cap on candidate list length (R9), within the settings' cap."""
-        return min(self.active_profile().results.max_candidates, self.settings.max_top_k)
 
     # -- reading ---------------------------------------------------------------------------
 
