@@ -45,11 +45,11 @@ class ImageUseCases(SearchUseCases):
         Raises:
             NotFound: for an unknown, hidden or sealed request, or an unknown face.
         """
-        data = self.probe_bytes(acting, request_id)
-        image = self.decode(data, f"probe of request {request_id}")
         with self.db.read() as session:
             row = self._visible_request(session, acting, request_id, PROBE_VIEWERS)
+            data = self._probe_data(session, row)
             faces = list(row.run.faces) if row.run is not None else []
+        image = self.decode(data, f"probe of request {request_id}")
         if faces:
             match = [f for f in faces if f["index"] == face_index]
             if not match:
@@ -95,7 +95,11 @@ class ImageUseCases(SearchUseCases):
         """The probe photo of a request, for those allowed to see it (not after sealing)."""
         with self.db.read() as session:
             row = self._visible_request(session, acting, request_id, PROBE_VIEWERS)
-            probe = session.get(ProbeImage, row.probe_sha256)
-            if probe is None or probe.data is None:
-                raise NotFound(f"The probe photo of request {request_id} has been deleted.")
-            return probe.data
+            return self._probe_data(session, row)
+
+    @staticmethod
+    def _probe_data(session: Session, row: RequestRow) -> bytes:
+        probe = session.get(ProbeImage, row.probe_sha256)
+        if probe is None or probe.data is None:
+            raise NotFound(f"The probe photo of request {row.id} has been deleted.")
+        return probe.data
