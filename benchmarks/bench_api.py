@@ -75,33 +75,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         service = FaceLedger.initialise(load_settings({"data_dir": data}, environ={}), "bench")
-        service.enroll("bench", "people", from_folder_tree(faces / "people"))
+        service.galleries.enroll("bench", "people", from_folder_tree(faces / "people"))
         add_random_templates(service, "people", args.gallery - 54)
-        admin, _ = service.bootstrap_admin("admin", "Bench Admin", agency_slug="ma-state-police")
-        service.create_agency(admin, "bench-pd", "Bench PD", "requesting_agency")
+        admin, _ = service.accounts.bootstrap_admin("admin", "Bench Admin", agency_slug="ma-state-police")
+        service.accounts.create_agency(admin, "bench-pd", "Bench PD", "requesting_agency")
         until = dt.date.today() + dt.timedelta(days=100)
         for name, agency, roles in (
             ("req", "bench-pd", ["requester"]),
             ("exam", "ma-state-police", ["examiner"]),
         ):
-            service.create_user(admin, name, name, agency, roles, PASSWORD)
-            service.approve_user(admin, name)
-            service.certify_training(admin, name, until)
-        requester, examiner = service.get_user(admin, "req"), service.get_user(admin, "exam")
+            service.accounts.create_user(admin, name, name, agency, roles, PASSWORD)
+            service.accounts.approve_user(admin, name)
+            service.accounts.certify_training(admin, name, until)
+        requester, examiner = service.accounts.get_user(admin, "req"), service.accounts.get_user(admin, "exam")
         print(f"filing {needed} requests…", flush=True)
-        ids = [service.submit_request(requester, make_form(i), probe).id for i in range(needed)]
-        size = service.list_galleries()[0].templates
+        ids = [service.requests.submit_request(requester, make_form(i), probe).id for i in range(needed)]
+        size = service.galleries.list_galleries()[0].templates
 
         baseline_ids, sequential_ids, load_ids = (
             ids[:baseline_n],
             ids[baseline_n : baseline_n + sequential_n],
             ids[baseline_n + sequential_n :],
         )
-        service.run_request_search(examiner, baseline_ids[0])  # warm the index and models
+        service.requests.run_request_search(examiner, baseline_ids[0])  # warm the index and models
         baseline = []
         for rid in baseline_ids[1:]:
             start = time.perf_counter()
-            service.run_request_search(examiner, rid)
+            service.requests.run_request_search(examiner, rid)
             baseline.append(time.perf_counter() - start)
         service.close()
 

@@ -34,7 +34,7 @@ def enrol_rate(faces: Path, workers: int) -> float:
         items = from_folder_tree(faces / "people")
         service.pipeline.analyse(service.decode(items[0].path))  # load the models first
         start = time.perf_counter()
-        summary = service.enroll("bench", "people", items)
+        summary = service.galleries.enroll("bench", "people", items)
         elapsed = time.perf_counter() - start
         service.close()
     assert summary.enrolled == len(items), summary.to_dict()

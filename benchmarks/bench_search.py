@@ -116,15 +116,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings({"data_dir": Path(tmp) / "data"}, environ={})
         service = FaceLedger.initialise(settings, ACTOR)
-        service.enroll(ACTOR, "people", from_folder_tree(faces / "people"))
+        service.galleries.enroll(ACTOR, "people", from_folder_tree(faces / "people"))
         start = time.perf_counter()
         add_random_templates(service, "people", args.extra)
         insert_s = time.perf_counter() - start
         start = time.perf_counter()
-        first = service.search(ACTOR, probe, ["people"])  # builds and saves the index
+        first = service.searches.search(ACTOR, probe, ["people"])  # builds and saves the index
         build_s = time.perf_counter() - start
         leads = sorted(f.candidates[0].external_id for f in first.faces)
-        size = service.list_galleries()[0].templates
+        size = service.galleries.list_galleries()[0].templates
 
         with service.db.read() as session:
             gallery = store.get_gallery(session, "people")
@@ -135,7 +135,7 @@ def main() -> None:
         unit = service.pipeline.analyse(image)[0].unit_embedding
         index_times = timed(lambda: index.search(unit[None, :], 10), args.repeat * 10)
         pipeline_times = timed(lambda: service.pipeline.analyse(service.decode(probe)), args.repeat)
-        service_times = timed(lambda: service.search(ACTOR, probe, ["people"]), args.repeat)
+        service_times = timed(lambda: service.searches.search(ACTOR, probe, ["people"]), args.repeat)
         service.close()
 
     base = percentile(pipeline_times, 50)

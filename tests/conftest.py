@@ -42,7 +42,7 @@ def enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory)
 
     service = FaceLedger.initialise(make_settings(data_dir), ACTOR)
     try:
-        summary = service.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
+        summary = service.galleries.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
         assert summary.enrolled == 54, summary.to_dict()
     finally:
         service.close()

@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -65,6 +65,8 @@ def utcnow() -> dt.datetime:
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
+    # The driver's own transaction handling is off; _sqlite_begin emits BEGIN instead.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -73,15 +75,26 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEn
     cursor.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    # A writing transaction takes SQLite's write lock at BEGIN (BEGIN IMMEDIATE), so the state
+    # it reads cannot change before it writes: a lifecycle step's compare-and-set is then exact,
+    # and two writers queue on busy_timeout instead of failing on a stale snapshot.
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
+
+
 class Database:
     """An engine plus a session factory for one database URL."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = create_engine(url, future=True)
+        writer = self.engine
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+            writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(writer, expire_on_commit=False)
 
     def _alembic_config(self) -> AlembicConfig:
         cfg = AlembicConfig()
@@ -114,8 +127,12 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """Yield a session inside one transaction: commit on success, roll back on any error."""
-        with self._sessions() as session, session.begin():
+        """Yield a session inside one transaction: commit on success, roll back on any error.
+
+        On SQLite the transaction holds the write lock from its start (``BEGIN IMMEDIATE``);
+        on PostgreSQL, lifecycle steps guard their updates with the state they expect.
+        """
+        with self._write_sessions() as session, session.begin():
             yield session
 
     @contextmanager

@@ -51,6 +51,9 @@ PEOPLE = (
 )
 
 
+DEMO_SUPERVISOR = "sup-hale"
+
+
 @dataclass
 class DemoResult:
     """What the demo created: the passwords (shown once) and the requests by stage."""
@@ -111,24 +114,30 @@ def load_demo(
     people = faces / "people"
     if not people.is_dir():
         raise InvalidInput(f"The demo needs the example photos at {people}.")
-    if service.has_accounts():
+    if service.accounts.has_accounts():
         raise Conflict(
             "This data directory already has accounts; load the demo into a new one "
             "(e.g. --data-dir .faceledger-demo)."
         )
-    admin, admin_password = service.bootstrap_admin(
+    admin, admin_password = service.accounts.bootstrap_admin(
         "admin", "Demo Administrator", agency_slug=AGENCIES[0][0], agency_name=AGENCIES[0][1]
     )
     say(f"{DEMO_LABEL}: admin account created")
     for slug, name, kind in AGENCIES[1:]:
-        service.create_agency(admin, slug, name, kind, "US-MA (demo)")
+        service.accounts.create_agency(admin, slug, name, kind, "US-MA (demo)")
     password = generate_password("demo")
     until = dt.date.today() + dt.timedelta(days=300)
+    # The second person of the unit: accounts the admin creates are approved by someone else.
+    supervisor, _ = service.accounts.bootstrap_supervisor(
+        DEMO_SUPERVISOR, "Sgt. Rob Hale", password
+    )
     for username, display, agency, roles in PEOPLE:
-        service.create_user(admin, username, display, agency, roles, password)
-        service.approve_user(admin, username)
-        service.certify_training(admin, username, until)
-    users = {u: service.get_user(admin, u) for u, *_ in PEOPLE}
+        if username == DEMO_SUPERVISOR:
+            continue
+        service.accounts.create_user(admin, username, display, agency, roles, password)
+        service.accounts.approve_user(supervisor, username)
+        service.accounts.certify_training(supervisor, username, until)
+    users = {u: service.accounts.get_user(admin, u) for u, *_ in PEOPLE}
     result = DemoResult("admin", admin_password, password, [u for u, *_ in PEOPLE])
 
     probes = {people / p for p in PROBES.values()}
@@ -137,7 +146,7 @@ def load_demo(
         dataclasses.replace(i, provenance={**i.provenance, "label": DEMO_LABEL}) for i in items
     ]
     say(f"enrolling {len(items)} demo gallery photos…")
-    result.enrolled = service.enroll("demo:setup", DEMO_GALLERY, items).enrolled
+    result.enrolled = service.galleries.enroll(admin, DEMO_GALLERY, items).enrolled
     _requests(service, people, users, result, say)
     return result
 
@@ -157,7 +166,7 @@ def _requests(
     stages = result.requests
 
     def file(key: str, stage: str, who: UserInfo = requester, **changes: Any) -> int:
-        view = service.submit_request(
+        view = service.requests.submit_request(
             who, _form(f"{len(stages) + 1:03d}", **changes), probe(key), PROBES[key]
         )
         stages[stage] = view.id
@@ -165,24 +174,24 @@ def _requests(
 
     file("obama", "approved")
     rid = file("biden", "searched")
-    service.run_request_search(examiner, rid)
+    service.requests.run_request_search(examiner, rid)
     rid = file("kit", "reviewed", other)
-    view = service.run_request_search(examiner, rid)
-    service.submit_review(examiner, rid, _marks(view))
+    view = service.requests.run_request_search(examiner, rid)
+    service.reviews.submit_review(examiner, rid, _marks(view))
     rid = file("rose", "peer_reviewed")
-    view = service.run_request_search(examiner, rid)
-    service.submit_review(examiner, rid, _marks(view))
-    service.submit_review(reviewer, rid, _marks(view))
+    view = service.requests.run_request_search(examiner, rid)
+    service.reviews.submit_review(examiner, rid, _marks(view))
+    service.reviews.submit_review(reviewer, rid, _marks(view))
     rid = file("penny", "released")
-    view = service.run_request_search(examiner, rid)
-    service.submit_review(examiner, rid, _marks(view))
-    service.submit_review(reviewer, rid, _marks(view))
-    service.release_request(examiner, rid)
+    view = service.requests.run_request_search(examiner, rid)
+    service.reviews.submit_review(examiner, rid, _marks(view))
+    service.reviews.submit_review(reviewer, rid, _marks(view))
+    service.reviews.release_request(examiner, rid)
     rid = file("sheldon", "no_lead", other)
-    view = service.run_request_search(examiner, rid)
-    service.submit_review(examiner, rid, _marks(view, agree=True))
-    service.submit_review(reviewer, rid, _marks(view, agree=False))
-    service.close_no_lead(examiner, rid, "The reviewers did not agree on any candidate.")
+    view = service.requests.run_request_search(examiner, rid)
+    service.reviews.submit_review(examiner, rid, _marks(view, agree=True))
+    service.reviews.submit_review(reviewer, rid, _marks(view, agree=False))
+    service.reviews.close_no_lead(examiner, rid, "The reviewers did not agree on any candidate.")
     emergency: dict[str, Any] = {
         "legal_basis_kind": "emergency",
         "legal_basis": {
@@ -192,15 +201,17 @@ def _requests(
     }
     file("amy", "submitted_emergency", **emergency)
     rid = file("raj", "approved_emergency", **emergency)
-    service.approve_emergency(supervisor, rid)
+    service.requests.approve_emergency(supervisor, rid)
     rid = file("howard", "sealed", **emergency)
-    service.approve_emergency(supervisor, rid)
-    service.run_request_search(examiner, rid)
-    service.record_court_refusal(supervisor, rid, "Demo: the court found no imminent danger.")
+    service.requests.approve_emergency(supervisor, rid)
+    service.requests.run_request_search(examiner, rid)
+    service.emergencies.record_court_refusal(
+        supervisor, rid, "Demo: the court found no imminent danger."
+    )
     try:
         file("leonard", "denied", offence_code="shoplifting")
     except PolicyDenied:  # as intended: the denied request is kept with its reasons
-        denied, _ = service.list_requests(supervisor, "denied", limit=1)
+        denied, _ = service.requests.list_requests(supervisor, "denied", limit=1)
         stages["denied"] = denied[0].id
     say(f"demo requests by stage: {stages}")
 

@@ -122,3 +122,19 @@ class NotInitialised(FaceLedgerError):
 
     status = 503
     code = "not_initialised"
+
+
+class TooManyAttempts(FaceLedgerError):
+    """Too many failed logins for an account or from an address.
+
+    ``details['retry_after_seconds']`` says how long to wait before the next attempt.
+    """
+
+    status = 429
+    code = "too_many_attempts"
+
+    @property
+    def retry_after_seconds(self) -> int | None:
+        """Seconds until another attempt may be made (for a ``Retry-After`` header), if known."""
+        value = self.details.get("retry_after_seconds")
+        return value if isinstance(value, int) else None

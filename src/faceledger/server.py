@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from faceledger.config import Settings, load_settings
 from faceledger.service import FaceLedger
-from faceledger.service.core import KEYS_DIR
+from faceledger.service.context import KEYS_DIR
 
 WEB_SECRET_FILE = "web_secret"
 FIRST_ADMIN = "admin"
@@ -45,8 +45,8 @@ def prepare(settings: Settings, actor: str, bootstrap: bool = True) -> Prepared:
     (returned password shown once)."""
     service = FaceLedger.initialise(settings, actor)
     password = None
-    if bootstrap and not service.has_accounts():
-        _, password = service.bootstrap_admin(FIRST_ADMIN, "First administrator")
+    if bootstrap and not service.accounts.has_accounts():
+        _, password = service.accounts.bootstrap_admin(FIRST_ADMIN, "First administrator")
     return Prepared(service, password)
 
 

@@ -42,11 +42,11 @@ class Unit:
     outsider_examiner: UserInfo
 
     def refresh(self, user: UserInfo) -> UserInfo:
-        return self.service.get_user(self.admin, user.username)
+        return self.service.accounts.get_user(self.admin, user.username)
 
     def verify_ledger(self) -> VerifyReport:
         """Check the whole ledger with the public key alone, as an auditor would."""
-        self.service.sign_checkpoint()
+        self.service.audit.sign_checkpoint()
         key = load_public_key(self.service.public_key_path)
         return verify_database(self.service.settings.db_url, key)
 
@@ -56,13 +56,13 @@ def unit(enrolled_template: Path, faces_dir: Path, tmp_path: Path) -> Iterator[U
     data_dir = tmp_path / "data"
     shutil.copytree(enrolled_template, data_dir)
     service = FastFaceLedger(make_settings(data_dir))
-    admin, _ = service.bootstrap_admin(
+    admin, _ = service.accounts.bootstrap_admin(
         "admin",
         "First Admin",
         agency_slug="ma-state-police",
         agency_name="Massachusetts State Police FR unit",
     )
-    service.create_agency(
+    service.accounts.create_agency(
         admin, "boston-pd", "Boston Police Department", "requesting_agency", "US-MA"
     )
     people = {
@@ -74,12 +74,12 @@ def unit(enrolled_template: Path, faces_dir: Path, tmp_path: Path) -> Iterator[U
         "outsider_examiner": ("ex-bpd", "boston-pd", ["examiner"]),
     }
     for username, agency, roles in people.values():
-        service.create_user(admin, username, username.title(), agency, roles, PASSWORD)
+        service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
     # The bootstrap admin is also the unit's first supervisor: it approves accounts (R2).
     until = dt.date.today() + dt.timedelta(days=200)
     for username, _, _ in people.values():
-        service.approve_user(admin, username)
-        service.certify_training(admin, username, until)
-    users = {key: service.get_user(admin, name) for key, (name, _, _) in people.items()}
+        service.accounts.approve_user(admin, username)
+        service.accounts.certify_training(admin, username, until)
+    users = {key: service.accounts.get_user(admin, name) for key, (name, _, _) in people.items()}
     yield Unit(service, faces_dir, admin, **users)
     service.close()

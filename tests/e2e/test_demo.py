@@ -23,13 +23,13 @@ def test_demo_has_every_stage_and_a_verifying_ledger(faces_dir: Path, tmp_path: 
     assert "administrator: admin / " in result.stdout
     service = FaceLedger(make_settings(data))
     try:
-        admin = service.get_user(
-            service.user_for_token(
-                service.login("admin", result.stdout.split("administrator: admin / ")[1].split()[0])
+        admin = service.accounts.get_user(
+            service.accounts.user_for_token(
+                service.accounts.login("admin", result.stdout.split("administrator: admin / ")[1].split()[0])
             ),
             "admin",
         )
-        views, total = service.list_requests(admin, limit=100)
+        views, total = service.requests.list_requests(admin, limit=100)
         states = sorted(v.state for v in views)
         assert states == sorted(
             [

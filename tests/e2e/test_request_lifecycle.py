@@ -51,7 +51,7 @@ def probe(unit: Unit, name: str = "people/obama/obama_small.jpg") -> bytes:
 
 def violations(unit: Unit) -> list[ViolationView]:
     """Every violation, oldest first, as an auditor lists them."""
-    found, _ = unit.service.list_violations(unit.auditor, limit=1000)
+    found, _ = unit.service.violations.list_violations(unit.auditor, limit=1000)
     return found[::-1]
 
 
@@ -68,37 +68,37 @@ def marks(view: Any, lead_rank: int = 1) -> list[dict[str, Any]]:
 
 def test_court_order_request_to_release(unit: Unit) -> None:
     s = unit.service
-    filed = s.submit_request(unit.requester, FORM, probe(unit), "probe.jpg")
+    filed = s.requests.submit_request(unit.requester, FORM, probe(unit), "probe.jpg")
     assert filed.state == "approved"
     assert filed.data["decision"]["allowed"] is True
     unit.verify_ledger()
 
-    searched = s.run_request_search(unit.examiner, filed.id)
+    searched = s.requests.run_request_search(unit.examiner, filed.id)
     assert searched.state == "searched"
     first = searched.candidates[0]
     assert (first["rank"], first["external_id"], first["above_threshold"]) == (1, "obama", True)
-    assert len(searched.candidates) <= s.active_profile().results.max_candidates
+    assert len(searched.candidates) <= s.policy.active_profile().results.max_candidates
     run = searched.data["run"]
     assert run["operator"] == unit.examiner.username
     assert run["models"]["embedder"]["name"] == "dlib_face_recognition_resnet_model_v1"
     unit.verify_ledger()
 
     # The requester sees nothing of the candidate list before release.
-    assert s.get_request(unit.requester, filed.id).candidates == []
+    assert s.requests.get_request(unit.requester, filed.id).candidates == []
 
-    reviewed = s.submit_review(unit.examiner, filed.id, marks(searched))
+    reviewed = s.reviews.submit_review(unit.examiner, filed.id, marks(searched))
     assert reviewed.state == "reviewed"
-    blind = s.get_request(unit.reviewer, filed.id)
+    blind = s.requests.get_request(unit.reviewer, filed.id)
     assert blind.data["reviews"] == []
     assert any("blind peer review" in n for n in blind.data["notices"])
-    peer = s.submit_review(unit.reviewer, filed.id, marks(searched))
+    peer = s.reviews.submit_review(unit.reviewer, filed.id, marks(searched))
     assert peer.state == "peer_reviewed"
     assert {r["reviewer"] for r in peer.data["reviews"]} == {"ex-smith", "ex-lee"}
     unit.verify_ledger()
 
-    released = s.release_request(unit.examiner, filed.id)
+    released = s.reviews.release_request(unit.examiner, filed.id)
     assert released.state == "released"
-    seen = s.get_request(unit.requester, filed.id)
+    seen = s.requests.get_request(unit.requester, filed.id)
     assert [c["external_id"] for c in seen.candidates] == ["obama"]
     assert seen.data["release"]["caveat"] == (
         "investigative lead only — not probable cause for arrest"
@@ -108,8 +108,8 @@ def test_court_order_request_to_release(unit: Unit) -> None:
     # R11: an arrest needs corroboration; further investigation does not.
     lead = seen.candidates[0]["id"]
     with pytest.raises(PolicyDenied, match="independent corroborating evidence"):
-        s.record_lead_use(unit.requester, filed.id, lead, "arrest")
-    used = s.record_lead_use(unit.requester, filed.id, lead, "arrest", "Latent print ID LP-778")
+        s.reviews.record_lead_use(unit.requester, filed.id, lead, "arrest")
+    used = s.reviews.record_lead_use(unit.requester, filed.id, lead, "arrest", "Latent print ID LP-778")
     assert used.data["lead_uses"][0]["corroboration_ref"] == "Latent print ID LP-778"
     assert [v.requirements for v in violations(unit)] == [("R11", "R18")]
     report = unit.verify_ledger()
@@ -158,30 +158,30 @@ def test_denied_submissions_are_kept_with_reasons(
 ) -> None:
     s = unit.service
     with pytest.raises(PolicyDenied) as info:
-        s.submit_request(unit.requester, form(**changes), probe(unit))
+        s.requests.submit_request(unit.requester, form(**changes), probe(unit))
     assert requirement in info.value.details["requirements"]
     assert any(words in r for r in info.value.details["reasons"]), info.value.details["reasons"]
-    (denied,), total = s.list_requests(unit.supervisor)
+    (denied,), total = s.requests.list_requests(unit.supervisor)
     assert total == 1 and denied.state == "denied"
     assert any(words in r for r in denied.data["decision"]["reasons"])
     assert bool(violations(unit)) is violation
     with pytest.raises(Conflict, match="is denied"):
-        s.run_request_search(unit.examiner, denied.id)
+        s.requests.run_request_search(unit.examiner, denied.id)
     unit.verify_ledger()
 
 
 def test_only_examiners_of_the_operating_unit_run_searches(unit: Unit) -> None:
     s = unit.service
-    filed = s.submit_request(unit.requester, FORM, probe(unit))
+    filed = s.requests.submit_request(unit.requester, FORM, probe(unit))
     for person, requirement in (
         (unit.requester, "R1"),
         (unit.outsider_examiner, "R1"),
         (unit.auditor, "R1"),
     ):
         with pytest.raises(PolicyDenied) as info:
-            s.run_request_search(person, filed.id)
+            s.requests.run_request_search(person, filed.id)
         assert requirement in info.value.details["requirements"]
-    assert s.get_request(unit.supervisor, filed.id).state == "approved"
+    assert s.requests.get_request(unit.supervisor, filed.id).state == "approved"
     assert len(violations(unit)) == 3
     unit.verify_ledger()
 
@@ -192,43 +192,43 @@ def test_lapsed_training_blocks_the_examiner(unit: Unit) -> None:
         user = session.get(User, unit.examiner.id)
         assert user is not None
         user.training_certified_until = dt.date.today() - dt.timedelta(days=1)
-    filed = s.submit_request(unit.requester, FORM, probe(unit))
+    filed = s.requests.submit_request(unit.requester, FORM, probe(unit))
     with pytest.raises(PolicyDenied) as info:
-        s.run_request_search(unit.refresh(unit.examiner), filed.id)
+        s.requests.run_request_search(unit.refresh(unit.examiner), filed.id)
     assert "R2" in info.value.details["requirements"]
     assert any("training" in r for r in info.value.details["reasons"])
     # Deciding on the account as stored, not as logged in: a stale copy is refused too.
     with pytest.raises(PolicyDenied):
-        s.run_request_search(unit.examiner, filed.id)
+        s.requests.run_request_search(unit.examiner, filed.id)
 
 
 def test_peer_review_must_be_independent(unit: Unit) -> None:
     s = unit.service
-    filed = s.submit_request(unit.requester, FORM, probe(unit))
-    searched = s.run_request_search(unit.examiner, filed.id)
-    s.submit_review(unit.examiner, filed.id, marks(searched))
+    filed = s.requests.submit_request(unit.requester, FORM, probe(unit))
+    searched = s.requests.run_request_search(unit.examiner, filed.id)
+    s.reviews.submit_review(unit.examiner, filed.id, marks(searched))
     with pytest.raises(PolicyDenied, match="did the first review"):
-        s.submit_review(unit.examiner, filed.id, marks(searched))
+        s.reviews.submit_review(unit.examiner, filed.id, marks(searched))
     with pytest.raises(PolicyDenied) as info:
-        s.submit_review(unit.requester, filed.id, marks(searched))
+        s.reviews.submit_review(unit.requester, filed.id, marks(searched))
     assert "R1" in info.value.details["requirements"]
     with pytest.raises(Conflict, match="is reviewed, not peer_reviewed"):
-        s.release_request(unit.examiner, filed.id)
-    assert s.get_request(unit.supervisor, filed.id).state == "reviewed"
+        s.reviews.release_request(unit.examiner, filed.id)
+    assert s.requests.get_request(unit.supervisor, filed.id).state == "reviewed"
     unit.verify_ledger()
 
 
 def test_disagreeing_reviews_release_nothing_and_close_as_no_lead(unit: Unit) -> None:
     s = unit.service
-    filed = s.submit_request(unit.requester, FORM, probe(unit))
-    searched = s.run_request_search(unit.examiner, filed.id)
-    s.submit_review(unit.examiner, filed.id, marks(searched, lead_rank=1))
-    s.submit_review(unit.reviewer, filed.id, marks(searched, lead_rank=2))
+    filed = s.requests.submit_request(unit.requester, FORM, probe(unit))
+    searched = s.requests.run_request_search(unit.examiner, filed.id)
+    s.reviews.submit_review(unit.examiner, filed.id, marks(searched, lead_rank=1))
+    s.reviews.submit_review(unit.reviewer, filed.id, marks(searched, lead_rank=2))
     with pytest.raises(Conflict, match="close it as no_lead"):
-        s.release_request(unit.examiner, filed.id)
-    closed = s.close_no_lead(unit.examiner, filed.id, "Reviewers did not agree on any lead.")
+        s.reviews.release_request(unit.examiner, filed.id)
+    closed = s.reviews.close_no_lead(unit.examiner, filed.id, "Reviewers did not agree on any lead.")
     assert closed.state == "no_lead"
-    assert s.get_request(unit.requester, filed.id).candidates == []
+    assert s.requests.get_request(unit.requester, filed.id).candidates == []
 
 
 def test_emergency_needs_a_supervisor_then_a_court_filing(unit: Unit) -> None:
@@ -239,20 +239,20 @@ def test_emergency_needs_a_supervisor_then_a_court_filing(unit: Unit) -> None:
             "facts": "Child abducted an hour ago; the suspect's photo came from a doorbell still."
         },
     )
-    filed = s.submit_request(unit.requester, emergency, probe(unit))
+    filed = s.requests.submit_request(unit.requester, emergency, probe(unit))
     assert filed.state == "submitted"
     deadline = dt.datetime.fromisoformat(filed.data["emergency"]["filing_deadline"])
     declared = dt.datetime.fromisoformat(filed.data["legal_basis"]["declared_at"])
     assert deadline - declared == dt.timedelta(hours=48)
     with pytest.raises(Conflict, match="is submitted"):
-        s.run_request_search(unit.examiner, filed.id)
+        s.requests.run_request_search(unit.examiner, filed.id)
     with pytest.raises(PolicyDenied):
-        s.approve_emergency(unit.examiner, filed.id)  # not a supervisor (R1)
-    approved = s.approve_emergency(unit.supervisor, filed.id)
+        s.requests.approve_emergency(unit.examiner, filed.id)  # not a supervisor (R1)
+    approved = s.requests.approve_emergency(unit.supervisor, filed.id)
     assert approved.state == "approved_emergency"
     assert approved.data["emergency"]["approving_supervisor"] == "sup-brown"
-    assert s.run_request_search(unit.examiner, filed.id).state == "searched"
-    filed_statement = s.file_emergency_statement(unit.requester, filed.id, "SUCR-EM-7")
+    assert s.requests.run_request_search(unit.examiner, filed.id).state == "searched"
+    filed_statement = s.emergencies.file_emergency_statement(unit.requester, filed.id, "SUCR-EM-7")
     assert filed_statement.data["emergency"]["filing_reference"] == "SUCR-EM-7"
     assert s.flag_overdue_emergencies() == []
     unit.verify_ledger()
@@ -268,9 +268,9 @@ def test_overdue_emergency_raises_a_violation_once(unit: Unit) -> None:
             "declared_at": three_days_ago,
         },
     )
-    filed = s.submit_request(unit.requester, emergency, probe(unit))
+    filed = s.requests.submit_request(unit.requester, emergency, probe(unit))
     with pytest.raises(PolicyDenied, match="has not been made"):
-        s.approve_emergency(unit.supervisor, filed.id)
+        s.requests.approve_emergency(unit.supervisor, filed.id)
     flagged = s.flag_overdue_emergencies()
     assert flagged == [] or flagged == [filed.id]
     with s.db.transaction() as session:  # the supervisor approved it in time, long ago
@@ -281,10 +281,10 @@ def test_overdue_emergency_raises_a_violation_once(unit: Unit) -> None:
     assert s.flag_overdue_emergencies() == []
     kinds = [v.kind for v in violations(unit)]
     assert kinds.count("overdue_emergency_filing") == 1
-    listed, _ = s.list_violations(unit.auditor)
+    listed, _ = s.violations.list_violations(unit.auditor)
     assert any("has not been made" in v.reason for v in listed)
     with pytest.raises(PermissionDenied):
-        s.list_violations(unit.requester)
+        s.violations.list_violations(unit.requester)
 
 
 def test_court_refusal_seals_and_deletes_linked_data(unit: Unit) -> None:
@@ -293,17 +293,17 @@ def test_court_refusal_seals_and_deletes_linked_data(unit: Unit) -> None:
         legal_basis_kind="emergency",
         legal_basis={"facts": "Missing person at risk; still photo from a store camera operator."},
     )
-    filed = s.submit_request(unit.requester, emergency, probe(unit))
-    s.approve_emergency(unit.supervisor, filed.id)
-    s.run_request_search(unit.examiner, filed.id)
-    sealed = s.record_court_refusal(unit.supervisor, filed.id, "Order refused on 2026-11-20.")
+    filed = s.requests.submit_request(unit.requester, emergency, probe(unit))
+    s.requests.approve_emergency(unit.supervisor, filed.id)
+    s.requests.run_request_search(unit.examiner, filed.id)
+    sealed = s.emergencies.record_court_refusal(unit.supervisor, filed.id, "Order refused on 2026-11-20.")
     assert sealed.state == "sealed"
     assert sealed.candidates == []
     with s.db.read() as session:
         stored = session.get(ProbeImage, sealed.data["probe"]["sha256"])
         assert stored is not None and stored.data is None
     with pytest.raises(Conflict):
-        s.submit_review(unit.examiner, filed.id, [])
+        s.reviews.submit_review(unit.examiner, filed.id, [])
     unit.verify_ledger()
 
 
@@ -315,7 +315,7 @@ def test_bad_probe_files_nothing(unit: Unit) -> None:
             s.ledger.tree_size(session),
         )
     with pytest.raises(InvalidImage):
-        s.submit_request(unit.requester, FORM, b"\xff\xd8\xff\xe0 truncated", "probe.jpg")
+        s.requests.submit_request(unit.requester, FORM, b"\xff\xd8\xff\xe0 truncated", "probe.jpg")
     with s.db.read() as session:
         after = (
             session.scalar(select(func.count()).select_from(RequestRow)),

@@ -80,8 +80,8 @@ def authenticate(service: FaceLedger, token: str) -> UserInfo:
         Unauthenticated: for an unknown, expired or revoked token, or a disabled account.
     """
     if token.startswith(API_TOKEN_PREFIX):
-        return service.user_for_api_token(token)
-    return service.user_for_token(token)
+        return service.tokens.user_for_api_token(token)
+    return service.accounts.user_for_token(token)
 
 
 def current_user(service: Service, token: BearerToken) -> UserInfo:

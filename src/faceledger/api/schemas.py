@@ -258,9 +258,10 @@ class CourtRefusalIn(Input):
 
 
 class OverdueOut(BaseModel):
-    """Emergency requests flagged now as overdue (each once)."""
+    """Emergency requests flagged now as overdue (each once), and those sealed now."""
 
     flagged: list[int]
+    sealed: list[int] = []
 
 
 # -- violations and galleries ----------------------------------------------------------------

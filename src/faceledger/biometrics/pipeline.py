@@ -90,6 +90,25 @@ class FacePipeline:
         with self._lock:
             return self._analyse(image)
 
+    def detect(self, image: DecodedImage) -> list[FaceBox]:
+        """Return the box of every face in ``image``, in the order :meth:`analyse` numbers
+        them; nothing is embedded."""
+        with self._lock:
+            return list(self.detector.detect(image.pixels))
+
+    def analyse_face(self, image: DecodedImage, index: int) -> Face:
+        """Return face ``index`` of ``image`` (numbered as by :meth:`analyse`), embedding that
+        face alone: the others in the photo are bystanders and are never embedded.
+
+        Raises:
+            IndexError: if the image has no face ``index``.
+        """
+        with self._lock:
+            boxes = self.detector.detect(image.pixels)
+            if not 0 <= index < len(boxes):
+                raise IndexError(index)
+            return self._faces_of(image, [(index, boxes[index])])[0]
+
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
         state.pop("_lock")
@@ -100,18 +119,18 @@ class FacePipeline:
         self._lock = threading.Lock()
 
     def _analyse(self, image: DecodedImage) -> list[Face]:
+        return self._faces_of(image, list(enumerate(self.detector.detect(image.pixels))))
+
+    def _faces_of(self, image: DecodedImage, boxes: list[tuple[int, FaceBox]]) -> list[Face]:
         pixels = image.pixels
-        boxes = self.detector.detect(pixels)
         staged = []
-        for box in boxes:
+        for index, box in boxes:
             landmarks, shape = find_landmarks(pixels, box)
             chip = face_chip(pixels, shape)
-            staged.append((box, landmarks, chip))
-        embeddings = self.embedder.embed([chip for _, _, chip in staged])
+            staged.append((index, box, landmarks, chip))
+        embeddings = self.embedder.embed([chip for _, _, _, chip in staged])
         faces = []
-        for index, ((box, landmarks, chip), embedding) in enumerate(
-            zip(staged, embeddings, strict=True)
-        ):
+        for (index, box, landmarks, chip), embedding in zip(staged, embeddings, strict=True):
             quality = measure(box, landmarks, chip)
             faces.append(
                 Face(

@@ -54,10 +54,10 @@ def main_options(
 @app.command()
 def init(ctx: typer.Context) -> None:
     """Create the data directory, database schema and ledger signing keys (idempotent)."""
-    from faceledger.service import FaceLedger, local_actor
+    from faceledger.service import FaceLedger, local_operator
 
     with handled():
-        service = FaceLedger.initialise(state(ctx).settings, local_actor())
+        service = FaceLedger.initialise(state(ctx).settings, local_operator().ledger_actor)
         console.print(f"initialised {service.settings.data_dir}")
         console.print(f"ledger public key: {service.public_key_path}")
         service.close()

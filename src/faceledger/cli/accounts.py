@@ -69,7 +69,7 @@ def login(
 
     def body(service: Any) -> int:
         settings = state(ctx).settings
-        token = service.login(username, password)
+        token = service.accounts.login(username, password)
         path = session_path(settings)
         save_session(path, username, token, settings)
         hours = SESSION_LIFETIME.total_seconds() / 3600
@@ -86,7 +86,7 @@ def logout(ctx: typer.Context) -> None:
         settings = state(ctx).settings
         path = session_path(settings)
         try:
-            service.logout(load_session(path, settings).token)
+            service.accounts.logout(load_session(path, settings).token)
         except Unauthenticated as error:
             err_console.print(f"no live session: {error.message}", highlight=False)
         cleared = clear_session(path)
@@ -127,7 +127,9 @@ def agency_create(
     """Create an agency (admin)."""
 
     def body(service: Any) -> int:
-        agency = service.create_agency(current_user(ctx, service), slug, name, kind, jurisdiction)
+        agency = service.accounts.create_agency(
+            current_user(ctx, service), slug, name, kind, jurisdiction
+        )
         if as_json:
             print_json(agency.to_dict())
         else:
@@ -143,7 +145,7 @@ def agency_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 
     def body(service: Any) -> int:
         current_user(ctx, service)
-        agencies = service.list_agencies()
+        agencies = service.accounts.list_agencies()
         if as_json:
             print_json([a.to_dict() for a in agencies])
             return 0
@@ -172,7 +174,7 @@ def user_bootstrap_admin(
     """Create the first account, an administrator and supervisor; prints its password once."""
 
     def body(service: Any) -> int:
-        user, password = service.bootstrap_admin(
+        user, password = service.accounts.bootstrap_admin(
             username, display_name, agency_slug, agency_name, agency_kind
         )
         if as_json:
@@ -215,7 +217,7 @@ def user_create(
         )
 
     def body(service: Any) -> int:
-        user = service.create_user(
+        user = service.accounts.create_user(
             current_user(ctx, service), username, display_name, agency, role, password
         )
         if as_json:
@@ -283,7 +285,7 @@ def user_set_password(
         me = current_user(ctx, service)
         target = username or me.username
         password = _read_password(password_stdin, "New password", confirm=True)
-        service.set_password(me, target, password)
+        service.accounts.set_password(me, target, password)
         console.print(f"password set for {target}; its sessions have ended", highlight=False)
         if target == me.username:
             clear_session(session_path(state(ctx).settings))
@@ -303,7 +305,7 @@ def user_list(
     """List accounts (admin, supervisor or auditor)."""
 
     def body(service: Any) -> int:
-        users = service.list_users(current_user(ctx, service), agency, not active_only)
+        users = service.accounts.list_users(current_user(ctx, service), agency, not active_only)
         if as_json:
             print_json([u.to_dict() for u in users])
             return 0
@@ -334,7 +336,7 @@ def user_show(
     """Show one account: your own, or anyone's as admin, supervisor or auditor."""
 
     def body(service: Any) -> int:
-        user = service.get_user(current_user(ctx, service), username)
+        user = service.accounts.get_user(current_user(ctx, service), username)
         if as_json:
             print_json(user.to_dict())
         else:

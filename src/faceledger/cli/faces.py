@@ -19,6 +19,7 @@ from faceledger.cli.common import (
 )
 from faceledger.errors import InvalidInput
 from faceledger.gallery.sources import from_folder_tree, from_manifest
+from faceledger.governance.accounts import LocalOperator
 
 gallery_app = typer.Typer(
     help="List, inspect and delete galleries, subjects and photos.", no_args_is_help=True
@@ -27,10 +28,10 @@ gallery_app = typer.Typer(
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
-def _actor() -> str:
-    from faceledger.service import local_actor
+def _actor() -> LocalOperator:
+    from faceledger.service import local_operator
 
-    return local_actor()
+    return local_operator()
 
 
 def enroll(
@@ -52,7 +53,7 @@ def enroll(
             disable=as_json,
         ) as progress:
             task = progress.add_task("enrol", total=len(items))
-            summary = service.enroll(
+            summary = service.galleries.enroll(
                 _actor(), gallery, items, progress=lambda _: progress.advance(task)
             )
         if as_json:
@@ -83,7 +84,7 @@ def gallery_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List galleries with their subject, photo and template counts."""
 
     def body(service: Any) -> int:
-        galleries = service.list_galleries()
+        galleries = service.galleries.list_galleries(_actor())
         if as_json:
             print_json([g.to_dict() for g in galleries])
             return 0
@@ -103,7 +104,7 @@ def gallery_create(
     description: str = typer.Option("", help="What the gallery holds and where it comes from."),
 ) -> None:
     """Create an empty gallery."""
-    run(ctx, lambda service: service.create_gallery(_actor(), name, description) and 0)
+    run(ctx, lambda service: service.galleries.create_gallery(_actor(), name, description) and 0)
 
 
 @gallery_app.command("show")
@@ -115,7 +116,7 @@ def gallery_show(
     """Show a gallery's subjects and photos."""
 
     def body(service: Any) -> int:
-        detail = service.gallery_detail(name)
+        detail = service.galleries.gallery_detail(_actor(), name)
         if as_json:
             print_json(detail)
             return 0
@@ -149,10 +150,10 @@ def gallery_delete(
         if (subject is None) == (photo is None):
             raise InvalidInput("Give exactly one of --subject or --photo.")
         if subject is not None:
-            result = service.delete_subject(_actor(), name, subject)
+            result = service.galleries.delete_subject(_actor(), name, subject)
         else:
             assert photo is not None
-            result = service.delete_photo(_actor(), name, photo)
+            result = service.galleries.delete_photo(_actor(), name, photo)
         if as_json:
             print_json(result)
         else:
@@ -167,7 +168,7 @@ def gallery_reindex(ctx: typer.Context, name: str = typer.Argument(..., help="Ga
     """Rebuild a gallery's vector index from the database."""
 
     def body(service: Any) -> int:
-        console.print(f"{name}: {service.reindex(name)} vectors indexed")
+        console.print(f"{name}: {service.galleries.reindex(_actor(), name)} vectors indexed")
         return 0
 
     run(ctx, body)
@@ -225,7 +226,7 @@ def search(
     """Search every face in a photo against galleries. Exit 1 if nothing is above threshold."""
 
     def body(service: Any) -> int:
-        result = service.search(_actor(), photo, gallery, top_k, name=photo.name)
+        result = service.searches.search(_actor(), photo, gallery, top_k, name=photo.name)
         if as_json:
             print_json(result.to_dict())
         else:
@@ -245,7 +246,7 @@ def verify(
     """Compare the faces of two photos (1:1). Exit 1 if the distance is above threshold."""
 
     def body(service: Any) -> int:
-        result = service.verify(_actor(), first, second, (first.name, second.name))
+        result = service.searches.verify(_actor(), first, second, (first.name, second.name))
         if as_json:
             print_json(result.to_dict())
         else:

@@ -44,7 +44,7 @@ def checkpoint(
     """Sign a checkpoint of the ledger as it stands now and print it."""
 
     def body(service: Any) -> int:
-        signed = service.sign_checkpoint()
+        signed = service.audit.sign_checkpoint()
         text = signed.to_json()
         if save is not None:
             save.write_text(text + "\n", encoding="utf-8")
@@ -70,7 +70,7 @@ def entries(
     """List ledger entries, filtered by actor, action, object and time."""
 
     def body(service: Any) -> int:
-        found = service.ledger_entries(
+        found = service.audit.ledger_entries(
             actor=actor,
             action=action,
             object_type=object_type,
@@ -124,10 +124,10 @@ def export(
 
     def body(service: Any) -> int:
         if out is None:
-            service.export_ledger(sys.stdout, include_payloads=not public)
+            service.audit.export_ledger(sys.stdout, include_payloads=not public)
         else:
             with out.open("w", encoding="utf-8") as handle:
-                header = service.export_ledger(handle, include_payloads=not public)
+                header = service.audit.export_ledger(handle, include_payloads=not public)
             typer.echo(f"wrote {out} ({header})", err=True)
         return 0
 
@@ -143,7 +143,7 @@ def prove(
     """Print a self-contained inclusion proof of one entry against a signed checkpoint."""
 
     def body(service: Any) -> int:
-        print_json(service.prove_entry(seq, include_payload=not public))
+        print_json(service.audit.prove_entry(seq, include_payload=not public))
         return 0
 
     run(ctx, body)

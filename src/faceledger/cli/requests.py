@@ -187,7 +187,7 @@ def list_requests(
 
     def body(service: Any) -> int:
         me = current_user(ctx, service)
-        views, total = service.list_requests(me, state, limit, offset)
+        views, total = service.requests.list_requests(me, state, limit, offset)
         if as_json:
             print_json({"total": total, "items": [v.to_dict() for v in views]})
             return 0
@@ -339,7 +339,7 @@ def review_submit(
                 marks += json.loads(marks_file.read_text(encoding="utf-8"))
             except ValueError as exc:
                 raise InvalidInput(f"{marks_file} is not a JSON list of marks: {exc}") from None
-        print_request(service.submit_review(me, request_id, marks), as_json)
+        print_request(service.reviews.submit_review(me, request_id, marks), as_json)
         return 0
 
     run(ctx, body)
@@ -356,7 +356,7 @@ def violations_list(
 
     def body(service: Any) -> int:
         me = current_user(ctx, service)
-        found, total = service.list_violations(me, kind, limit)
+        found, total = service.violations.list_violations(me, kind, limit)
         if as_json:
             print_json({"total": total, "items": [v.to_dict() for v in found]})
             return 0
@@ -391,7 +391,7 @@ def policy_show(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Show the active policy profile and its main parameters."""
 
     def body(service: Any) -> int:
-        profile = service.active_profile()
+        profile = service.policy.active_profile()
         data = {
             **profile.summary(),
             "title": profile.title,
@@ -403,7 +403,7 @@ def policy_show(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
             "emergency_filing_hours": profile.legal_basis.emergency_filing_hours,
             "severity_classes": [str(c) for c in profile.request.allowed_severity_classes],
             "probe_sources": [str(p) for p in profile.request.allowed_probe_sources],
-            "history": service.profile_history(),
+            "history": service.policy.profile_history(),
         }
         if as_json:
             print_json(data)
@@ -425,7 +425,7 @@ def policy_set(
     """Make another profile active (admin); recorded in the ledger."""
 
     def body(service: Any) -> int:
-        profile = service.set_profile(current_user(ctx, service), name)
+        profile = service.policy.set_profile(current_user(ctx, service), name)
         console.print(f"active profile: {profile.name} ({profile.sha256[:16]}…)")
         if profile.unsafe:
             err_console.print(f"[bold red]{profile.unsafe_banner}[/]", highlight=False)
@@ -439,7 +439,7 @@ def policy_offences(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List the offence catalogue of the active profile."""
 
     def body(service: Any) -> int:
-        catalogue = service.active_profile().offences.to_dict()
+        catalogue = service.policy.active_profile().offences.to_dict()
         if as_json:
             print_json(catalogue)
             return 0

@@ -21,11 +21,11 @@ def serve(
     """Serve the web pages and REST API; initialises the data directory on first start."""
     from faceledger.server import data_dir_of, prepare
     from faceledger.server import serve as run_server
-    from faceledger.service import local_actor
+    from faceledger.service import local_operator
 
     with handled():
         settings = state(ctx).settings
-        prepared = prepare(settings, local_actor())
+        prepared = prepare(settings, local_operator().ledger_actor)
     console.print(f"data directory: {data_dir_of(settings)}")
     if prepared.admin_password is not None:
         console.print(
@@ -33,7 +33,7 @@ def serve(
             f"password[/] {prepared.admin_password}\n"
             "  It is shown only now. Log in and change it (faceledger user set-password)."
         )
-    profile = prepared.service.active_profile()
+    profile = prepared.service.policy.active_profile()
     if profile.unsafe:
         err_console.print(f"[bold red]{profile.unsafe_banner}[/]", highlight=False)
     console.print(f"active policy profile: {profile.name}")
@@ -49,10 +49,12 @@ def demo(
     data directory; prints the demo passwords once."""
     from faceledger.demo import DEMO_LABEL, load_demo
     from faceledger.server import prepare
-    from faceledger.service import local_actor
+    from faceledger.service import local_operator
 
     with handled():
-        service = prepare(state(ctx).settings, local_actor(), bootstrap=False).service
+        service = prepare(
+            state(ctx).settings, local_operator().ledger_actor, bootstrap=False
+        ).service
         try:
             result = load_demo(service, faces.resolve(), lambda line: console.print(line))
         finally:

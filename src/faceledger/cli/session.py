@@ -130,7 +130,7 @@ def current_user(ctx: typer.Context, service: Any) -> UserInfo:
     """
     settings = state(ctx).settings
     stored = load_session(session_path(settings), settings)
-    user: UserInfo = service.user_for_token(stored.token)
+    user: UserInfo = service.accounts.user_for_token(stored.token)
     return user
 
 

@@ -26,12 +26,13 @@ from faceledger.errors import InvalidInput, Unauthenticated
 from faceledger.governance.context import Actor, AgencyKind, Role
 
 __all__ = [
-    "ACCOUNT_PERMISSIONS",
     "DEFAULT_HASHER",
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "Agency",
     "AgencyInfo",
+    "LocalOperator",
+    "Principal",
     "User",
     "UserInfo",
     "UserSession",
@@ -95,13 +96,17 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     approved: Mapped[bool] = mapped_column(Boolean, default=False)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    # Who created the account: they may not approve it or certify its training (R2).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     training_certified_until: Mapped[dt.date | None] = mapped_column(Date, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship(lazy="joined")
-    approved_by: Mapped[User | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    approved_by: Mapped[User | None] = relationship(
+        remote_side=[id], lazy="joined", join_depth=1, foreign_keys=[approved_by_id]
+    )
 
     @property
     def roles(self) -> frozenset[Role]:
@@ -185,9 +190,12 @@ class UserInfo:
     training_certified_until: dt.date | None
     approved_by: str | None = None
     approved_at: dt.datetime | None = None
+    created_by_id: int | None = None
+    token_id: int | None = None
+    """The API token this call came with, if any; every ledger entry it makes names it."""
 
     @classmethod
-    def of(cls, user: User) -> UserInfo:
+    def of(cls, user: User, token_id: int | None = None) -> UserInfo:
         """Return the record of a user row (its agency and approver are loaded with it)."""
         return cls(
             id=user.id,
@@ -201,12 +209,21 @@ class UserInfo:
             training_certified_until=user.training_certified_until,
             approved_by=user.approved_by.username if user.approved_by else None,
             approved_at=user.approved_at,
+            created_by_id=user.created_by_id,
+            token_id=token_id,
         )
 
     @property
+    def is_local(self) -> bool:
+        """False: a person with an account, not the data directory's local operator."""
+        return False
+
+    @property
     def ledger_actor(self) -> str:
-        """The actor string of this person in ledger entries: ``user:<username>``."""
-        return f"user:{self.username}"
+        """The actor in ledger entries: ``user:<username>``, plus ``+token:<id>`` for a call
+        made with an API token."""
+        via = f"+token:{self.token_id}" if self.token_id is not None else ""
+        return f"user:{self.username}{via}"
 
     def actor(self) -> Actor:
         """Return the person as the policy rules see them; ``user_id`` is the username."""
@@ -236,6 +253,43 @@ class UserInfo:
             "active": self.active,
             "training_certified_until": until.isoformat() if until else None,
         }
+
+
+@dataclass(frozen=True)
+class LocalOperator:
+    """Whoever runs a command on the data directory itself, with no login.
+
+    The operating-system account that owns the files can read them anyway; the access registry
+    lets it do only what it marks ``local_operator`` (galleries, the ledger, due jobs), and
+    never a search outside a request under a profile that is not unsafe.
+    """
+
+    os_user: str
+    roles: frozenset[Role] = frozenset()
+    agency: str = ""
+    approved: bool = True
+    active: bool = True
+    id: None = None
+    token_id: None = None
+
+    @property
+    def is_local(self) -> bool:
+        """True: the local operator."""
+        return True
+
+    @property
+    def username(self) -> str:
+        """``local:<os user>``."""
+        return f"local:{self.os_user}"
+
+    @property
+    def ledger_actor(self) -> str:
+        """The actor in ledger entries: ``local:<os user>``."""
+        return self.username
+
+
+Principal = UserInfo | LocalOperator
+"""Who acts: a person (logged in, or through an API token) or the local operator."""
 
 
 def actor_of(user: User) -> Actor:

@@ -43,6 +43,9 @@ class RequestForm:
     purpose: str
     galleries: tuple[str, ...] = ()
     max_candidates: int | None = None
+    face_index: int | None = None
+    """The one face of the probe photo to search (0-based, as detected); may be left out only
+    when the photo shows a single face."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -9,7 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from faceledger.db import Base, UTCDateTime, utcnow
@@ -61,6 +70,9 @@ class RequestRow(Base):
     attestation: Mapped[dict[str, Any]] = mapped_column(JSON)
     galleries: Mapped[list[str]] = mapped_column(JSON)
     max_candidates: Mapped[int] = mapped_column(Integer)
+    # The one face of the probe photo to search (its detection index); the others are
+    # bystanders and are never embedded or searched.
+    face_index: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[str] = mapped_column(String(30), index=True)
     decision: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     profile_name: Mapped[str] = mapped_column(String(100))
@@ -147,6 +159,8 @@ class ReviewRow(Base):
     """A reviewer's marks on every candidate (first review or blind peer review)."""
 
     __tablename__ = "reviews"
+    # One review per request and stage: a second submission of the same stage loses the race.
+    __table_args__ = (UniqueConstraint("request_id", "stage"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("search_requests.id"), index=True)
@@ -154,6 +168,9 @@ class ReviewRow(Base):
     stage: Mapped[str] = mapped_column(String(20))
     marks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The salt of the ledger's commitment to these marks (first review), revealed by the
+    # peer review's entry so that the ledger cannot leak the marks before it (R10).
+    commitment_salt: Mapped[str | None] = mapped_column(String(64), default=None)
 
     request: Mapped[RequestRow] = relationship(back_populates="reviews")
 

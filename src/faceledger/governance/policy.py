@@ -120,9 +120,12 @@ class Decision:
         Raises:
             PolicyDenied: listing every reason and requirement, if denied.
         """
-        if self.allowed:
-            return
-        raise PolicyDenied(
+        if not self.allowed:
+            raise self.denial()
+
+    def denial(self) -> PolicyDenied:
+        """Return the error of this (denied) decision, listing every reason and requirement."""
+        return PolicyDenied(
             f"The {self.profile_name} profile denies {self.action}: " + " ".join(self.reasons),
             reasons=list(self.reasons),
             requirements=list(self.requirements),

@@ -9,6 +9,10 @@ rule id is a :class:`~faceledger.errors.ConfigError` naming the file and the key
 :attr:`Profile.sha256` hashes the canonical content (the parsed profile and its offence
 catalogue as sorted-key JSON), so the ledger can record exactly which rules were in force;
 comments and key order in the YAML do not change it.
+
+A profile loaded from a path (not a shipped one) is compared with the strictest shipped profile
+(:mod:`faceledger.governance.strictness`); if it loosens any parameter it is marked unsafe,
+with a warning listing each loosening, whatever its own ``unsafe`` key says.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from faceledger.governance.context import (
     LegalBasisKind,
     ProbeSource,
     Purpose,
+    Role,
 )
 from faceledger.governance.offences import (
     OffenceCatalogue,
@@ -43,6 +48,7 @@ from faceledger.governance.offences import (
     load_catalogue,
 )
 from faceledger.governance.rules import RULE_TYPES
+from faceledger.governance.strictness import STRICTEST_PROFILE, loosenings
 
 UNSAFE_LAB_PROFILE = "UNSAFE_LAB_PROFILE"
 """Flag carried by every decision made under a profile marked ``unsafe: true``."""
@@ -57,11 +63,13 @@ _TOP_KEYS = frozenset(
 
 @dataclass(frozen=True)
 class AccessPolicy:
-    """Who may operate the system (R1, R2)."""
+    """Who may operate the system (R1, R2), and which roles one account may not combine (R10)."""
 
     operating_agency_kinds: tuple[AgencyKind, ...]
     operating_agency_ids: tuple[str, ...]  # empty: any agency of the allowed kinds
     training_validity_days: int | None  # None: no training requirement
+    # Pairs of roles no single account may hold: holding both defeats independent review.
+    forbidden_role_combinations: tuple[frozenset[Role], ...]
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,40 @@ class Profile:
         return None if days is None else trained_on + dt.timedelta(days=days)
 
 
+_ROLE_ORDER = {role: index for index, role in enumerate(Role)}
+
+
+def _role_pair(pair: frozenset[Role]) -> tuple[Role, ...]:
+    """The roles of ``pair`` in the order :class:`Role` declares them."""
+    return tuple(sorted(pair, key=_ROLE_ORDER.__getitem__))
+
+
+def _role_pair_order(pair: frozenset[Role]) -> tuple[int, ...]:
+    return tuple(_ROLE_ORDER[r] for r in _role_pair(pair))
+
+
+def role_combination_problems(
+    policy: AccessPolicy | Profile, roles: frozenset[Role], *, profile_name: str = ""
+) -> list[str]:
+    """Return one sentence per forbidden role pair that ``roles`` holds ([] if none; R10).
+
+    ``policy`` is a profile or its access section; a section does not know its profile's
+    name, so pass ``profile_name`` with it for the sentences to name the profile.
+    """
+    if isinstance(policy, Profile):
+        profile_name, policy = profile_name or policy.name, policy.access
+    which = f"The {profile_name} profile" if profile_name else "The active profile"
+    problems = []
+    for pair in policy.forbidden_role_combinations:
+        if pair <= roles:
+            first, second = _role_pair(pair)
+            problems.append(
+                f"{which} does not let one account hold both {first} and {second}: it would "
+                "defeat independent review (R10)."
+            )
+    return problems
+
+
 def _keys(section: type[Any]) -> frozenset[str]:
     return frozenset(f.name for f in dataclasses.fields(section))
 
@@ -171,6 +213,8 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
+    if isinstance(value, frozenset | set):
+        return sorted(_jsonable(v) for v in value)
     if isinstance(value, StrEnum):
         return value.value
     return value
@@ -187,6 +231,11 @@ def load_profile(name_or_path: str | Path, *, extra_offences: Sequence[Path] = (
 
     ``extra_offences`` are catalogue files merged into the profile's catalogue; they are part
     of the hashed content.
+
+    A profile loaded by path that loosens the strictest shipped profile
+    (:data:`~faceledger.governance.strictness.STRICTEST_PROFILE`) comes back with
+    ``unsafe=True`` and an ``unsafe_warning`` that lists every loosening, so its
+    :attr:`Profile.unsafe_banner` shows on every output, whatever the file's ``unsafe`` says.
 
     Raises:
         ConfigError: for an unknown profile name or any problem in the file.
@@ -207,7 +256,34 @@ def load_profile(name_or_path: str | Path, *, extra_offences: Sequence[Path] = (
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"Cannot read profile {path}: {exc}", file=str(path)) from exc
         source, base = str(path), path.parent
-    return parse_profile(text, source=source, base_dir=base, extra_offences=extra_offences)
+    profile = parse_profile(text, source=source, base_dir=base, extra_offences=extra_offences)
+    return profile if base is None else _flag_loosenings(profile)
+
+
+LOOSENED_WARNING = (
+    "Custom profile {name} loosens the strictest shipped profile ({strictest}), so it is "
+    "marked unsafe:"
+)
+"""How the ``unsafe_warning`` of a custom profile that loosens the strictest one begins."""
+
+
+def _flag_loosenings(profile: Profile) -> Profile:
+    """Mark ``profile`` unsafe if it loosens the strictest shipped profile (and rehash it)."""
+    found = loosenings(profile, load_profile(STRICTEST_PROFILE))
+    if not found:
+        return profile
+    head = LOOSENED_WARNING.format(name=profile.name, strictest=STRICTEST_PROFILE)
+    # The file's own warning, if it declared itself unsafe, still shows, after the loosenings.
+    warning = " ".join([head, *found, *([profile.unsafe_warning] if profile.unsafe else [])])
+    return _sealed(dataclasses.replace(profile, unsafe=True, unsafe_warning=warning))
+
+
+def _sealed(profile: Profile) -> Profile:
+    """Return ``profile`` with ``sha256`` computed from its canonical content."""
+    canonical = json.dumps(
+        profile.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return dataclasses.replace(profile, sha256=hashlib.sha256(canonical.encode()).hexdigest())
 
 
 def parse_profile(
@@ -252,6 +328,7 @@ def parse_profile(
         operating_agency_kinds=s.enums("operating_agency_kinds", AgencyKind, nonempty=True),
         operating_agency_ids=tuple(sorted(s.texts("operating_agency_ids"))),
         training_validity_days=s.optional_integer("training_validity_days", minimum=1),
+        forbidden_role_combinations=s.role_pairs("forbidden_role_combinations"),
     )
     s = top.section("legal_basis", _keys(LegalBasisPolicy))
     legal = LegalBasisPolicy(
@@ -305,10 +382,7 @@ def parse_profile(
         offences=offences,
         source=source,
     )
-    canonical = json.dumps(
-        profile.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    profile = dataclasses.replace(profile, sha256=hashlib.sha256(canonical.encode()).hexdigest())
+    profile = _sealed(profile)
     for rule_id in profile.rules:
         RULE_TYPES[rule_id](profile)  # a rule whose parameters are missing raises ConfigError
     return profile
@@ -426,3 +500,22 @@ class _Section:
         if len(set(values)) != len(values):
             raise self.bad(key, "a list without repeats", values)
         return tuple(sorted(known[v] for v in values))
+
+    def role_pairs(self, key: str) -> tuple[frozenset[Role], ...]:
+        value = self._get(key)
+        if not isinstance(value, list):
+            raise self.bad(key, "a list of role pairs like [requester, examiner]", value)
+        known = {m.value: m for m in Role}
+        pairs: list[frozenset[Role]] = []
+        for index, pair in enumerate(value):
+            where = f"{key}[{index}]"
+            if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
+                raise self.bad(where, "a list of two different roles", pair)
+            for inner, role in enumerate(pair):
+                if not isinstance(role, str) or role not in known:
+                    raise self.bad(f"{where}[{inner}]", f"one of {', '.join(known)}", role)
+            roles = frozenset(known[r] for r in pair)
+            if roles in pairs:
+                raise self.bad(key, "a list without repeats", value)
+            pairs.append(roles)
+        return tuple(sorted(pairs, key=_role_pair_order))

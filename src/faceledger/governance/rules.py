@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, ClassVar
 
 from faceledger.errors import ConfigError, InvalidInput
+from faceledger.governance.actions import ACTIONS, POLICY_ACTIONS
 from faceledger.governance.context import (
     Action,
     CandidateMark,
@@ -48,20 +49,9 @@ REQUEST_ACTIONS = frozenset({Action.SUBMIT, Action.APPROVE_EMERGENCY, Action.RUN
 """Actions at which the request itself (basis, offence, probe, purpose) is checked again."""
 
 ACTION_ROLES: Mapping[Action, frozenset[Role]] = MappingProxyType(
-    {
-        Action.SUBMIT: frozenset({Role.REQUESTER}),
-        Action.APPROVE_EMERGENCY: frozenset({Role.SUPERVISOR}),
-        Action.RUN_SEARCH: frozenset({Role.EXAMINER}),
-        Action.FIRST_REVIEW: frozenset({Role.EXAMINER}),
-        Action.PEER_REVIEW: frozenset({Role.EXAMINER, Role.REVIEWER}),
-        Action.RELEASE: frozenset({Role.EXAMINER, Role.SUPERVISOR}),
-        Action.CLOSE_NO_LEAD: frozenset({Role.EXAMINER}),
-        Action.USE_LEAD: frozenset({Role.REQUESTER}),
-        Action.FILE_EMERGENCY_STATEMENT: frozenset({Role.REQUESTER, Role.SUPERVISOR}),
-        Action.SEAL: frozenset({Role.SUPERVISOR, Role.ADMIN}),
-    }
+    {step: ACTIONS[name].roles for step, name in POLICY_ACTIONS.items()}
 )
-"""Roles that may attempt each action (DESIGN.md, "People who use it")."""
+"""Roles that may attempt each action: those of the registry, :mod:`faceledger.governance.actions`."""
 
 
 def _names(values: Iterable[object]) -> str:

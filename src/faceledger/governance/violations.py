@@ -26,7 +26,10 @@ if TYPE_CHECKING:
 class ViolationKind(StrEnum):
     """What kind of violation an alert is about (R18)."""
 
+    DENIED_ACTION = "denied_action"
+    """A refused attempt: a role, a scope, a separation of duties or a policy rule said no."""
     FORBIDDEN_ATTEMPT = "forbidden_attempt"
+    """A refused attempt that asked for a forbidden input or purpose (R7, R8)."""
     OVERDUE_EMERGENCY_FILING = "overdue_emergency_filing"
     LATE_EMERGENCY_FILING = "late_emergency_filing"
 

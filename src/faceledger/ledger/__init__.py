@@ -2,8 +2,9 @@
 
 Formats, each defined once: canonical JSON in :mod:`.canonical`, the hashed entry envelope in
 :mod:`.envelope`, signed checkpoints in :mod:`.checkpoint`, the JSON Lines export in
-:mod:`.records`, inclusion-proof bundles in :mod:`.bundle`. :mod:`.verify` is the auditor's
-verifier and needs nothing from the rest of the application.
+:mod:`.records`, inclusion-proof bundles in :mod:`.bundle`, salted commitments and their
+reveals in :mod:`.commitments`. :mod:`.verify` is the auditor's verifier and needs nothing from
+the rest of the application.
 
 Names load on first use, so importing the verifier does not import the ORM or the application's
 database layer.
@@ -18,6 +19,13 @@ if TYPE_CHECKING:
     from faceledger.ledger.bundle import verify_inclusion_bundle
     from faceledger.ledger.canonical import CanonicalJSONError, canonical_json
     from faceledger.ledger.checkpoint import Checkpoint
+    from faceledger.ledger.commitments import (
+        Commitment,
+        check_reveal,
+        commit,
+        commitment_digest,
+        make_reveal,
+    )
     from faceledger.ledger.envelope import LedgerEntry
     from faceledger.ledger.keys import (
         PRIVATE_KEY_FILE,
@@ -44,6 +52,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "CanonicalJSONError": "faceledger.ledger.canonical",
     "Checkpoint": "faceledger.ledger.checkpoint",
+    "Commitment": "faceledger.ledger.commitments",
     "ConsistencyProof": "faceledger.ledger.proofs",
     "EMPTY_ROOT": "faceledger.ledger.merkle",
     "ExportHeader": "faceledger.ledger.records",
@@ -55,12 +64,16 @@ _EXPORTS = {
     "PUBLIC_KEY_FILE": "faceledger.ledger.keys",
     "VerifyReport": "faceledger.ledger.verify",
     "canonical_json": "faceledger.ledger.canonical",
+    "check_reveal": "faceledger.ledger.commitments",
+    "commit": "faceledger.ledger.commitments",
+    "commitment_digest": "faceledger.ledger.commitments",
     "default_log_id": "faceledger.ledger.keys",
     "generate_keys": "faceledger.ledger.keys",
     "key_id": "faceledger.ledger.keys",
     "leaf_hash": "faceledger.ledger.merkle",
     "load_public_key": "faceledger.ledger.keys",
     "load_signing_key": "faceledger.ledger.keys",
+    "make_reveal": "faceledger.ledger.commitments",
     "node_hash": "faceledger.ledger.merkle",
     "public_key_pem": "faceledger.ledger.keys",
     "root_from_leaves": "faceledger.ledger.merkle",
@@ -77,6 +90,7 @@ __all__ = [
     "PUBLIC_KEY_FILE",
     "CanonicalJSONError",
     "Checkpoint",
+    "Commitment",
     "ConsistencyProof",
     "ExportHeader",
     "InclusionProof",
@@ -85,12 +99,16 @@ __all__ = [
     "LedgerKeys",
     "VerifyReport",
     "canonical_json",
+    "check_reveal",
+    "commit",
+    "commitment_digest",
     "default_log_id",
     "generate_keys",
     "key_id",
     "leaf_hash",
     "load_public_key",
     "load_signing_key",
+    "make_reveal",
     "node_hash",
     "public_key_pem",
     "root_from_leaves",

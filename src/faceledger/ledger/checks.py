@@ -1,12 +1,17 @@
 """The checks the auditor's verifier makes, in one pass over a stream of export records.
 
-One pass over the log, in memory ``O(log n)``. For each entry, in ``seq`` order:
+One pass over the log, in memory ``O(log n)`` plus one digest per commitment. For each entry, in
+``seq`` order:
 
   (E1) ``seq`` is the next number: none missing, none repeated or out of order;
   (E2) the payload (unless redacted) hashes to ``payload_sha256``, and is canonical JSON;
   (E3) SHA-256(0x00 || envelope) equals the recorded ``leaf_hash``;
   (E4) the leaf joins the tree being rebuilt; if the tree now has the trusted checkpoint's size,
-       its root must be the trusted root.
+       its root must be the trusted root;
+  (E5) unless the payload is redacted, each reveal in it opens a commitment of an earlier entry,
+       and its own commitments are well formed (steps R1-R4 of
+       :class:`~faceledger.ledger.commitments.RevealTracker`). A redacted payload's reveals
+       cannot be seen, so an export without payloads checks none.
 
 For each checkpoint, where the log reaches its size:
 
@@ -47,6 +52,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from faceledger.errors import LedgerError, VerificationFailed
 from faceledger.ledger.canonical import canonical_json, parse_json
 from faceledger.ledger.checkpoint import Checkpoint
+from faceledger.ledger.commitments import COMMITMENTS_KEY, REVEALS_KEY, RevealTracker
 from faceledger.ledger.merkle import CompactRange, leaf_hash
 from faceledger.ledger.proofs import verify_consistency
 from faceledger.ledger.records import CheckpointRecord, EntryRecord, ExportHeader
@@ -67,6 +73,9 @@ class VerifyReport:
     latest_checkpoint: int | None
     signed_size: int
     trusted_size: int | None
+    commitments: int
+    reveals_checked: int
+    reveals_unchecked: int
 
     @property
     def unsigned_entries(self) -> int:
@@ -80,7 +89,18 @@ class VerifyReport:
             + (f" of log {self.log_id}" if self.log_id else "")
             + f"; root hash {self.root_hash}.",
             f"Payloads checked: {self.payloads_checked}, redacted: {self.payloads_redacted}.",
+            f"Commitments: {self.commitments}; reveals checked: {self.reveals_checked}.",
         ]
+        if self.reveals_unchecked:
+            parts.append(
+                f"{self.reveals_unchecked} reveals open commitments in redacted payloads and were "
+                "not checked."
+            )
+        if self.payloads_redacted:
+            parts.append(
+                f"Reveals inside the {self.payloads_redacted} redacted payloads cannot be seen "
+                "and were not checked."
+            )
         if self.latest_checkpoint is None:
             parts.append("No checkpoint signs this log yet.")
         elif self.unsigned_entries:
@@ -102,6 +122,7 @@ class LogChecker:
         self.log_id: str | None = None
         self.payloads_checked = 0
         self.payloads_redacted = 0
+        self.reveals = RevealTracker()
         if trusted is not None:
             try:
                 trusted.verify_signature(public_key)
@@ -140,10 +161,12 @@ class LogChecker:
                 seq=seq,
             )
         # (E2) payload
-        if rec.payload is None:
+        payload, parsed = rec.payload, rec.parsed_payload
+        if payload is None:
             self.payloads_redacted += 1
+            self.reveals.redacted(seq)
         else:
-            digest = hashlib.sha256(rec.payload).hexdigest()
+            digest = hashlib.sha256(payload).hexdigest()
             if not _same(digest, rec.payload_sha256):
                 raise fail(
                     "entry",
@@ -155,7 +178,7 @@ class LogChecker:
                     seq=seq,
                 )
             if not rec.canonical_payload:
-                self._check_canonical(rec)
+                parsed = self._check_canonical(rec)
             self.payloads_checked += 1
         # (E3) leaf hash
         try:
@@ -182,6 +205,12 @@ class LogChecker:
         # (E4) rebuild the tree
         self.tree.append(bytes.fromhex(rec.leaf_hash))
         self._check_trusted()
+        # (E5) reveals, last: a changed entry fails above as a changed entry. Two key lookups
+        # keep this free for the payloads (nearly all) that have neither key.
+        if payload is not None and (
+            parsed is None or COMMITMENTS_KEY in parsed or REVEALS_KEY in parsed
+        ):
+            self.reveals.entry(seq, payload, parsed)
 
     def checkpoint(self, rec: CheckpointRecord) -> None:
         cp, previous, size = rec.checkpoint, self.previous, self.tree.size
@@ -320,6 +349,9 @@ class LogChecker:
             latest_checkpoint=None if previous is None else previous.number,
             signed_size=0 if previous is None else previous.tree_size,
             trusted_size=None if trusted is None else trusted.tree_size,
+            commitments=self.reveals.commitments,
+            reveals_checked=self.reveals.reveals_checked,
+            reveals_unchecked=self.reveals.reveals_unchecked,
         )
 
     def _check_trusted(self) -> None:
@@ -338,10 +370,13 @@ class LogChecker:
                 checkpoint=trusted.number,
             )
 
-    def _check_canonical(self, rec: EntryRecord) -> None:
+    def _check_canonical(self, rec: EntryRecord) -> Any:
+        """Return the parsed payload, once it is shown to be canonical JSON."""
         assert rec.payload is not None
+        parsed = None
         try:
-            canonical = canonical_json(parse_json(rec.payload))
+            parsed = parse_json(rec.payload)
+            canonical = canonical_json(parsed)
         except LedgerError:
             canonical = b""
         if canonical != rec.payload:
@@ -353,6 +388,7 @@ class LogChecker:
                 rec.payload[:200].decode("utf-8", "replace"),
                 seq=rec.seq,
             )
+        return parsed
 
     def _check_proof(self, previous: Checkpoint, rec: CheckpointRecord) -> None:
         cp = rec.checkpoint

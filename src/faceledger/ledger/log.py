@@ -23,6 +23,7 @@ from faceledger.errors import ConfigError, InvalidInput, LedgerError, NotFound
 from faceledger.ledger.bundle import make_inclusion_bundle
 from faceledger.ledger.canonical import parse_json
 from faceledger.ledger.checkpoint import Checkpoint, sign_checkpoint, validate_log_id
+from faceledger.ledger.commitments import check_new_reveals
 from faceledger.ledger.envelope import EntryDraft, LedgerEntry
 from faceledger.ledger.export import read_state, write_export
 from faceledger.ledger.keys import default_log_id
@@ -126,7 +127,9 @@ class Ledger:
 
         Raises:
             LedgerError: for an invalid field or payload (a float, an unsupported type: see
-                :mod:`faceledger.ledger.canonical`), or a ledger whose state row is missing.
+                :mod:`faceledger.ledger.canonical`), malformed ``commitments`` or a reveal that
+                does not open its commitment (see :mod:`faceledger.ledger.commitments`; details
+                carry the verifier's ``reason``), or a ledger whose state row is missing.
         """
         # Check everything before taking the lock, so bad input never makes others wait.
         draft = EntryDraft.new(
@@ -136,6 +139,9 @@ class Ledger:
             object_id=object_id,
             payload=payload,
         )
+        # Entries never change, so earlier ones can be read before the lock. A bad reveal would
+        # make the log fail verification for good.
+        check_new_reveals(draft.payload_bytes, lambda seq: _stored_payload(session, seq))
         state = self._lock(session)
         now = self._clock()
         entry = draft.at(state.tree_size, now)
@@ -483,6 +489,11 @@ def _check_page(limit: int, offset: int) -> None:
         raise InvalidInput(f"limit must be between 1 and {MAX_QUERY_LIMIT}.", limit=limit)
     if offset < 0:
         raise InvalidInput("offset must not be negative.", offset=offset)
+
+
+def _stored_payload(session: Session, seq: int) -> bytes | None:
+    row = session.get(EntryRow, seq)
+    return None if row is None else row.payload.encode("utf-8")
 
 
 def _to_entry(row: EntryRow) -> LedgerEntry:

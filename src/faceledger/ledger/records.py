@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from faceledger.errors import LedgerError, VerificationFailed
@@ -60,6 +60,8 @@ class EntryRecord:
 
     ``payload`` is the canonical JSON bytes, or None when redacted. ``canonical_payload`` is
     False when the bytes came from a database column that still has to prove it is canonical.
+    ``parsed_payload`` is the payload as parsed JSON when the reader already has it, so that the
+    verifier need not parse it again (None means: not at hand).
     """
 
     seq: int
@@ -72,6 +74,7 @@ class EntryRecord:
     leaf_hash: str
     payload: bytes | None
     canonical_payload: bool = True
+    parsed_payload: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry, include_payload: bool = True) -> EntryRecord:
@@ -244,11 +247,12 @@ def _parse_entry(data: Mapping[str, Any]) -> EntryRecord:
         name: _text(data, name) for name in ("ts", "actor", "action", "object_type", "object_id")
     }
     parse_ts(texts["ts"])
-    payload = None
+    payload = parsed = None
     if "payload" in data:
-        if not isinstance(data["payload"], dict):
+        parsed = data["payload"]
+        if not isinstance(parsed, dict):
             raise ValueError("payload must be a JSON object")
-        payload = canonical_json(data["payload"])
+        payload = canonical_json(parsed)
     return EntryRecord(
         seq=_count(data, "seq"),
         ts=texts["ts"],
@@ -259,6 +263,7 @@ def _parse_entry(data: Mapping[str, Any]) -> EntryRecord:
         payload_sha256=_hex_hash(data, "payload_sha256"),
         leaf_hash=_hex_hash(data, "leaf_hash"),
         payload=payload,
+        parsed_payload=parsed,
     )
 
 

@@ -4,7 +4,9 @@ It imports only the ledger's pure modules, :mod:`faceledger.errors`, the standar
 ``cryptography`` and SQLAlchemy Core, so an auditor can run it without the application.
 
 Both entry points turn their input into the records of :mod:`faceledger.ledger.records` and run
-the one-pass checks of :mod:`faceledger.ledger.checks` (numbered there E1-E4, C1-C7, F1-F2).
+the one-pass checks of :mod:`faceledger.ledger.checks` (numbered there E1-E5, C1-C7, F1-F2;
+E5 checks the commitment reveals of :mod:`faceledger.ledger.commitments` in every payload it
+sees, so a database or an export with payloads, not a public export).
 For a database one more check follows:
 
   (F3) the state row's compact range matches the rebuilt tree (else the next append would fork

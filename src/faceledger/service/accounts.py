@@ -2,13 +2,14 @@
 
 Each change runs in one transaction with its ledger entry; the ledger actor is
 ``user:<username>`` (``system`` for the bootstrap administrator). Password hashes and session
-tokens never reach the ledger. An attempt refused for want of a role (see
-:func:`~faceledger.governance.accounts.role_refusal`) is itself recorded, as an ``auth.denied``
-entry, before :class:`~faceledger.errors.PermissionDenied` is raised.
+tokens never reach the ledger. Who may do what is the access registry's (see
+:mod:`faceledger.governance.actions`): a refusal is recorded the one way
+:class:`~faceledger.service.access.Access` records every refusal.
 
-The acting person is passed in as the :class:`UserInfo` that :meth:`user_for_token` returned,
-and is read again from the database inside each use case, so an account disabled since it
-logged in cannot act on the stale record.
+The acting person is passed in as the principal that :meth:`user_for_token` returned, and is
+read again from the database inside each use case, so an account disabled since it logged in
+cannot act on the stale record. Whoever creates an account cannot approve it or certify its
+training, and the profile refuses role combinations that would defeat independent review.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
-from typing import Any, ClassVar, NoReturn
+from typing import Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
@@ -25,12 +26,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from faceledger.db import utcnow
-from faceledger.errors import Conflict, NotFound, PermissionDenied, Unauthenticated
+from faceledger.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from faceledger.governance.accounts import (
-    DEFAULT_HASHER,
     MAX_PASSWORD_LENGTH,
     Agency,
     AgencyInfo,
+    Principal,
     User,
     UserInfo,
     UserSession,
@@ -45,13 +46,16 @@ from faceledger.governance.accounts import (
     parse_agency_kind,
     parse_roles,
     password_needs_rehash,
-    role_refusal,
     token_digest,
     verify_password,
 )
 from faceledger.governance.context import AgencyKind, Role
-from faceledger.ledger.envelope import FIELD_LIMITS
-from faceledger.service.violations import ViolationUseCases
+from faceledger.governance.profiles import role_combination_problems
+from faceledger.governance.tokens import ApiToken
+from faceledger.service.access import Access, Refused
+from faceledger.service.context import ServiceContext
+from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.policy import PolicyStore
 
 __all__ = ["SESSION_LIFETIME", "SYSTEM_ACTOR", "AccountUseCases", "AgencyInfo", "UserInfo"]
 
@@ -61,14 +65,16 @@ ANONYMOUS_ACTOR = "anonymous"
 BAD_CREDENTIALS = "Unknown username or wrong password."
 
 
-class AccountUseCases(ViolationUseCases):
+class AccountUseCases:
     """Agencies, accounts and sessions; each change lands with its ledger entry.
 
-    ``password_hasher`` makes new hashes; a subclass may set a cheaper one (tests do). Hashes
-    made with other parameters still verify, and are upgraded at the next login.
+    The context's ``password_hasher`` makes new hashes (tests hand in a cheap one). Hashes made
+    with other parameters still verify, and are upgraded at the next login.
     """
 
-    password_hasher: ClassVar[PasswordHasher] = DEFAULT_HASHER
+    def __init__(self, ctx: ServiceContext, access: Access, policy: PolicyStore) -> None:
+        self._access, self._policy = access, policy
+        self.db, self.ledger, self.password_hasher = ctx.db, ctx.ledger, ctx.password_hasher
 
     # -- bootstrap --------------------------------------------------------------------------
 
@@ -111,6 +117,39 @@ class AccountUseCases(ViolationUseCases):
             info = self._add_user(session, SYSTEM_ACTOR, user, bootstrap=True)
         return info, password
 
+    def bootstrap_supervisor(
+        self, username: str, display_name: str, password: str | None = None
+    ) -> tuple[UserInfo, str]:
+        """Create the installation's second person: an approved supervisor of the bootstrap
+        admin's agency, so that the accounts the admin creates can be approved by someone who
+        did not create them (R2). Returns the account and its password (generated unless
+        given), shown only this once. Allowed only while the bootstrap admin is the only
+        supervisor; the ledger marks the account as made at bootstrap.
+
+        Raises:
+            Conflict: if there is no bootstrap admin yet, or another supervisor exists.
+            InvalidInput: for a bad username or name, or a weak password.
+        """
+        username = check_username(username)
+        display_name = check_display_name(display_name, "Display name")
+        password = password or generate_password(username)
+        check_password_strength(password, username)
+        password_hash = hash_password(password, self.password_hasher)
+        with self.db.transaction() as session:
+            users = session.scalars(select(User).order_by(User.id)).all()
+            if not users:
+                raise Conflict("Create the first admin (bootstrap-admin) before the supervisor.")
+            if sum(Role.SUPERVISOR in u.roles for u in users) != 1:
+                raise Conflict(
+                    "bootstrap-supervisor only sets up the second supervisor; ask a supervisor "
+                    "to approve new accounts instead."
+                )
+            user = _new_user(username, display_name, users[0].agency, {Role.SUPERVISOR})
+            user.password_hash = password_hash
+            user.approved, user.approved_at = True, utcnow()
+            info = self._add_user(session, SYSTEM_ACTOR, user, bootstrap=True)
+        return info, password
+
     def has_accounts(self) -> bool:
         """True once any account exists (the first start bootstraps an admin otherwise)."""
         with self.db.read() as session:
@@ -147,7 +186,7 @@ class AccountUseCases(ViolationUseCases):
                 self.ledger.append(
                     session,
                     actor=f"user:{username}",
-                    action="auth.login",
+                    action=LedgerAction.AUTH_LOGIN,
                     object_type="user",
                     object_id=username,
                     payload={
@@ -163,7 +202,7 @@ class AccountUseCases(ViolationUseCases):
             self.ledger.append(
                 session,
                 actor=f"user:{username}" if known else ANONYMOUS_ACTOR,
-                action="auth.login_failed",
+                action=LedgerAction.AUTH_LOGIN_FAILED,
                 object_type="user",
                 object_id=username if known else "unknown",
                 payload={"username": username if known else None, "reason": problem[0]},
@@ -183,7 +222,7 @@ class AccountUseCases(ViolationUseCases):
             self.ledger.append(
                 session,
                 actor=f"user:{name}",
-                action="auth.logout",
+                action=LedgerAction.AUTH_LOGOUT,
                 object_type="user",
                 object_id=name,
                 payload={"username": name, "session_id": login.id},
@@ -202,7 +241,7 @@ class AccountUseCases(ViolationUseCases):
     # -- agencies ---------------------------------------------------------------------------
 
     def create_agency(
-        self, acting: UserInfo, slug: str, name: str, kind: str, jurisdiction: str = ""
+        self, acting: Principal, slug: str, name: str, kind: str, jurisdiction: str = ""
     ) -> AgencyInfo:
         """Create an agency (admin only); ``kind`` is 'operating_unit' or 'requesting_agency'.
 
@@ -211,24 +250,24 @@ class AccountUseCases(ViolationUseCases):
             InvalidInput: for a bad slug, name, kind or jurisdiction.
             Conflict: if the slug is taken.
         """
-        with self._account_action(acting, "agency.create", slug) as (session, _):
+        with self._access.transaction(acting, "agency.create") as (session, me):
             slug = check_slug(slug)
             name = check_display_name(name, "Agency name")
             agency_kind = parse_agency_kind(kind)
             where = check_display_name(jurisdiction, "Jurisdiction") if jurisdiction else ""
-            agency = self._add_agency(session, acting.ledger_actor, slug, name, agency_kind, where)
+            agency = self._add_agency(session, me.ledger_actor, slug, name, agency_kind, where)
             return AgencyInfo.of(agency)
 
-    def list_agencies(self) -> list[AgencyInfo]:
-        """Return every agency, by slug."""
-        with self.db.read() as session:
+    def list_agencies(self, acting: Principal) -> list[AgencyInfo]:
+        """Return every agency, by slug (any approved account)."""
+        with self._access.transaction(acting, "agency.list", write=False) as (session, _):
             return [AgencyInfo.of(a) for a in session.scalars(select(Agency).order_by(Agency.slug))]
 
     # -- accounts ---------------------------------------------------------------------------
 
     def create_user(
         self,
-        acting: UserInfo,
+        acting: Principal,
         username: str,
         display_name: str,
         agency_slug: str,
@@ -238,77 +277,88 @@ class AccountUseCases(ViolationUseCases):
         """Create an account (admin only). It cannot log in until a supervisor approves it (R2).
 
         Raises:
-            PermissionDenied: unless ``acting`` is an admin.
+            PermissionDenied: unless ``acting`` is an admin, or for roles the profile does not
+                let one account hold together (R10; recorded).
             InvalidInput: for a bad username or name, an unknown role, or a weak password.
             NotFound: for an unknown agency.
             Conflict: if the username is taken.
         """
-        with self._account_action(acting, "user.create", username) as (session, _):
+        with self._access.transaction(acting, "user.create") as (session, me):
             username = check_username(username)
             display_name = check_display_name(display_name, "Display name")
             wanted = parse_roles(roles)
+            profile = self._policy.profile(session)
+            combos = role_combination_problems(profile, wanted, profile_name=profile.name)
+            if combos:
+                raise Refused(
+                    "user.create",
+                    PermissionDenied(" ".join(combos), roles=sorted(r.value for r in wanted)),
+                    ["R10", "R18"],
+                )
             check_password_strength(password, username)
             agency = _agency(session, agency_slug)
             if session.scalar(select(User.id).where(User.username == username)) is not None:
                 raise Conflict(f"An account named {username!r} exists already.")
             user = _new_user(username, display_name, agency, wanted)
+            user.created_by_id = me.id
             user.password_hash = hash_password(password, self.password_hasher)
-            return self._add_user(session, acting.ledger_actor, user)
+            return self._add_user(session, me.ledger_actor, user)
 
-    def approve_user(self, acting: UserInfo, username: str) -> UserInfo:
-        """Approve an account so it may log in (supervisor only, never one's own; R2).
+    def approve_user(self, acting: Principal, username: str) -> UserInfo:
+        """Approve an account so it may log in (a supervisor who neither holds nor created it;
+        R2).
 
         Raises:
-            PermissionDenied: unless ``acting`` is a supervisor other than the account holder.
+            PermissionDenied: unless ``acting`` is a supervisor other than the account holder
+                and its creator (recorded).
             NotFound: for an unknown username.
             Conflict: if the account is approved already.
         """
-        with self._account_action(acting, "user.approve", username) as (session, me):
-            user = _user(session, username)
+        with self._on_account(acting, "user.approve", username) as (session, me, user):
             if user.approved:
                 raise Conflict(f"Account {username!r} is approved already.")
-            user.approved, user.approved_by, user.approved_at = True, me, utcnow()
+            user.approved, user.approved_by_id, user.approved_at = True, me.id, utcnow()
             return self._account_changed(
-                session, acting, "user.approve", user, approved_by=me.username
+                session, me, LedgerAction.USER_APPROVE, user, approved_by=me.username
             )
 
     def certify_training(
-        self, acting: UserInfo, username: str, certified_until: dt.date
+        self, acting: Principal, username: str, certified_until: dt.date
     ) -> UserInfo:
         """Record that an account's training is valid through ``certified_until`` (R2).
 
-        Supervisor only, never for oneself. The policy profile decides how long a certificate
+        Supervisor only, never for oneself nor for an account one created. The policy profile decides how long a certificate
         may run (rule ``training_current``); this refuses only dates already past.
 
         Raises:
-            PermissionDenied: unless ``acting`` is a supervisor other than the account holder.
+            PermissionDenied: unless ``acting`` is a supervisor other than the account holder
+                and its creator (recorded).
             InvalidInput: if ``certified_until`` is not a date, or is before today (UTC).
             NotFound: for an unknown username.
         """
-        with self._account_action(acting, "user.certify_training", username) as (session, _):
+        with self._on_account(acting, "user.certify_training", username) as (session, _, user):
             until = check_training_until(certified_until, utcnow().date())
-            user = _user(session, username)
             previous = user.training_certified_until
             user.training_certified_until = until
             return self._account_changed(
                 session,
                 acting,
-                "user.certify_training",
+                LedgerAction.USER_CERTIFY_TRAINING,
                 user,
                 certified_until=until.isoformat(),
                 previous=previous.isoformat() if previous else None,
             )
 
-    def disable_user(self, acting: UserInfo, username: str) -> UserInfo:
-        """Disable an account and end its sessions (admin or supervisor).
+    def disable_user(self, acting: Principal, username: str) -> UserInfo:
+        """Disable an account and end its sessions and API tokens (admin or supervisor); tokens
+        stay revoked if the account is enabled again.
 
         Raises:
             PermissionDenied: unless ``acting`` is an admin or a supervisor.
             NotFound: for an unknown username.
             Conflict: if it is disabled already, or is the last active admin.
         """
-        with self._account_action(acting, "user.disable", username) as (session, _):
-            user = _user(session, username)
+        with self._on_account(acting, "user.disable", username) as (session, _, user):
             if not user.active:
                 raise Conflict(f"Account {username!r} is disabled already.")
             if Role.ADMIN in user.roles and user.approved:
@@ -321,46 +371,71 @@ class AccountUseCases(ViolationUseCases):
                         "another admin before disabling it."
                     )
             user.active = False
-            revoked = _revoke_sessions(session, user)
+            revoked, tokens = _revoke_sessions(session, user), _revoke_tokens(session, user)
             return self._account_changed(
-                session, acting, "user.disable", user, sessions_revoked=revoked
+                session,
+                acting,
+                LedgerAction.USER_DISABLE,
+                user,
+                sessions_revoked=revoked,
+                tokens_revoked=tokens,
             )
 
-    def enable_user(self, acting: UserInfo, username: str) -> UserInfo:
-        """Enable a disabled account again (admin or supervisor); its approval is unchanged.
+    def enable_user(self, acting: Principal, username: str) -> UserInfo:
+        """Enable a disabled account again (admin or supervisor); its approval is unchanged and
+        its revoked API tokens stay revoked.
 
         Raises:
             PermissionDenied: unless ``acting`` is an admin or a supervisor.
             NotFound: for an unknown username.
             Conflict: if it is active already.
         """
-        with self._account_action(acting, "user.enable", username) as (session, _):
-            user = _user(session, username)
+        with self._on_account(acting, "user.enable", username) as (session, _, user):
             if user.active:
                 raise Conflict(f"Account {username!r} is active already.")
             user.active = True
-            return self._account_changed(session, acting, "user.enable", user)
+            return self._account_changed(session, acting, LedgerAction.USER_ENABLE, user)
 
-    def set_password(self, acting: UserInfo, username: str, new_password: str) -> UserInfo:
-        """Set an account's password (one's own, or anyone's as admin) and end its sessions.
+    def set_password(
+        self,
+        acting: Principal,
+        username: str,
+        new_password: str,
+        current_password: str | None = None,
+    ) -> UserInfo:
+        """Set an account's password and end its sessions and API tokens: one's own, giving
+        the current password, or anyone's as admin.
 
         Raises:
-            PermissionDenied: unless it is ``acting``'s own account or ``acting`` is an admin.
+            PermissionDenied: unless it is ``acting``'s own account or ``acting`` is an admin
+                (recorded).
+            Unauthenticated: for one's own account without the right current password.
             InvalidInput: for a weak password.
             NotFound: for an unknown username.
         """
-        with self._account_action(acting, "user.set_password", username) as (session, me):
+        with self._on_account(acting, "user.set_password", username) as (session, me, user):
+            own = user.id == me.id
+            if own:
+                if current_password is None:
+                    raise InvalidInput(
+                        "Give your current password to change it.", field="current_password"
+                    )
+                verify_password(user.password_hash, current_password, self.password_hasher)
             check_password_strength(new_password, username)
-            user = _user(session, username)
             user.password_hash = hash_password(new_password, self.password_hasher)
-            revoked = _revoke_sessions(session, user)
-            by = "self" if user.id == me.id else "admin"
+            revoked, tokens = _revoke_sessions(session, user), _revoke_tokens(session, user)
             return self._account_changed(
-                session, acting, "user.set_password", user, by=by, sessions_revoked=revoked
+                session,
+                acting,
+                LedgerAction.USER_SET_PASSWORD,
+                user,
+                by="self" if own else "admin",
+                sessions_revoked=revoked,
+                tokens_revoked=tokens,
             )
 
     def list_users(
-        self, acting: UserInfo, agency_slug: str | None = None, include_disabled: bool = True
+        self, acting: Principal, agency_slug: str | None = None, include_disabled: bool = True
     ) -> list[UserInfo]:
         """Return accounts by username, optionally of one agency (admin, supervisor, auditor).
 
@@ -368,7 +443,7 @@ class AccountUseCases(ViolationUseCases):
             PermissionDenied: unless ``acting`` is an admin, supervisor or auditor.
             NotFound: for an unknown agency.
         """
-        with self._account_action(acting, "user.list", "*") as (session, _):
+        with self._access.transaction(acting, "user.list", write=False) as (session, _):
             query = select(User).order_by(User.username)
             if agency_slug is not None:
                 query = query.where(User.agency_id == _agency(session, agency_slug).id)
@@ -376,69 +451,28 @@ class AccountUseCases(ViolationUseCases):
                 query = query.where(User.active)
             return [UserInfo.of(u) for u in session.scalars(query)]
 
-    def get_user(self, acting: UserInfo, username: str) -> UserInfo:
+    def get_user(self, acting: Principal, username: str) -> UserInfo:
         """Return one account: one's own, or anyone's as admin, supervisor or auditor.
 
         Raises:
             PermissionDenied: for another's account without one of those roles.
             NotFound: for an unknown username.
         """
-        with self._account_action(acting, "user.show", username) as (session, _):
-            return UserInfo.of(_user(session, username))
+        with self._on_account(acting, "user.show", username, write=False) as (_, _, user):
+            return UserInfo.of(user)
 
     # -- helpers ----------------------------------------------------------------------------
 
     @contextmanager
-    def _account_action(
-        self, acting: UserInfo, attempted: str, object_id: str
-    ) -> Iterator[tuple[Session, User]]:
-        """Open a transaction as ``acting`` (read again) if they may do ``attempted`` to
-        ``object_id``; otherwise record the refusal and raise PermissionDenied."""
-        with self.db.transaction() as session:
-            me = session.get(User, acting.id)
-            if me is None or me.username != acting.username:
-                raise Unauthenticated("Your account no longer exists; log in again.")
-            if not (me.approved and me.active):
-                raise Unauthenticated(f"Account {me.username!r} is disabled or not approved.")
-            refusal = role_refusal(me.username, me.roles, attempted, object_id == me.username)
-            if refusal is None:
-                yield session, me
-                return
-        self._record_account_denial(acting, me.roles, attempted, object_id, refusal)
-
-    def _record_account_denial(
-        self,
-        acting: UserInfo,
-        roles: frozenset[Role],
-        attempted: str,
-        object_id: str,
-        reason: str,
-    ) -> NoReturn:
-        """Write an ``auth.denied`` entry and a violation (R18) in their own transaction, then
-        raise PermissionDenied."""
-        with self.db.transaction() as session:
-            self.add_violation(
-                session,
-                kind="denied_action",
-                reason=reason,
-                requirements=["R1", "R2"],
-                actor=acting.ledger_actor,
-                details={"attempted": attempted, "object_id": object_id[:200]},
-            )
-            self.ledger.append(
-                session,
-                actor=acting.ledger_actor,
-                action="auth.denied",
-                object_type=attempted.split(".", 1)[0],
-                # The target is not validated yet: keep the entry appendable whatever it is.
-                object_id=object_id[: FIELD_LIMITS["object_id"]] or "?",
-                payload={
-                    "attempted": attempted,
-                    "reason": reason,
-                    "roles": sorted(r.value for r in roles),
-                },
-            )
-        raise PermissionDenied(reason, attempted=attempted)
+    def _on_account(
+        self, acting: Principal, name: str, username: str, *, write: bool = True
+    ) -> Iterator[tuple[Session, Principal, User]]:
+        """A transaction in which ``acting`` may take action ``name`` on account ``username``
+        (the registry's own-account, other-account and account-creator rules)."""
+        with self._access.transaction(acting, name, write=write) as (session, me):
+            user = _user(session, username)
+            self._access.require_account(session, me, name, user)
+            yield session, me, user
 
     def _login_problem(self, user: User | None, password: str) -> tuple[str, str] | None:
         """Return (reason code, message) if ``user`` may not log in with ``password``."""
@@ -496,7 +530,7 @@ class AccountUseCases(ViolationUseCases):
         self.ledger.append(
             session,
             actor=actor,
-            action="agency.create",
+            action=LedgerAction.AGENCY_CREATE,
             object_type="agency",
             object_id=slug,
             payload={"slug": slug, "name": name, "kind": kind.value, "jurisdiction": jurisdiction},
@@ -512,7 +546,7 @@ class AccountUseCases(ViolationUseCases):
         self.ledger.append(
             session,
             actor=actor,
-            action="user.create",
+            action=LedgerAction.USER_CREATE,
             object_type="user",
             object_id=user.username,
             payload={
@@ -527,7 +561,12 @@ class AccountUseCases(ViolationUseCases):
         return info
 
     def _account_changed(
-        self, session: Session, acting: UserInfo, action: str, user: User, **payload: Any
+        self,
+        session: Session,
+        acting: Principal,
+        action: LedgerAction,
+        user: User,
+        **payload: Any,
     ) -> UserInfo:
         session.flush()
         self.ledger.append(
@@ -585,6 +624,17 @@ def _revoke_sessions(session: Session, user: User) -> int:
     ).all()
     for login in live:
         login.revoked_at = now
+    return len(live)
+
+
+def _revoke_tokens(session: Session, user: User) -> int:
+    """Revoke every API token of ``user`` not revoked yet; return how many there were."""
+    now = utcnow()
+    live = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ).all()
+    for token in live:
+        token.revoked_at = now
     return len(live)
 
 

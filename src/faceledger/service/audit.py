@@ -5,26 +5,40 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, TextIO
 
+from faceledger.governance.accounts import Principal
 from faceledger.ledger import Checkpoint, ExportHeader, LedgerEntry
-from faceledger.service.core import ServiceCore
+from faceledger.service.access import Access
+from faceledger.service.context import ServiceContext
 
 
-class AuditUseCases(ServiceCore):
-    """Reading and attesting the ledger. Verification itself lives in faceledger.ledger.verify,
-    which an auditor runs without this layer."""
+class AuditUseCases:
+    """Reading and attesting the ledger (``ledger.read``, ``ledger.checkpoint``). Verification
+    itself lives in faceledger.ledger.verify, which an auditor runs without this layer.
 
-    def sign_checkpoint(self) -> Checkpoint:
-        """Sign a checkpoint of the ledger as it stands now."""
-        with self.db.transaction() as session:
+    Nothing here can break the blind peer review: the first review's marks are in the ledger
+    only as a salted commitment until the peer review reveals them.
+    """
+
+    def __init__(self, ctx: ServiceContext, access: Access) -> None:
+        self._access, self.db, self.ledger = access, ctx.db, ctx.ledger
+
+    def sign_checkpoint(self, acting: Principal) -> Checkpoint:
+        """Sign a checkpoint of the ledger as it stands now.
+
+        Raises:
+            PermissionDenied: without ``ledger.checkpoint`` (recorded).
+        """
+        with self._access.transaction(acting, "ledger.checkpoint") as (session, _):
             return self.ledger.checkpoint(session)
 
     def latest_checkpoint(self) -> Checkpoint | None:
-        """Return the newest signed checkpoint, if any."""
+        """Return the newest signed checkpoint, if any (public: anyone may check it)."""
         with self.db.read() as session:
             return self.ledger.latest_checkpoint(session)
 
     def ledger_entries(
         self,
+        acting: Principal,
         actor: str | None = None,
         action: str | None = None,
         object_type: str | None = None,
@@ -34,8 +48,12 @@ class AuditUseCases(ServiceCore):
         limit: int = 100,
         offset: int = 0,
     ) -> list[LedgerEntry]:
-        """Return ledger entries matching every given filter, oldest first."""
-        with self.db.read() as session:
+        """Return ledger entries matching every given filter, oldest first.
+
+        Raises:
+            PermissionDenied: without ``ledger.read`` (recorded).
+        """
+        with self._access.transaction(acting, "ledger.read", write=False) as (session, _):
             return self.ledger.query(
                 session,
                 actor=actor,
@@ -50,6 +68,7 @@ class AuditUseCases(ServiceCore):
 
     def count_ledger_entries(
         self,
+        acting: Principal,
         actor: str | None = None,
         action: str | None = None,
         object_type: str | None = None,
@@ -57,8 +76,8 @@ class AuditUseCases(ServiceCore):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
     ) -> int:
-        """Return how many ledger entries match every given filter."""
-        with self.db.read() as session:
+        """Return how many ledger entries match every given filter (``ledger.read``)."""
+        with self._access.transaction(acting, "ledger.read", write=False) as (session, _):
             return self.ledger.count(
                 session,
                 actor=actor,
@@ -69,15 +88,28 @@ class AuditUseCases(ServiceCore):
                 until=until,
             )
 
-    def export_ledger(self, out: TextIO, include_payloads: bool = True) -> ExportHeader:
-        """Write the ledger as JSON Lines; without payloads it is fit for public release."""
-        with self.db.read() as session:
+    def export_ledger(
+        self, acting: Principal, out: TextIO, include_payloads: bool = True
+    ) -> ExportHeader:
+        """Write the ledger as JSON Lines; without payloads it is fit for public release.
+
+        Raises:
+            PermissionDenied: without ``ledger.read`` (recorded).
+        """
+        with self._access.transaction(acting, "ledger.read", write=False) as (session, _):
             return self.ledger.export(session, out, include_payloads=include_payloads)
 
-    def prove_entry(self, seq: int, include_payload: bool = True) -> dict[str, Any]:
+    def prove_entry(
+        self, acting: Principal, seq: int, include_payload: bool = True
+    ) -> dict[str, Any]:
         """Return a self-contained inclusion proof of entry ``seq`` against the latest
-        checkpoint, signing a new checkpoint first if none covers the entry yet."""
-        with self.db.transaction() as session:
+        checkpoint, signing a new checkpoint first if none covers the entry yet.
+
+        Raises:
+            PermissionDenied: without ``ledger.read`` (recorded).
+            NotFound: for an entry that does not exist.
+        """
+        with self._access.transaction(acting, "ledger.read") as (session, _):
             latest = self.ledger.latest_checkpoint(session)
             if latest is None or latest.tree_size <= seq:
                 self.ledger.entry(session, seq)  # NotFound for an entry that does not exist

@@ -1,36 +1,65 @@
-"""Emergency follow-up (R4, R18): the court filing, a refusal that seals the results, and
-the job that flags overdue filings."""
+"""Emergency follow-up (R4, R18): the court filing, a refusal that seals the results, and the
+due job that flags and seals emergencies whose filing is overdue."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from faceledger.db import utcnow
-from faceledger.errors import Conflict, InvalidInput, PermissionDenied
-from faceledger.governance.accounts import UserInfo
-from faceledger.governance.context import (
-    Action,
-    Role,
-)
-from faceledger.governance.lifecycle import Event, State
-from faceledger.governance.models import (
-    ProbeImage,
-    RequestRow,
-)
-from faceledger.service.request_core import RequestCore
+from faceledger.errors import Conflict, InvalidInput
+from faceledger.governance.accounts import Principal
+from faceledger.governance.context import Action
+from faceledger.governance.lifecycle import Event, State, allowed_events
+from faceledger.governance.models import ProbeImage, RequestRow
+from faceledger.governance.violations import ViolationKind
+from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.request_core import RequestSteps
 from faceledger.service.request_views import RequestView
+from faceledger.service.violations import ViolationLog
 
 
-class EmergencyUseCases(RequestCore):
-    """After an emergency search: the court has the last word."""
+@dataclass(frozen=True)
+class JobReport:
+    """What one run of the due jobs did."""
+
+    ran_at: dt.datetime
+    flagged: tuple[int, ...]
+    """Emergency requests whose overdue filing was recorded as a violation now."""
+    sealed: tuple[int, ...]
+    """Overdue emergency requests sealed now (candidates and probe deleted, hashes kept)."""
+    ledger_seq: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data."""
+        return {
+            "ran_at": self.ran_at.isoformat(),
+            "flagged": list(self.flagged),
+            "sealed": list(self.sealed),
+            "ledger_seq": self.ledger_seq,
+        }
+
+
+class EmergencyUseCases:
+    """After an emergency search: the court has the last word, and deadlines run by
+    themselves."""
+
+    def __init__(self, steps: RequestSteps, violations: ViolationLog) -> None:
+        self._steps, self._violations = steps, violations
 
     def file_emergency_statement(
-        self, acting: UserInfo, request_id: int, reference: str, filed_at: dt.datetime | None = None
+        self,
+        acting: Principal,
+        request_id: int,
+        reference: str,
+        filed_at: dt.datetime | None = None,
     ) -> RequestView:
-        """Record the sworn statement filed with the court for an emergency (R4)."""
+        """Record the sworn statement filed with the court for an emergency (R4); only an
+        officer of the requesting agency records it, and not before the request was filed."""
         now = utcnow()
         when = filed_at or now
         if when.tzinfo is None or when > now + dt.timedelta(minutes=5):
@@ -38,77 +67,70 @@ class EmergencyUseCases(RequestCore):
         if not reference.strip():
             raise InvalidInput("Give the court's filing reference.", field="reference")
 
-        def step(session: Session) -> RequestView:
-            row = self._row(session, request_id)
+        steps = self._steps
+        with steps.step(acting, "request.file_statement", request_id) as (session, me, row):
             if row.legal_basis_kind != "emergency":
                 raise Conflict(f"Request {row.id} is not an emergency request.")
             if row.filed_at is not None:
                 raise Conflict(f"The statement for request {row.id} was already filed.")
-            decision = self._decide(
-                session,
-                acting,
-                Action.FILE_EMERGENCY_STATEMENT,
-                self._context_request(session, row),
-                now,
-                request_id=row.id,
-            )
+            if row.state == State.SEALED.value:
+                raise Conflict(f"Request {row.id} is sealed; sealing is final.")
+            if when < row.created_at:
+                raise InvalidInput(
+                    f"filed_at {when.isoformat()} is before request {row.id} was filed "
+                    f"({row.created_at.isoformat()}).",
+                    field="filed_at",
+                )
+            decision = steps.decide(session, me, Action.FILE_EMERGENCY_STATEMENT, row, now)
             row.filed_at, row.filing_reference = when, reference.strip()
             row.updated_at = now
             deadline = row.filing_deadline
             late = deadline is not None and when > deadline
             due = deadline.isoformat() if deadline else ""
-            self._log(
+            steps.log(
                 session,
-                acting,
-                "request.emergency_filed",
+                me,
+                LedgerAction.REQUEST_EMERGENCY_FILED,
                 row,
                 {"filed_at": when.isoformat(), "reference": row.filing_reference, "late": late},
                 decision,
             )
             if late:
-                self.add_violation(
+                self._violations.add(
                     session,
-                    kind="late_emergency_filing",
+                    kind=ViolationKind.LATE_EMERGENCY_FILING,
                     requirements=["R4", "R18"],
                     reason=f"The court filing for emergency request {row.id} was made at "
                     f"{when.isoformat()}, after its deadline {due}.",
-                    actor=acting.ledger_actor,
+                    actor=me.ledger_actor,
                     request_id=row.id,
                 )
-            return self._view(session, acting, row)
-
-        return self._guarded(acting, request_id, step)
+            return steps.view(session, me, row)
 
     def record_court_refusal(
-        self, acting: UserInfo, request_id: int, note: str = ""
+        self, acting: Principal, request_id: int, note: str = ""
     ) -> RequestView:
         """The court refused the emergency filing: seal the results and delete linked data."""
-        now = utcnow()
-
-        def step(session: Session) -> RequestView:
-            row = self._row(session, request_id)
+        now, steps = utcnow(), self._steps
+        with steps.step(acting, "request.court_refused", request_id) as (session, me, row):
             if row.legal_basis_kind != "emergency":
                 raise Conflict(f"Request {row.id} is not an emergency request.")
             row.court_refused = True
             session.flush()
-            decision = self._decide(
-                session,
-                acting,
-                Action.SEAL,
-                self._context_request(session, row),
-                now,
-                request_id=row.id,
-            )
+            decision = steps.decide(session, me, Action.SEAL, row, now)
             self._seal(session, row, now, "The court refused the emergency filing. " + note)
-            self._log(
-                session, acting, "request.sealed", row, {"reason": row.sealed_reason}, decision
+            steps.log(
+                session,
+                me,
+                LedgerAction.REQUEST_SEALED,
+                row,
+                {"reason": row.sealed_reason},
+                decision,
             )
-            return self._view(session, acting, row)
-
-        return self._guarded(acting, request_id, step)
+            return steps.view(session, me, row)
 
     def _seal(self, session: Session, row: RequestRow, now: dt.datetime, reason: str) -> None:
-        self._move(session, row, Event.SEAL, now)
+        self._steps.move(session, row, Event.SEAL, now)
         row.sealed_at, row.sealed_reason = now, reason.strip()
         # Linked data is deleted: the candidate list and the probe bytes. Their hashes stay in
         # the ledger, so the deletion itself is provable.
@@ -129,47 +151,57 @@ class EmergencyUseCases(RequestCore):
             probe.data, probe.deleted_at = None, now
         session.flush()
 
-    def flag_overdue_emergencies(self, acting: UserInfo | None = None) -> list[int]:
-        """Record a violation for each emergency whose court filing is overdue (R4, R18);
-        each request is flagged once. Returns the request ids flagged now.
-
-        ``acting`` is the supervisor or admin who runs the check; None for the scheduler.
+    def run_due(self, acting: Principal) -> JobReport:
+        """Run the due jobs: every emergency whose court filing is overdue is recorded as a
+        violation (once) and sealed (R4, R18): its candidates and probe are deleted, their
+        hashes stay in the ledger, and its reviews stop. The run and each effect are in the
+        ledger. ``faceledger serve`` runs this by itself; ``faceledger jobs run-due`` from cron.
 
         Raises:
-            PermissionDenied: for any other role.
+            PermissionDenied: without ``jobs.run_due`` (recorded).
         """
-        now = utcnow()
-        actor = "system:scheduler"
-        if acting is not None:
-            if not acting.roles & {Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR}:
-                raise PermissionDenied(
-                    "Only supervisors, auditors and admins may run the overdue-filing check."
-                )
-            actor = acting.ledger_actor
-        flagged = []
-        with self.db.transaction() as session:
-            rows = session.scalars(
-                select(RequestRow).where(
+        now, steps = utcnow(), self._steps
+        with steps.access.transaction(acting, "jobs.run_due") as (session, me):
+            overdue = session.scalars(
+                select(RequestRow)
+                .where(
                     RequestRow.legal_basis_kind == "emergency",
                     RequestRow.filed_at.is_(None),
                     RequestRow.filing_deadline.is_not(None),
                     RequestRow.filing_deadline < now,
-                    RequestRow.overdue_flagged.is_(False),
-                    RequestRow.state.not_in([State.DENIED.value, State.SUBMITTED.value]),
+                    RequestRow.state.not_in(
+                        [State.DENIED.value, State.SUBMITTED.value, State.SEALED.value]
+                    ),
                 )
-            )
-            for row in rows:
-                row.overdue_flagged = True
+                .order_by(RequestRow.id)
+            ).all()
+            flagged, sealed = [], []
+            for row in overdue:
                 assert row.filing_deadline is not None
-                self.add_violation(
-                    session,
-                    kind="overdue_emergency_filing",
-                    requirements=["R4", "R18"],
-                    reason=f"The court filing for emergency request {row.id} (case "
-                    f"{row.case_number}) was due at {row.filing_deadline.isoformat()} and has "
-                    "not been made.",
-                    actor=actor,
-                    request_id=row.id,
-                )
-                flagged.append(row.id)
-        return flagged
+                due = row.filing_deadline.isoformat()
+                if not row.overdue_flagged:
+                    row.overdue_flagged = True
+                    self._violations.add(
+                        session,
+                        kind=ViolationKind.OVERDUE_EMERGENCY_FILING,
+                        requirements=["R4", "R18"],
+                        reason=f"The court filing for emergency request {row.id} (case "
+                        f"{row.case_number}) was due at {due} and has not been made.",
+                        actor=me.ledger_actor,
+                        request_id=row.id,
+                    )
+                    flagged.append(row.id)
+                if Event.SEAL in allowed_events(row.state):
+                    reason = f"The court filing was due at {due} and was not made (R4)."
+                    self._seal(session, row, now, reason)
+                    steps.log(session, me, LedgerAction.REQUEST_SEALED, row, {"reason": reason})
+                    sealed.append(row.id)
+            entry = steps.ctx.ledger.append(
+                session,
+                actor=me.ledger_actor,
+                action=LedgerAction.JOBS_RUN,
+                object_type="jobs",
+                object_id="run_due",
+                payload={"ran_at": now.isoformat(), "flagged": flagged, "sealed": sealed},
+            )
+        return JobReport(now, tuple(flagged), tuple(sealed), entry.seq)

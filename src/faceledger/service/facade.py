@@ -1,27 +1,99 @@
-"""The FaceLedger facade: every use case, composed from one module per area."""
+"""The FaceLedger holder: opens a data directory and composes the use-case objects.
+
+Each attribute is one area of use cases, built here from explicit dependencies (the context,
+the access model, the policy store, the matcher); a reader follows a route or command to
+storage through these names, never through a mixin chain.
+"""
 
 from __future__ import annotations
 
-from faceledger.service.access import AccessUseCases
+from pathlib import Path
+from typing import ClassVar
+
+from argon2 import PasswordHasher
+
+from faceledger.biometrics.pipeline import FacePipeline
+from faceledger.config import Settings
+from faceledger.db import Database
+from faceledger.governance.accounts import DEFAULT_HASHER
+from faceledger.ledger import PRIVATE_KEY_FILE, generate_keys
+from faceledger.service.access import Access
 from faceledger.service.accounts import AccountUseCases
 from faceledger.service.audit import AuditUseCases
+from faceledger.service.context import KEYS_DIR, ServiceContext
 from faceledger.service.emergencies import EmergencyUseCases
 from faceledger.service.galleries import GalleryUseCases
 from faceledger.service.images import ImageUseCases
+from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.policy import PolicyStore, PolicyUseCases
+from faceledger.service.request_core import RequestSteps
 from faceledger.service.requests import RequestUseCases
 from faceledger.service.reviews import ReviewUseCases
+from faceledger.service.searches import Matcher, SearchUseCases
 from faceledger.service.tokens import TokenUseCases
+from faceledger.service.violations import ViolationLog, ViolationUseCases
 
 
-class FaceLedger(
-    GalleryUseCases,
-    RequestUseCases,
-    ReviewUseCases,
-    EmergencyUseCases,
-    ImageUseCases,
-    AccountUseCases,
-    TokenUseCases,
-    AccessUseCases,
-    AuditUseCases,
-):
-    """The service: every use case of faceledger, each in one transaction with its record."""
+class FaceLedger:
+    """The service: every use case of faceledger, each in one transaction with its record.
+
+    ``password_hasher`` makes new password hashes; a subclass may set a cheaper one (tests do).
+    """
+
+    password_hasher: ClassVar[PasswordHasher] = DEFAULT_HASHER
+
+    def __init__(self, settings: Settings, pipeline: FacePipeline | None = None) -> None:
+        ctx = ServiceContext.open(settings, pipeline, self.password_hasher)
+        self.context, self.settings = ctx, settings
+        self._policy_store = PolicyStore(ctx)
+        violation_log = ViolationLog(ctx.ledger)
+        self.access = Access(ctx, self._policy_store, violation_log)
+        matcher = Matcher(ctx)
+        steps = RequestSteps(ctx, self.access, self._policy_store)
+        self.galleries = GalleryUseCases(ctx, self.access)
+        self.searches = SearchUseCases(ctx, matcher, self.access, self._policy_store)
+        self.requests = RequestUseCases(steps, matcher)
+        self.reviews = ReviewUseCases(steps)
+        self.emergencies = EmergencyUseCases(steps, violation_log)
+        self.images = ImageUseCases(steps, matcher)
+        self.accounts = AccountUseCases(ctx, self.access, self._policy_store)
+        self.tokens = TokenUseCases(ctx, self.access)
+        self.audit = AuditUseCases(ctx, self.access)
+        self.policy = PolicyUseCases(ctx, self._policy_store, self.access)
+        self.violations = ViolationUseCases(ctx, self.access)
+
+    @classmethod
+    def initialise(cls, settings: Settings, actor: str) -> FaceLedger:
+        """Create (or bring up to date) the data directory, database schema and ledger keys."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = Database(settings.db_url)
+        try:
+            database.upgrade()
+        finally:
+            database.dispose()
+        keys_dir = settings.data_dir / KEYS_DIR
+        created = not (keys_dir / PRIVATE_KEY_FILE).exists()
+        if created:
+            generate_keys(keys_dir)
+        service = cls(settings)
+        if created:
+            with service.context.db.transaction() as session:
+                service.context.ledger.append(
+                    session,
+                    actor=actor,
+                    action=LedgerAction.SYSTEM_INIT,
+                    object_type="system",
+                    object_id="faceledger",
+                    payload={"schema": service.context.db.head_revision() or ""},
+                )
+        service._policy_store.initialise(actor)
+        return service
+
+    @property
+    def public_key_path(self) -> Path:
+        """Where the ledger's public key (PEM) is."""
+        return self.context.public_key_path
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.context.close()

@@ -15,19 +15,35 @@ from faceledger.gallery import store
 from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos
 from faceledger.gallery.models import Gallery
 from faceledger.gallery.sources import EnrolItem
-from faceledger.service.core import ServiceCore
+from faceledger.governance.accounts import Principal
+from faceledger.service.access import Access
+from faceledger.service.context import ServiceContext
+from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.results import EnrolSummary
 
 ENROL_BATCH = 64  # photos written per transaction during bulk enrolment
 
 
-class GalleryUseCases(ServiceCore):
-    """Managing galleries; each change lands with its ledger entry."""
+class GalleryUseCases:
+    """Managing galleries (``gallery.manage``) and reading them (``gallery.read``); each change
+    lands with its ledger entry."""
 
-    def create_gallery(self, actor: str, name: str, description: str = "") -> store.GallerySummary:
-        """Create an empty gallery."""
-        with self.db.transaction() as session:
-            gallery = self._add_gallery(session, actor, name, description)
+    def __init__(self, ctx: ServiceContext, access: Access) -> None:
+        self._ctx, self._access = ctx, access
+        self.db, self.ledger, self.indexes = ctx.db, ctx.ledger, ctx.indexes
+
+    def create_gallery(
+        self, acting: Principal, name: str, description: str = ""
+    ) -> store.GallerySummary:
+        """Create an empty gallery.
+
+        Raises:
+            PermissionDenied: without ``gallery.manage`` (recorded).
+            Conflict: if the name is taken.
+        """
+
+        with self._access.transaction(acting, "gallery.manage") as (session, fresh):
+            gallery = self._add_gallery(session, fresh.ledger_actor, name, description)
             return store.GallerySummary(gallery.id, name, description, 0, 0, 0)
 
     def _add_gallery(self, session: Session, actor: str, name: str, description: str) -> Gallery:
@@ -36,28 +52,48 @@ class GalleryUseCases(ServiceCore):
         self.ledger.append(
             session,
             actor=actor,
-            action="gallery.create",
+            action=LedgerAction.GALLERY_CREATE,
             object_type="gallery",
             object_id=name,
             payload={"name": name, "description": description},
         )
         return gallery
 
-    def list_galleries(self) -> list[store.GallerySummary]:
-        """Return every gallery with its counts."""
-        with self.db.read() as session:
+    def list_galleries(self, acting: Principal) -> list[store.GallerySummary]:
+        """Return every gallery with its counts.
+
+        Raises:
+            PermissionDenied: without ``gallery.read`` (recorded).
+        """
+
+        with self._access.transaction(acting, "gallery.read", write=False) as (session, _):
             return store.summaries(session)
 
-    def gallery_detail(self, name: str) -> dict[str, Any]:
-        """Return a gallery's counts and its subjects with their photos."""
-        with self.db.read() as session:
+    def gallery_names(self, acting: Principal) -> list[str]:
+        """Return the gallery names, for a requester choosing where to search (names only).
+
+        Raises:
+            PermissionDenied: without ``gallery.names`` (recorded).
+        """
+        with self._access.transaction(acting, "gallery.names", write=False) as (session, _):
+            return [g.name for g in store.summaries(session)]
+
+    def gallery_detail(self, acting: Principal, name: str) -> dict[str, Any]:
+        """Return a gallery's counts and its subjects with their photos.
+
+        Raises:
+            PermissionDenied: without ``gallery.read`` (recorded).
+            NotFound: for an unknown gallery.
+        """
+
+        with self._access.transaction(acting, "gallery.read", write=False) as (session, _):
             gallery = store.get_gallery(session, name)
             summary = next(s for s in store.summaries(session) if s.id == gallery.id)
             return {**summary.to_dict(), "subjects": store.subjects_of(session, gallery)}
 
     def enroll(
         self,
-        actor: str,
+        acting: Principal,
         gallery_name: str,
         items: Sequence[EnrolItem],
         progress: Callable[[PhotoAnalysis | None], None] | None = None,
@@ -68,8 +104,14 @@ class GalleryUseCases(ServiceCore):
         Photos with no face, several faces, an unusable face or an unreadable file are skipped
         and listed in the summary with the reason. Each enrolled photo gets a ledger entry in the
         same transaction as its records.
+
+        Raises:
+            PermissionDenied: without ``gallery.manage`` (recorded).
+            NotFound: for an unknown gallery when ``create_gallery`` is False.
         """
-        with self.db.transaction() as session:
+
+        with self._access.transaction(acting, "gallery.manage") as (session, fresh):
+            actor = fresh.ledger_actor
             try:
                 store.get_gallery(session, gallery_name)
             except NotFound:
@@ -79,7 +121,9 @@ class GalleryUseCases(ServiceCore):
         summary = EnrolSummary(gallery=gallery_name)
         pending: list[tuple[EnrolItem, PhotoAnalysis]] = []
         by_path = {item.path: item for item in items}
-        for analysis in analyse_photos([i.path for i in items], self.settings, self.pipeline):
+        for analysis in analyse_photos(
+            [i.path for i in items], self._ctx.settings, self._ctx.pipeline
+        ):
             item = by_path[analysis.path]
             if progress:
                 progress(analysis)
@@ -107,7 +151,7 @@ class GalleryUseCases(ServiceCore):
         batch: list[tuple[EnrolItem, PhotoAnalysis]],
         summary: EnrolSummary,
     ) -> None:
-        model = self.pipeline.embedder.model
+        model = self._ctx.pipeline.embedder.model
         added_ids: list[int] = []
         added_vectors: list[Any] = []
         with self.db.transaction() as session:
@@ -140,7 +184,7 @@ class GalleryUseCases(ServiceCore):
                 self.ledger.append(
                     session,
                     actor=actor,
-                    action="gallery.enroll",
+                    action=LedgerAction.GALLERY_ENROLL,
                     object_type="photo",
                     object_id=str(photo.id),
                     payload={
@@ -163,13 +207,21 @@ class GalleryUseCases(ServiceCore):
             gallery_id,
             old,
             new_generation,
-            self._loader(gallery_id),
+            self._ctx.vectors_of(gallery_id),
             add=(np.array(added_ids, dtype=np.int64), np.vstack(added_vectors)),
         )
 
-    def delete_subject(self, actor: str, gallery_name: str, external_id: str) -> dict[str, Any]:
-        """Delete a subject with every photo and template; they leave the index too."""
-        with self.db.transaction() as session:
+    def delete_subject(
+        self, acting: Principal, gallery_name: str, external_id: str
+    ) -> dict[str, Any]:
+        """Delete a subject with every photo and template; they leave the index too.
+
+        Raises:
+            PermissionDenied: without ``gallery.manage`` (recorded).
+            NotFound: for an unknown gallery or subject.
+        """
+        with self._access.transaction(acting, "gallery.manage") as (session, fresh):
+            actor = fresh.ledger_actor
             gallery = store.get_gallery(session, gallery_name)
             subject = store.get_subject(session, gallery, external_id)
             template_ids = store.subject_template_ids(session, subject)
@@ -179,7 +231,7 @@ class GalleryUseCases(ServiceCore):
             self.ledger.append(
                 session,
                 actor=actor,
-                action="gallery.delete_subject",
+                action=LedgerAction.GALLERY_DELETE_SUBJECT,
                 object_type="subject",
                 object_id=f"{gallery_name}/{external_id}",
                 payload={
@@ -190,7 +242,9 @@ class GalleryUseCases(ServiceCore):
                 },
             )
             gallery_id = gallery.id
-        self.indexes.apply(gallery_id, old, new, self._loader(gallery_id), remove=template_ids)
+        self.indexes.apply(
+            gallery_id, old, new, self._ctx.vectors_of(gallery_id), remove=template_ids
+        )
         return {
             "gallery": gallery_name,
             "subject": external_id,
@@ -198,9 +252,15 @@ class GalleryUseCases(ServiceCore):
             "templates": len(template_ids),
         }
 
-    def delete_photo(self, actor: str, gallery_name: str, photo_id: int) -> dict[str, Any]:
-        """Delete one photo and its templates; they leave the index too."""
-        with self.db.transaction() as session:
+    def delete_photo(self, acting: Principal, gallery_name: str, photo_id: int) -> dict[str, Any]:
+        """Delete one photo and its templates; they leave the index too.
+
+        Raises:
+            PermissionDenied: without ``gallery.manage`` (recorded).
+            NotFound: for an unknown gallery or photo.
+        """
+        with self._access.transaction(acting, "gallery.manage") as (session, fresh):
+            actor = fresh.ledger_actor
             gallery = store.get_gallery(session, gallery_name)
             photo = store.get_photo(session, gallery, photo_id)
             template_ids = store.photo_template_ids(session, photo)
@@ -210,7 +270,7 @@ class GalleryUseCases(ServiceCore):
             self.ledger.append(
                 session,
                 actor=actor,
-                action="gallery.delete_photo",
+                action=LedgerAction.GALLERY_DELETE_PHOTO,
                 object_type="photo",
                 object_id=str(photo_id),
                 payload={
@@ -220,12 +280,20 @@ class GalleryUseCases(ServiceCore):
                 },
             )
             gallery_id = gallery.id
-        self.indexes.apply(gallery_id, old, new, self._loader(gallery_id), remove=template_ids)
+        self.indexes.apply(
+            gallery_id, old, new, self._ctx.vectors_of(gallery_id), remove=template_ids
+        )
         return {"gallery": gallery_name, "photo_id": photo_id, "templates": len(template_ids)}
 
-    def reindex(self, gallery_name: str) -> int:
-        """Rebuild a gallery's vector index from the database; return the vector count."""
-        with self.db.read() as session:
+    def reindex(self, acting: Principal, gallery_name: str) -> int:
+        """Rebuild a gallery's vector index from the database; return the vector count.
+
+        Raises:
+            PermissionDenied: without ``gallery.manage`` (recorded).
+            NotFound: for an unknown gallery.
+        """
+
+        with self._access.transaction(acting, "gallery.manage", write=False) as (session, _):
             gallery = store.get_gallery(session, gallery_name)
             gallery_id, generation = gallery.id, gallery.generation
-        return len(self.indexes.rebuild(gallery_id, generation, self._loader(gallery_id)))
+        return len(self.indexes.rebuild(gallery_id, generation, self._ctx.vectors_of(gallery_id)))

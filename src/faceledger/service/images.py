@@ -1,7 +1,9 @@
 """Images for people with a right to see them: probe face crops and candidate face chips.
 
-Never from a public path: every image goes through a role check here (issue: images served
-only to roles allowed to see them). Nothing is shown of a sealed request.
+Never from a public path: every image goes through the access registry here
+(``request.probe``, ``request.candidates``), so an image is shown exactly to those who may see
+that request's probe or candidates; nothing is shown of a sealed request, and a request outside
+the caller's sight answers 404.
 """
 
 from __future__ import annotations
@@ -13,69 +15,53 @@ from faceledger.biometrics.crops import face_crop
 from faceledger.biometrics.detect import FaceBox
 from faceledger.errors import NotFound, PermissionDenied
 from faceledger.gallery.models import Template
-from faceledger.governance.accounts import UserInfo
-from faceledger.governance.context import Role
+from faceledger.governance.accounts import Principal
 from faceledger.governance.lifecycle import State
 from faceledger.governance.models import CandidateRow, ProbeImage, RequestRow
-from faceledger.service.searches import SearchUseCases
-
-PROBE_VIEWERS = frozenset({Role.EXAMINER, Role.REVIEWER, Role.SUPERVISOR})
-CANDIDATE_VIEWERS = frozenset({Role.EXAMINER, Role.REVIEWER, Role.SUPERVISOR})
+from faceledger.service.request_core import RequestSteps
+from faceledger.service.searches import Matcher
 
 
-class ImageUseCases(SearchUseCases):
-    """Face crops, each behind a role check."""
+class ImageUseCases:
+    """Face crops, each behind the registry."""
 
-    @staticmethod
-    def _visible_request(
-        session: Session, acting: UserInfo, request_id: int, staff: frozenset[Role]
-    ) -> RequestRow:
-        """Return the request if ``acting`` may see its images (staff, or its requester)."""
-        row = session.get(RequestRow, request_id)
-        if row is None or (not acting.roles & staff and row.requester_id != acting.id):
-            raise NotFound(f"There is no search request {request_id}.")
-        if row.state == State.SEALED.value:
-            raise NotFound(f"Request {request_id} is sealed; its images were deleted.")
-        return row
+    def __init__(self, steps: RequestSteps, matcher: Matcher) -> None:
+        self._steps, self._matcher = steps, matcher
 
-    def probe_face_crop(self, acting: UserInfo, request_id: int, face_index: int) -> bytes:
-        """JPEG crop of one face of a request's probe (its requester, examiners, reviewers,
-        supervisors).
+    def probe_face_crop(self, acting: Principal, request_id: int, face_index: int) -> bytes:
+        """JPEG crop of one face of a request's probe, for those who may see the probe.
 
         Raises:
             NotFound: for an unknown, hidden or sealed request, or an unknown face.
         """
-        with self.db.read() as session:
-            row = self._visible_request(session, acting, request_id, PROBE_VIEWERS)
-            data = self._probe_data(session, row)
+        with self._steps.step(acting, "request.probe", request_id, write=False) as (s, _, row):
+            data = _probe_data(s, row)
             faces = list(row.run.faces) if row.run is not None else []
-        image = self.decode(data, f"probe of request {request_id}")
-        if faces:
-            match = [f for f in faces if f["index"] == face_index]
-            if not match:
-                raise NotFound(f"The probe of request {request_id} has no face {face_index}.")
+        image = self._matcher.decode(data, f"probe of request {request_id}")
+        match = [f for f in faces if f["index"] == face_index]
+        if match:
             b = match[0]["box"]
             box = FaceBox(b["left"], b["top"], b["right"], b["bottom"], 0.0)
         else:
-            found = self.pipeline.analyse(image)
-            if not 0 <= face_index < len(found):
+            boxes = self._matcher.pipeline.detect(image)
+            if not 0 <= face_index < len(boxes):
                 raise NotFound(f"The probe of request {request_id} has no face {face_index}.")
-            box = found[face_index].box
+            box = boxes[face_index]
         return face_crop(image.pixels, box)
 
-    def candidate_chip(self, acting: UserInfo, request_id: int, candidate_id: int) -> bytes:
-        """JPEG of a candidate's aligned gallery face: staff see every candidate; the
-        requester only the released ones.
+    def candidate_chip(self, acting: Principal, request_id: int, candidate_id: int) -> bytes:
+        """JPEG of a candidate's aligned gallery face: those who may see the candidate list see
+        every candidate; the requester only the released ones.
 
         Raises:
             NotFound: for an unknown, hidden or sealed request or candidate, or a gallery
                 photo deleted since the search.
             PermissionDenied: for a requester asking for a candidate that was not released.
         """
-        with self.db.read() as session:
-            viewers = CANDIDATE_VIEWERS | {Role.AUDITOR}
-            row = self._visible_request(session, acting, request_id, viewers)
-            staff = acting.roles & viewers
+        steps = self._steps
+        with steps.step(acting, "request.read", request_id, write=False) as (session, me, row):
+            _not_sealed(row)
+            staff = steps.access.may(session, me, "request.candidates", row)
             if not staff and candidate_id not in (row.released_candidate_ids or []):
                 raise PermissionDenied("Only released candidates are shown to the requester.")
             candidate = session.get(CandidateRow, candidate_id)
@@ -91,15 +77,20 @@ class ImageUseCases(SearchUseCases):
             )
         return chip
 
-    def probe_bytes(self, acting: UserInfo, request_id: int) -> bytes:
-        """The probe photo of a request, for those allowed to see it (not after sealing)."""
-        with self.db.read() as session:
-            row = self._visible_request(session, acting, request_id, PROBE_VIEWERS)
-            return self._probe_data(session, row)
+    def probe_bytes(self, acting: Principal, request_id: int) -> bytes:
+        """The probe photo of a request, for those who may see it (not after sealing)."""
+        with self._steps.step(acting, "request.probe", request_id, write=False) as (s, _, row):
+            return _probe_data(s, row)
 
-    @staticmethod
-    def _probe_data(session: Session, row: RequestRow) -> bytes:
-        probe = session.get(ProbeImage, row.probe_sha256)
-        if probe is None or probe.data is None:
-            raise NotFound(f"The probe photo of request {row.id} has been deleted.")
-        return probe.data
+
+def _not_sealed(row: RequestRow) -> None:
+    if row.state == State.SEALED.value:
+        raise NotFound(f"Request {row.id} is sealed; its images were deleted.")
+
+
+def _probe_data(session: Session, row: RequestRow) -> bytes:
+    _not_sealed(row)
+    probe = session.get(ProbeImage, row.probe_sha256)
+    if probe is None or probe.data is None:
+        raise NotFound(f"The probe photo of request {row.id} has been deleted.")
+    return probe.data

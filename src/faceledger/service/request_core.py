@@ -1,21 +1,28 @@
-"""Shared plumbing of the request use cases: policy checks inside the step's transaction,
-recorded denials, the context the rules see, state moves and ledger entries."""
+"""What every step of the search lifecycle shares (:class:`RequestSteps`): the step's one
+transaction with the registry and the policy engine asked inside it, the context the rules
+see, exactly-once state moves, ledger entries, and the view each caller may see."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from faceledger.errors import Conflict, NotFound
-from faceledger.governance.accounts import Agency, User, UserInfo
+from faceledger.db import utcnow
+from faceledger.errors import Conflict
+from faceledger.governance.accounts import Agency, LocalOperator, Principal, User, UserInfo
+from faceledger.governance.actions import POLICY_ACTIONS
 from faceledger.governance.context import (
     Action,
     Actor,
+    AgencyKind,
     CandidateMark,
     LeadUse,
+    LegalBasisKind,
     PolicyContext,
     ProbeSource,
     Release,
@@ -24,118 +31,122 @@ from faceledger.governance.context import (
     ReviewStage,
     SearchRequest,
 )
-from faceledger.governance.forms import (
-    EmergencyState,
-    attestation_of,
-    legal_basis_of,
-)
-from faceledger.governance.lifecycle import Event, State, transition
-from faceledger.governance.models import (
-    RequestRow,
-)
+from faceledger.governance.forms import EmergencyState, attestation_of, legal_basis_of
+from faceledger.governance.lifecycle import Event, State, allowed_events, transition
+from faceledger.governance.models import RequestRow
 from faceledger.governance.policy import Decision
-from faceledger.governance.violations import violation_from_decision
-from faceledger.service.policy import PolicyUseCases
+from faceledger.governance.violations import FORBIDDEN_USE_REQUIREMENTS, ViolationKind
+from faceledger.service.access import Access, Refused, no_such_request
+from faceledger.service.context import ServiceContext
+from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.policy import PolicyStore
 from faceledger.service.request_views import RequestView, request_view, username_of
-from faceledger.service.searches import SearchUseCases
 
-T = TypeVar("T")
+_LOCAL_ACTOR = Actor(
+    user_id="",
+    roles=frozenset(),
+    agency_id="",
+    agency_kind=AgencyKind.REQUESTING_AGENCY,
+    account_approved=False,
+    active=False,
+)
 
 
-class _Denied(Exception):
-    def __init__(self, decision: Decision, request_id: int | None) -> None:
-        super().__init__(decision.reasons)
-        self.decision = decision
-        self.request_id = request_id
+class RequestSteps:
+    """The shared plumbing of the request use cases, handed to each of them."""
 
+    def __init__(self, ctx: ServiceContext, access: Access, policy: PolicyStore) -> None:
+        self.ctx, self.access, self.policy = ctx, access, policy
 
-class RequestCore(SearchUseCases, PolicyUseCases):
-    """What every step of the search lifecycle shares."""
+    # -- one step, one transaction ---------------------------------------------------------
 
-    # -- plumbing ---------------------------------------------------------------------------
+    @contextmanager
+    def step(
+        self, acting: Principal, name: str, request_id: int, *, write: bool = True
+    ) -> Iterator[tuple[Session, Principal, RequestRow]]:
+        """Open the transaction of registry action ``name`` on request ``request_id``.
 
-    def _guarded(self, acting: UserInfo, request_id: int | None, step: Callable[[Session], T]) -> T:
-        """Run ``step`` in one transaction; a policy denial rolls it back and is recorded."""
-        try:
-            with self.db.transaction() as session:
-                return step(session)
-        except _Denied as denied:
-            self._record_denial(acting, denied.decision, denied.request_id)
-            denied.decision.raise_for_denial()
-            raise  # unreachable: raise_for_denial raises for a denied decision
+        Yields the session, the acting principal as stored now, and the request row, once the
+        registry allows the action on that request. A refusal raised inside (registry or
+        policy) rolls everything back and is recorded; a request outside the caller's sight
+        answers 404 like one that does not exist.
+        """
+        with self.access.transaction(acting, write=write) as (session, fresh):
+            row = session.get(RequestRow, request_id)
+            if row is None:
+                raise no_such_request(request_id)
+            self.access.require_request(session, fresh, name, row)
+            yield session, fresh, row
 
-    def _record_denial(self, acting: UserInfo, decision: Decision, request_id: int | None) -> None:
-        with self.db.transaction() as session:
-            payload = {"decision": decision.to_dict(), "request_id": request_id}
-            self.ledger.append(
-                session,
-                actor=acting.ledger_actor,
-                action="policy.denied",
-                object_type="request",
-                object_id=str(request_id or "new"),
-                payload=payload,
-            )
-            self._violation_of(session, acting, decision, request_id)
-            if request_id is not None and decision.action is Action.SUBMIT:
-                row = self._row(session, request_id)
-                row.decision = decision.to_dict()
-
-    def _violation_of(
-        self, session: Session, acting: UserInfo, decision: Decision, request_id: int | None
-    ) -> None:
-        """Store the violation a denied decision amounts to (R18), if it is one."""
-        violation = violation_from_decision(decision)
-        if violation is not None:
-            self.add_violation(
-                session,
-                kind=str(violation.kind),
-                reason=violation.reason,
-                requirements=violation.requirements,
-                actor=acting.ledger_actor,
-                request_id=request_id,
-                details={"action": str(decision.action)},
-            )
-
-    def _decide(
+    def decide(
         self,
         session: Session,
-        acting: UserInfo,
+        acting: Principal,
         action: Action,
-        request: SearchRequest,
+        row: RequestRow,
         now: dt.datetime,
         *,
-        request_id: int | None,
         release: Release | None = None,
         lead_use: LeadUse | None = None,
     ) -> Decision:
+        """Ask the policy engine; a denial raises :class:`Refused` carrying the decision."""
+        decision = self.evaluate(
+            session, acting, action, self.context_request(session, row), now, release, lead_use
+        )
+        if not decision.allowed:
+            raise self.refusal(decision, row.id)
+        return decision
+
+    def evaluate(
+        self,
+        session: Session,
+        acting: Principal,
+        action: Action,
+        request: SearchRequest,
+        now: dt.datetime,
+        release: Release | None = None,
+        lead_use: LeadUse | None = None,
+    ) -> Decision:
+        """Return the policy decision on ``action`` for ``acting`` (as stored now)."""
         ctx = PolicyContext(
             action=action,
-            actor=self._fresh_actor(session, acting),
+            actor=self.actor(session, acting),
             request=request,
             now=now,
             release=release,
             lead_use=lead_use,
         )
-        decision = self.engine(session).evaluate(ctx)
-        if not decision.allowed:
-            raise _Denied(decision, request_id)
-        return decision
+        return self.policy.engine(session).evaluate(ctx)
 
     @staticmethod
-    def _fresh_actor(session: Session, acting: UserInfo) -> Actor:
-        # Decide on the account as it is now (disabled, training lapsed), not as logged in.
+    def refusal(decision: Decision, request_id: int | None) -> Refused:
+        """The :class:`Refused` of a denied decision (a forbidden attempt where R7/R8 failed)."""
+        failed = {f.requirement for f in decision.failures if f.requirement}
+        forbidden = bool(failed & FORBIDDEN_USE_REQUIREMENTS)
+        error = decision.denial()
+        return Refused(
+            POLICY_ACTIONS[decision.action],
+            error,
+            sorted(failed | {"R18"}),
+            request_id=request_id,
+            decision=decision,
+            kind=ViolationKind.FORBIDDEN_ATTEMPT if forbidden else ViolationKind.DENIED_ACTION,
+        )
+
+    @staticmethod
+    def actor(session: Session, acting: Principal) -> Actor:
+        """The person as the policy rules see them, read again (disabled, training lapsed)."""
+        if isinstance(acting, LocalOperator):
+            return _LOCAL_ACTOR
         user = session.get(User, acting.id)
         if user is None:
-            raise NotFound(f"There is no user {acting.username!r}.")
+            return _LOCAL_ACTOR
         return UserInfo.of(user).actor()
 
-    def _row(self, session: Session, request_id: int) -> RequestRow:
-        row = session.get(RequestRow, request_id)
-        if row is None:
-            raise NotFound(f"There is no search request {request_id}.", request_id=request_id)
-        return row
+    # -- what the rules see ----------------------------------------------------------------
 
-    def _context_request(self, session: Session, row: RequestRow) -> SearchRequest:
+    def context_request(self, session: Session, row: RequestRow) -> SearchRequest:
+        """The request as the policy rules see it."""
         agency = session.get(Agency, row.agency_id)
         emergency = EmergencyState(
             username_of(session, row.approving_supervisor_id),
@@ -172,32 +183,66 @@ class RequestCore(SearchUseCases, PolicyUseCases):
             reviews=reviews,
         )
 
-    def _move(self, session: Session, row: RequestRow, event: Event, now: dt.datetime) -> str:
+    # -- state moves and records -----------------------------------------------------------
+
+    @staticmethod
+    def require_state(row: RequestRow, wanted: Sequence[State], doing: str) -> None:
+        """Refuse a step the request's state does not allow, naming both (409)."""
+        if State(row.state) not in wanted:
+            raise Conflict(
+                f"Cannot {doing}: request {row.id} is {row.state}, not "
+                f"{' or '.join(s.value for s in wanted)}.",
+                request_id=row.id,
+                state=row.state,
+            )
+
+    @staticmethod
+    def move(session: Session, row: RequestRow, event: Event, now: dt.datetime) -> str:
+        """Move ``row`` by ``event`` as a compare-and-set on its state; return the old state.
+
+        The UPDATE is guarded by the state this transaction read, so of two concurrent steps
+        only one moves the request; the other answers 409 and writes nothing.
+
+        Raises:
+            Conflict: if the event does not apply, or the request moved meanwhile.
+        """
         before = row.state
-        row.state = transition(State(row.state), event).value
-        row.updated_at = now
-        session.flush()
+        after = transition(State(before), event).value
+        moved = session.execute(
+            update(RequestRow)
+            .where(RequestRow.id == row.id, RequestRow.state == before)
+            .values(state=after, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(
+                f"Request {row.id} changed while this step ran; it is no longer {before}. "
+                "Reload it and try again.",
+                request_id=row.id,
+            )
+        session.refresh(row)
         return before
 
-    def _log(
+    def log(
         self,
         session: Session,
-        acting: UserInfo,
-        action: str,
+        acting: Principal,
+        action: LedgerAction,
         row: RequestRow,
         payload: dict[str, Any],
         decision: Decision | None = None,
     ) -> int:
+        """Append the step's ledger entry (request id, case, state, profile) and return its seq."""
         body = {
             "request_id": row.id,
             "case_number": row.case_number,
             "state": row.state,
-            "profile": self.profile_notice(session),
+            "profile": self.policy.notice(session),
             **payload,
         }
         if decision is not None:
             body["decision"] = decision.to_dict()
-        entry = self.ledger.append(
+        entry = self.ctx.ledger.append(
             session,
             actor=acting.ledger_actor,
             action=action,
@@ -207,27 +252,61 @@ class RequestCore(SearchUseCases, PolicyUseCases):
         )
         return entry.seq
 
-    def _view(self, session: Session, acting: UserInfo, row: RequestRow) -> RequestView:
-        return request_view(session, acting, row, self.engine(session).profile)
+    def allowed_actions(
+        self, session: Session, acting: Principal, row: RequestRow, now: dt.datetime
+    ) -> tuple[str, ...]:
+        """The registry actions ``acting`` may take next on ``row``: the state accepts them,
+        the registry allows them, and (for steps the policy decides on the request alone) the
+        policy engine would allow them now. Interfaces offer exactly these."""
+        allowed = []
+        for name, fits in _NEXT_STEPS.items():
+            if not fits(row) or not self.access.may(session, acting, name, row):
+                continue
+            action = _POLICY_STEP.get(name)
+            if action is not None:
+                request = self.context_request(session, row)
+                if not self.evaluate(session, acting, action, request, now).allowed:
+                    continue
+            allowed.append(name)
+        return tuple(allowed)
 
-    @staticmethod
-    def _require_state(row: RequestRow, wanted: Sequence[State], doing: str) -> None:
-        """Refuse a step the request's state does not allow, naming both."""
-        if State(row.state) not in wanted:
-            raise Conflict(
-                f"Cannot {doing}: request {row.id} is {row.state}, not "
-                f"{' or '.join(s.value for s in wanted)}.",
-                request_id=row.id,
-                state=row.state,
-            )
+    def view(self, session: Session, acting: Principal, row: RequestRow) -> RequestView:
+        """The request as ``acting`` may see it, with the actions they may take next."""
+        allowed = self.allowed_actions(session, acting, row, utcnow())
+        return request_view(
+            session, acting, row, self.policy.profile(session), self.access, allowed
+        )
 
-    def _decide_readonly(
-        self, session: Session, acting: UserInfo, action: Action, row: RequestRow, now: dt.datetime
-    ) -> None:
-        try:
-            self._decide(
-                session, acting, action, self._context_request(session, row), now, request_id=row.id
-            )
-        except _Denied as denied:
-            self._record_denial(acting, denied.decision, row.id)
-            denied.decision.raise_for_denial()
+
+def _accepts(event: Event) -> Callable[[RequestRow], bool]:
+    return lambda row: event in allowed_events(row.state)
+
+
+def _emergency(row: RequestRow) -> bool:
+    return row.legal_basis_kind == LegalBasisKind.EMERGENCY.value
+
+
+_NEXT_STEPS: dict[str, Callable[[RequestRow], bool]] = {
+    "request.approve_emergency": lambda r: _emergency(r) and _accepts(Event.APPROVE_EMERGENCY)(r),
+    "request.search": _accepts(Event.RUN_SEARCH),
+    "request.review.first": _accepts(Event.FIRST_REVIEW),
+    "request.review.peer": _accepts(Event.PEER_REVIEW),
+    "request.release": _accepts(Event.RELEASE),
+    "request.close": _accepts(Event.CLOSE_NO_LEAD),
+    "request.lead_use": lambda r: r.state == State.RELEASED.value,
+    "request.file_statement": lambda r: (
+        _emergency(r)
+        and r.filed_at is None
+        and r.state not in (State.DENIED.value, State.SEALED.value)
+    ),
+    "request.court_refused": lambda r: _emergency(r) and _accepts(Event.SEAL)(r),
+}
+"""Each request step and whether a request's state (and kind) accepts it."""
+
+_POLICY_STEP = {
+    name: action
+    for action, name in POLICY_ACTIONS.items()
+    if action
+    in (Action.APPROVE_EMERGENCY, Action.RUN_SEARCH, Action.FIRST_REVIEW, Action.PEER_REVIEW)
+}
+"""Steps whose policy decision depends on the request alone, checked before offering them."""

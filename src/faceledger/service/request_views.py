@@ -1,27 +1,28 @@
 """How a search request looks to each role.
 
-One function decides what a caller sees: a requester sees their request and, once released,
-only the released candidates with the caveat; staff see the candidate list, except that a
-peer reviewer does not see the first review before submitting their own (R10); nobody sees
-the candidates or probe of a sealed request (R4).
+One function decides what a caller sees, asking the access model: a requester sees their
+agency's request and, once released, only the released candidates with the caveat; those the
+registry lets see candidates (``request.candidates``) see the list; nobody who could still
+peer-review the request sees the first review before the peer review is in (R10); nobody sees
+the candidates or probe of a sealed request (R4). The view lists the actions the caller may
+take next, so an interface offers exactly those.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from faceledger.governance.accounts import Agency, User, UserInfo
-from faceledger.governance.context import Role
+from faceledger.governance.accounts import Agency, Principal, User
 from faceledger.governance.lifecycle import State
 from faceledger.governance.models import RequestRow
 from faceledger.governance.profiles import Profile
 
-STAFF = frozenset({Role.EXAMINER, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN})
-REVIEWERS = frozenset({Role.EXAMINER, Role.REVIEWER})
+if TYPE_CHECKING:
+    from faceledger.service.access import Access
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class RequestView:
     def to_dict(self) -> dict[str, Any]:
         """Return the view as JSON-ready data."""
         return self.data
+
+    @property
+    def allowed_actions(self) -> tuple[str, ...]:
+        """The registry actions the caller may take next on this request."""
+        return tuple(self.data.get("allowed_actions", ()))
 
     @property
     def candidates(self) -> list[dict[str, Any]]:
@@ -56,10 +62,16 @@ def username_of(session: Session, user_id: int | None) -> str | None:
 
 
 def request_view(
-    session: Session, acting: UserInfo, row: RequestRow, profile: Profile
+    session: Session,
+    acting: Principal,
+    row: RequestRow,
+    profile: Profile,
+    access: Access,
+    allowed: tuple[str, ...] = (),
 ) -> RequestView:
-    """Build the view of ``row`` for ``acting`` under the active ``profile``."""
-    staff = bool(acting.roles & STAFF)
+    """Build the view of ``row`` for ``acting`` under the active ``profile``; ``allowed`` are
+    the actions the caller may take next."""
+    staff = access.may(session, acting, "request.candidates", row)
     agency = session.get(Agency, row.agency_id)
     sealed = row.state == State.SEALED.value
     notices: list[str] = []
@@ -100,7 +112,9 @@ def request_view(
         "lead_uses": [],
         "closed_reason": row.closed_reason or None,
         "sealed": {"at": _iso(row.sealed_at), "reason": row.sealed_reason} if sealed else None,
+        "face_index": row.face_index,
         "notices": notices,
+        "allowed_actions": list(allowed),
     }
     if row.legal_basis_kind == "emergency":
         data["emergency"] = {
@@ -144,11 +158,9 @@ def request_view(
             ],
         }
     if staff:
-        authors = {r.reviewer_id for r in row.reviews}
-        blind = (
-            row.state == State.REVIEWED.value
-            and acting.id not in authors
-            and bool(acting.roles & REVIEWERS)
+        # Until the peer review is in, whoever could still do it must not see the first.
+        blind = row.state == State.REVIEWED.value and access.may(
+            session, acting, "request.review.peer", row
         )
         if blind:
             notices.append(

@@ -10,18 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceledger.db import utcnow
-from faceledger.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from faceledger.governance.accounts import User, UserInfo
-from faceledger.governance.context import (
-    Action,
-    PolicyContext,
-    ProbeSource,
-    Role,
-)
+from faceledger.errors import Conflict, InvalidInput
+from faceledger.gallery import store
+from faceledger.governance.accounts import Principal
+from faceledger.governance.context import Action, ProbeSource
 from faceledger.governance.forms import (
     RequestForm,
     attestation_record,
@@ -37,29 +33,38 @@ from faceledger.governance.models import (
     SearchRun,
 )
 from faceledger.governance.policy import Decision
-from faceledger.service.request_core import RequestCore
-from faceledger.service.request_views import STAFF, RequestView
+from faceledger.governance.violations import ViolationKind
+from faceledger.service.access import Refused
+from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.request_core import RequestSteps
+from faceledger.service.request_views import RequestView
+from faceledger.service.searches import Matcher
 
 
-class RequestUseCases(RequestCore):
+class RequestUseCases:
     """Filing, approving, searching and reading requests."""
+
+    def __init__(self, steps: RequestSteps, matcher: Matcher) -> None:
+        self._steps, self._matcher = steps, matcher
+        self._access, self._policy, self._ctx = steps.access, steps.policy, steps.ctx
 
     # -- filing ----------------------------------------------------------------------------
 
     def submit_request(
-        self, acting: UserInfo, form: RequestForm, probe: bytes, probe_name: str = "probe"
+        self, acting: Principal, form: RequestForm, probe: bytes, probe_name: str = "probe"
     ) -> RequestView:
         """File a request; the policy decides at once (approved, denied, or awaiting a
         supervisor for an emergency).
 
         Raises:
             InvalidImage, NoFaceFound, PoorQuality: for an unusable probe (nothing written).
-            InvalidInput: for a malformed form (nothing written).
+            InvalidInput: for a malformed form, or a photo of several faces without the
+                ``face_index`` of the one to search (nothing written).
             PolicyDenied: when the policy refuses; the refused request is kept as ``denied``.
         """
         now = utcnow()
-        image = self.decode(probe, probe_name)
-        self._faces(image, probe_name)  # refuse a probe with no usable face before filing
+        image = self._matcher.decode(probe, probe_name)
+        face_index = self._matcher.chosen_face(image, probe_name, form.face_index)
         kind, basis = parse_legal_basis(form.legal_basis_kind, form.legal_basis, now)
         attestation = attestation_record(form)
         source = enum_value(ProbeSource, form.probe_source, "probe_source")
@@ -69,8 +74,8 @@ class RequestUseCases(RequestCore):
         galleries = tuple(dict.fromkeys(g.strip() for g in form.galleries if g.strip()))
         denied: list[Decision] = []
 
-        def step(session: Session) -> RequestView:
-            profile = self.engine(session).profile
+        with self._access.transaction(acting, "request.submit") as (session, fresh):
+            profile = self._policy.profile(session)
             chosen = [g.name for g in self._gallery_rows(session, galleries)]
             cap = profile.results.max_candidates
             wanted = cap if form.max_candidates is None else form.max_candidates
@@ -80,9 +85,7 @@ class RequestUseCases(RequestCore):
             if form.offence_code:
                 offence = profile.offences.get(form.offence_code)
                 offence_name, severity = offence.name, str(offence.severity)
-            user = session.get(User, acting.id)
-            if user is None:
-                raise NotFound(f"There is no user {acting.username!r}.")
+            user = self._access.user_row(session, fresh)
             deadline = None
             if kind.value == "emergency":
                 deadline = profile.emergency_filing_deadline(
@@ -113,6 +116,7 @@ class RequestUseCases(RequestCore):
                 attestation=attestation,
                 galleries=chosen,
                 max_candidates=wanted,
+                face_index=face_index,
                 state=State.DRAFT.value,
                 profile_name=profile.name,
                 profile_sha256=profile.sha256,
@@ -120,32 +124,32 @@ class RequestUseCases(RequestCore):
             )
             session.add(row)
             session.flush()
-            self._move(session, row, Event.SUBMIT, now)
-            decision = self.engine(session).evaluate(
-                PolicyContext(
-                    action=Action.SUBMIT,
-                    actor=self._fresh_actor(session, acting),
-                    request=self._context_request(session, row),
-                    now=now,
-                )
+            steps = self._steps
+            steps.move(session, row, Event.SUBMIT, now)
+            decision = steps.evaluate(
+                session, fresh, Action.SUBMIT, steps.context_request(session, row), now
             )
             row.decision = decision.to_dict()
             if not decision.allowed:
-                self._move(session, row, Event.DENY, now)
+                steps.move(session, row, Event.DENY, now)
                 denied.append(decision)
             elif kind.value != "emergency":
-                self._move(session, row, Event.APPROVE, now)
-            self._log(
+                steps.move(session, row, Event.APPROVE, now)
+            steps.log(
                 session,
-                acting,
-                "request.submit",
+                fresh,
+                LedgerAction.REQUEST_SUBMIT,
                 row,
                 {
                     "requester": acting.username,
                     "agency": acting.agency,
                     "offence": {"code": row.offence_code, "severity": severity},
                     "legal_basis": {"kind": kind.value, **basis},
-                    "probe": {"sha256": image.sha256, "source": source.value},
+                    "probe": {
+                        "sha256": image.sha256,
+                        "source": source.value,
+                        "face_index": face_index,
+                    },
                     "attestation": attestation,
                     "galleries": chosen,
                     "max_candidates": wanted,
@@ -153,46 +157,37 @@ class RequestUseCases(RequestCore):
                 },
                 decision,
             )
-            if not decision.allowed:
-                self._violation_of(session, acting, decision, row.id)
-            return self._view(session, acting, row)
-
-        with self.db.transaction() as session:
-            view = step(session)
+            view = steps.view(session, fresh, row)
         if denied:
-            # The denied request is kept (R17 counts it); the caller still gets the reasons.
-            denied[0].raise_for_denial()
+            # The denied request is kept (R17 counts it); one that asked for a forbidden input
+            # or purpose is also a refused attempt, recorded as one (R18).
+            refusal = steps.refusal(denied[0], view.id)
+            if refusal.kind is ViolationKind.FORBIDDEN_ATTEMPT:
+                self._access.run(acting, lambda _: _raise(refusal))
+            raise refusal.error
         return view
 
-    def _gallery_rows(self, session: Session, names: Sequence[str]) -> list[Any]:
-        from faceledger.gallery import store
-
+    @staticmethod
+    def _gallery_rows(session: Session, names: Sequence[str]) -> list[Any]:
         if not names:
             raise InvalidInput("Name at least one gallery to search.", field="galleries")
         return [store.get_gallery(session, n) for n in names]
 
-    def approve_emergency(self, acting: UserInfo, request_id: int) -> RequestView:
-        """A supervisor approves an emergency request (R4); the court-filing clock runs."""
+    def approve_emergency(self, acting: Principal, request_id: int) -> RequestView:
+        """A supervisor of the unit approves an emergency request (R4); the court-filing clock
+        runs."""
         now = utcnow()
-
-        def step(session: Session) -> RequestView:
-            row = self._row(session, request_id)
-            self._require_state(row, (State.SUBMITTED,), "approve an emergency request")
-            row.approving_supervisor_id = acting.id
+        steps = self._steps
+        with steps.step(acting, "request.approve_emergency", request_id) as (session, me, row):
+            steps.require_state(row, (State.SUBMITTED,), "approve an emergency request")
+            row.approving_supervisor_id = me.id
             session.flush()
-            decision = self._decide(
+            decision = steps.decide(session, me, Action.APPROVE_EMERGENCY, row, now)
+            steps.move(session, row, Event.APPROVE_EMERGENCY, now)
+            steps.log(
                 session,
-                acting,
-                Action.APPROVE_EMERGENCY,
-                self._context_request(session, row),
-                now,
-                request_id=row.id,
-            )
-            self._move(session, row, Event.APPROVE_EMERGENCY, now)
-            self._log(
-                session,
-                acting,
-                "request.approve_emergency",
+                me,
+                LedgerAction.REQUEST_APPROVE_EMERGENCY,
                 row,
                 {
                     "filing_deadline": row.filing_deadline.isoformat()
@@ -201,167 +196,144 @@ class RequestUseCases(RequestCore):
                 },
                 decision,
             )
-            return self._view(session, acting, row)
-
-        return self._guarded(acting, request_id, step)
+            return steps.view(session, me, row)
 
     # -- searching -------------------------------------------------------------------------
 
-    def run_request_search(self, acting: UserInfo, request_id: int) -> RequestView:
-        """An examiner runs the search of an approved request; R12's record is kept."""
+    def run_request_search(self, acting: Principal, request_id: int) -> RequestView:
+        """An examiner of the unit runs the search of an approved request: the one face the
+        request names is embedded and searched, the cap applies to the whole list, and R12's
+        record is kept.
+
+        Raises:
+            NotFound: for a request outside the caller's sight.
+            PermissionDenied, PolicyDenied: when the registry or the policy refuses (recorded).
+            Conflict: if the request is not approved, or another search won the race (409).
+        """
         started = utcnow()
-        with self.db.read() as session:
-            row = self._row(session, request_id)
-            self._require_state(row, (State.APPROVED, State.APPROVED_EMERGENCY), "run the search")
+        steps, searchable = self._steps, (State.APPROVED, State.APPROVED_EMERGENCY)
+        with steps.step(acting, "request.search", request_id, write=False) as (session, me, row):
+            steps.require_state(row, searchable, "run the search")
             probe = session.get(ProbeImage, row.probe_sha256)
             if probe is None or probe.data is None:
                 raise Conflict(f"The probe of request {request_id} has been deleted.")
-            galleries = list(row.galleries)
             # R9: the request's list length, within the profile's and the settings' caps.
-            profile_cap = self.engine(session).profile.results.max_candidates
-            cap = min(row.max_candidates, profile_cap, self.settings.max_top_k)
+            profile_cap = self._policy.profile(session).results.max_candidates
+            cap = min(row.max_candidates, profile_cap, self._ctx.settings.max_top_k)
             # Check the policy before touching the biometrics.
-            self._decide_readonly(session, acting, Action.RUN_SEARCH, row, started)
-            targets = self._targets(session, galleries)
-            data = probe.data
-        image = self.decode(data, f"probe of request {request_id}")
-        faces = self._faces(image, f"probe of request {request_id}")
-        hits = self._nearest(faces, targets, cap)
+            steps.decide(session, me, Action.RUN_SEARCH, row, started)
+            targets = self._matcher.targets(session, list(row.galleries))
+            data, face_index = probe.data, row.face_index
+        name = f"probe of request {request_id}"
+        face = self._matcher.face(self._matcher.decode(data, name), name, face_index)
+        hits = self._matcher.nearest([face], targets, cap)
 
-        def step(session: Session) -> RequestView:
-            row = self._row(session, request_id)
-            self._require_state(row, (State.APPROVED, State.APPROVED_EMERGENCY), "run the search")
-            decision = self._decide(
-                session,
-                acting,
-                Action.RUN_SEARCH,
-                self._context_request(session, row),
-                utcnow(),
-                request_id=row.id,
-            )
-            probe_faces = self._rank(session, faces, hits, cap)
+        with steps.step(acting, "request.search", request_id) as (session, me, row):
+            steps.require_state(row, searchable, "run the search")
+            decision = steps.decide(session, me, Action.RUN_SEARCH, row, utcnow())
+            [ranked] = self._matcher.rank(session, [face], hits, cap)
             finished = utcnow()
-            models = {k: m.to_dict() for k, m in self.pipeline.models.items()}
-            threshold = round(self.settings.match_threshold * 1_000_000)
+            models = {k: m.to_dict() for k, m in self._ctx.pipeline.models.items()}
+            threshold = round(self._ctx.settings.match_threshold * 1_000_000)
             run = SearchRun(
                 request_id=row.id,
-                operator_id=acting.id,
+                operator_id=me.id,
                 started_at=started,
                 finished_at=finished,
-                probe_sha256=image.sha256,
+                probe_sha256=row.probe_sha256,
                 galleries=[t[2] for t in targets],
                 models=models,
                 threshold_micro=threshold,
                 max_candidates=cap,
                 faces=[
                     {
-                        "index": f.index,
-                        "box": f.box.to_dict(),
-                        "quality": f.quality.to_dict(),
-                        "problems": list(f.problems),
+                        "index": ranked.index,
+                        "box": ranked.box.to_dict(),
+                        "quality": ranked.quality.to_dict(),
+                        "problems": list(ranked.problems),
                     }
-                    for f in probe_faces
                 ],
             )
             session.add(run)
             session.flush()
-            for face in probe_faces:
-                for c in face.candidates:
-                    session.add(
-                        CandidateRow(
-                            run_id=run.id,
-                            face_index=face.index,
-                            rank=c.rank,
-                            gallery=c.gallery,
-                            subject_id=c.subject_id,
-                            external_id=c.external_id,
-                            display_name=c.display_name,
-                            template_id=c.template_id,
-                            photo_id=c.photo_id,
-                            photo_sha256=c.photo_sha256,
-                            distance_micro=round(c.distance * 1_000_000),
-                            similarity_micro=round(c.similarity * 1_000_000),
-                            above_threshold=c.above_threshold,
-                        )
+            for c in ranked.candidates:
+                session.add(
+                    CandidateRow(
+                        run_id=run.id,
+                        face_index=ranked.index,
+                        rank=c.rank,
+                        gallery=c.gallery,
+                        subject_id=c.subject_id,
+                        external_id=c.external_id,
+                        display_name=c.display_name,
+                        template_id=c.template_id,
+                        photo_id=c.photo_id,
+                        photo_sha256=c.photo_sha256,
+                        distance_micro=round(c.distance * 1_000_000),
+                        similarity_micro=round(c.similarity * 1_000_000),
+                        above_threshold=c.above_threshold,
                     )
+                )
             session.flush()
-            self._move(session, row, Event.RUN_SEARCH, finished)
-            run.ledger_seq = self._log(
+            steps.move(session, row, Event.RUN_SEARCH, finished)
+            run.ledger_seq = steps.log(
                 session,
-                acting,
-                "request.search",
+                me,
+                LedgerAction.REQUEST_SEARCH,
                 row,
                 {
-                    "operator": acting.username,
+                    "operator": me.username,
                     "started_at": started.isoformat(),
                     "finished_at": finished.isoformat(),
                     "galleries": run.galleries,
-                    "probe_sha256": image.sha256,
+                    "probe_sha256": row.probe_sha256,
+                    "face_index": ranked.index,
                     "models": models,
                     "threshold_micro": threshold,
                     "max_candidates": cap,
-                    "candidate_count": sum(len(f.candidates) for f in probe_faces),
-                    "faces": [
-                        {
-                            "index": f.index,
-                            "problems": list(f.problems),
-                            "candidates": [c.to_record() for c in f.candidates],
-                        }
-                        for f in probe_faces
-                    ],
+                    "candidate_count": len(ranked.candidates),
+                    "candidates": [c.to_record() for c in ranked.candidates],
                 },
                 decision,
             )
             session.refresh(row)
-            return self._view(session, acting, row)
-
-        return self._guarded(acting, request_id, step)
+            return steps.view(session, me, row)
 
     # -- reading ---------------------------------------------------------------------------
 
     def list_requests(
-        self, acting: UserInfo, state: str | None = None, limit: int = 50, offset: int = 0
+        self, acting: Principal, state: str | None = None, limit: int = 50, offset: int = 0
     ) -> tuple[list[RequestView], int]:
-        """Requests the caller may see, newest first, and their total: a requester sees their
-        own; examiners and reviewers the ones past approval; supervisors, auditors and admins
-        all."""
-        from sqlalchemy import func
+        """Requests the caller may see, newest first, and their total: a requester their
+        agency's; examiners and reviewers of the unit those past approval; supervisors of the
+        unit and auditors every one (the registry's ``request.read`` scope).
 
+        Raises:
+            PermissionDenied: for roles that may read no request (recorded).
+            InvalidInput: for a limit outside 1-500, a negative offset or an unknown state.
+        """
         if not 1 <= limit <= 500 or offset < 0:
             raise InvalidInput("limit must be 1-500 and offset not negative.")
-        with self.db.read() as session:
-            query = select(RequestRow)
-            roles = acting.roles
-            if not roles & {Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN}:
-                if roles & {Role.EXAMINER, Role.REVIEWER}:
-                    query = query.where(
-                        RequestRow.state.not_in(
-                            [State.DRAFT.value, State.SUBMITTED.value, State.DENIED.value]
-                        )
-                    )
-                    if Role.REQUESTER in roles:
-                        query = select(RequestRow)  # also their own, in any state
-                elif Role.REQUESTER in roles:
-                    query = query.where(RequestRow.requester_id == acting.id)
-                else:
-                    raise PermissionDenied("Your roles may not see search requests.")
+        with self._access.transaction(acting, "request.read", write=False) as (session, me):
+            query = select(RequestRow).where(self._access.visible_filter(session, me))
             if state:
                 query = query.where(RequestRow.state == enum_value(State, state, "state").value)
             total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
             rows = session.scalars(
                 query.order_by(RequestRow.id.desc()).limit(limit).offset(offset)
             ).all()
-            return [self._view(session, acting, r) for r in rows], total
+            return [self._steps.view(session, me, r) for r in rows], total
 
-    def get_request(self, acting: UserInfo, request_id: int) -> RequestView:
+    def get_request(self, acting: Principal, request_id: int) -> RequestView:
         """One request as the caller may see it (blind peer review, release-only for the
-        requester, nothing of a sealed result).
+        requester, nothing of a sealed result), with the actions they may take next.
 
         Raises:
-            NotFound: for an unknown request, or one the caller may not see.
+            NotFound: for an unknown request, or one outside the caller's sight.
         """
-        with self.db.read() as session:
-            row = self._row(session, request_id)
-            if not (acting.roles & STAFF) and row.requester_id != acting.id:
-                raise NotFound(f"There is no search request {request_id}.")
-            return self._view(session, acting, row)
+        with self._steps.step(acting, "request.read", request_id, write=False) as (s, me, row):
+            return self._steps.view(s, me, row)
+
+
+def _raise(refusal: Refused) -> None:
+    raise refusal

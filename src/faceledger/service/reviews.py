@@ -1,16 +1,22 @@
 """Review use cases: first review, blind peer review (R10), release with the caveat (R9),
-closing with no lead, and recorded uses of a released lead (R11)."""
+closing with no lead, and recorded uses of a released lead (R11).
+
+The blind peer review stays blind in the ledger too: the first review's entry holds only a
+salted commitment to its marks (:mod:`faceledger.ledger.commitments`), and the peer review's
+entry reveals them; the verifier checks that the reveal matches the commitment.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from faceledger.db import utcnow
 from faceledger.errors import Conflict, InvalidInput
-from faceledger.governance.accounts import UserInfo
+from faceledger.governance.accounts import Principal
 from faceledger.governance.context import (
     Action,
     CandidateMark,
@@ -30,71 +36,114 @@ from faceledger.governance.models import (
     RequestRow,
     ReviewRow,
 )
-from faceledger.service.request_core import RequestCore
+from faceledger.ledger.commitments import commit, make_reveal
+from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.request_core import RequestSteps
 from faceledger.service.request_views import RequestView
 
+_MARKS = "marks"
 
-class ReviewUseCases(RequestCore):
+
+class ReviewUseCases:
     """From a candidate list to a released lead."""
 
+    def __init__(self, steps: RequestSteps) -> None:
+        self._steps = steps
+
     def submit_review(
-        self, acting: UserInfo, request_id: int, marks: Sequence[dict[str, Any]]
+        self, acting: Principal, request_id: int, marks: Sequence[dict[str, Any]]
     ) -> RequestView:
-        """Record a review: the first by an examiner, then a blind peer review (R10).
+        """Record a review: the first by an examiner of the unit, then a blind peer review by
+        a second person (R10); requester, operator and both reviewers are four people.
 
         ``marks``: one ``{"candidate_id", "outcome", "note"}`` per candidate of the run.
-        """
-        now = utcnow()
 
-        def step(session: Session) -> RequestView:
-            row = self._row(session, request_id)
-            self._require_state(row, (State.SEARCHED, State.REVIEWED), "review the candidates")
-            first = State(row.state) is State.SEARCHED
+        Raises:
+            NotFound: for a request outside the caller's sight.
+            PermissionDenied, PolicyDenied: when the registry or the policy refuses (recorded).
+            Conflict: if the request is not awaiting this review, or another review of the
+                same stage won the race (409, nothing written).
+            InvalidInput: for marks that do not cover the candidate list exactly.
+        """
+        now, steps = utcnow(), self._steps
+        with steps.access.transaction(acting, write=False) as (session, _):
+            found = session.get(RequestRow, request_id)
+            state = found.state if found is not None else State.SEARCHED.value
+        first = state != State.REVIEWED.value
+        name = "request.review.first" if first else "request.review.peer"
+        with steps.step(acting, name, request_id) as (session, me, row):
+            wanted = State.SEARCHED if first else State.REVIEWED
+            steps.require_state(row, (wanted,), "review the candidates")
             action = Action.FIRST_REVIEW if first else Action.PEER_REVIEW
             stage = ReviewStage.FIRST if first else ReviewStage.PEER
             assert row.run is not None
             known = {c.id for c in row.run.candidates}
             cleaned = self._clean_marks(marks, known)
             pending = Review(
-                acting.username,
+                me.username,
                 stage,
                 tuple(
                     CandidateMark(str(m["candidate_id"]), ReviewOutcome(m["outcome"]), m["note"])
                     for m in cleaned
                 ),
             )
-            request = self._context_request(session, row)
-            decision = self._decide(session, acting, action, request, now, request_id=row.id)
-            session.add(
-                ReviewRow(
-                    request_id=row.id,
-                    reviewer_id=acting.id,
-                    stage=stage.value,
-                    marks=cleaned,
-                    submitted_at=now,
-                )
+            decision = steps.decide(session, me, action, row, now)
+            record = {
+                "marks": cleaned,
+                "possible_leads": [
+                    m.candidate_id
+                    for m in pending.marks
+                    if m.outcome is ReviewOutcome.POSSIBLE_LEAD
+                ],
+            }
+            review = ReviewRow(
+                request_id=row.id,
+                reviewer_id=me.id,
+                stage=stage.value,
+                marks=cleaned,
+                submitted_at=now,
             )
-            self._move(session, row, Event.FIRST_REVIEW if first else Event.PEER_REVIEW, now)
-            self._log(
+            payload: dict[str, Any] = {"reviewer": me.username}
+            if first:
+                sealed = commit(record)
+                review.commitment_salt = sealed.salt
+                payload["candidate_count"] = len(cleaned)
+                payload["commitments"] = {_MARKS: sealed.digest}
+            else:
+                payload.update(record)
+                payload["reveals"] = [self._reveal_first(session, row)]
+            session.add(review)
+            try:
+                session.flush()
+            except IntegrityError:  # a second review of this stage lost the race
+                raise Conflict(
+                    f"Request {row.id} already has its {stage.value} review.", request_id=row.id
+                ) from None
+            steps.move(session, row, Event.FIRST_REVIEW if first else Event.PEER_REVIEW, now)
+            steps.log(
                 session,
-                acting,
-                f"request.review.{stage.value}",
+                me,
+                LedgerAction.REQUEST_REVIEW_FIRST if first else LedgerAction.REQUEST_REVIEW_PEER,
                 row,
-                {
-                    "reviewer": acting.username,
-                    "marks": cleaned,
-                    "possible_leads": [
-                        m.candidate_id
-                        for m in pending.marks
-                        if m.outcome is ReviewOutcome.POSSIBLE_LEAD
-                    ],
-                },
+                payload,
                 decision,
             )
             session.refresh(row)
-            return self._view(session, acting, row)
+            return steps.view(session, me, row)
 
-        return self._guarded(acting, request_id, step)
+    def _reveal_first(self, session: Session, row: RequestRow) -> dict[str, Any]:
+        """The reveal of the first review's committed marks, for the peer review's entry."""
+        [first] = [r for r in row.reviews if r.stage == ReviewStage.FIRST.value]
+        [entry] = self._steps.ctx.ledger.query(
+            session,
+            action=LedgerAction.REQUEST_REVIEW_FIRST,
+            object_type="request",
+            object_id=str(row.id),
+            limit=1,
+        )
+        leads = [m["candidate_id"] for m in first.marks if m["outcome"] == "possible_lead"]
+        value = {"marks": first.marks, "possible_leads": leads}
+        return make_reveal(entry.seq, _MARKS, first.commitment_salt or "", value)
 
     @staticmethod
     def _clean_marks(marks: Sequence[dict[str, Any]], known: set[int]) -> list[dict[str, Any]]:
@@ -120,14 +169,12 @@ class ReviewUseCases(RequestCore):
             )
         return [cleaned[c] for c in sorted(cleaned)]
 
-    def release_request(self, acting: UserInfo, request_id: int) -> RequestView:
+    def release_request(self, acting: Principal, request_id: int) -> RequestView:
         """Release to the requester the candidates every reviewer marked possible_lead, with the
         profile's caveat (R9, R10)."""
-        now = utcnow()
-
-        def step(session: Session) -> RequestView:
-            row = self._row(session, request_id)
-            self._require_state(row, (State.PEER_REVIEWED,), "release the results")
+        now, steps = utcnow(), self._steps
+        with steps.step(acting, "request.release", request_id) as (session, me, row):
+            steps.require_state(row, (State.PEER_REVIEWED,), "release the results")
             agreed = self._agreed(row)
             if not agreed:
                 raise Conflict(
@@ -135,35 +182,25 @@ class ReviewUseCases(RequestCore):
                     "reviewer; close it as no_lead instead.",
                     request_id=row.id,
                 )
-            profile = self.engine(session).profile
+            profile = steps.policy.profile(session)
             release = Release(
                 tuple(str(c) for c in agreed),
                 profile.results.caveat,
                 (profile.unsafe_banner,) if profile.unsafe else (),
             )
-            decision = self._decide(
-                session,
-                acting,
-                Action.RELEASE,
-                self._context_request(session, row),
-                now,
-                request_id=row.id,
-                release=release,
-            )
-            row.released_by_id, row.released_at = acting.id, now
+            decision = steps.decide(session, me, Action.RELEASE, row, now, release=release)
+            row.released_by_id, row.released_at = me.id, now
             row.released_candidate_ids, row.caveat = agreed, release.caveat
-            self._move(session, row, Event.RELEASE, now)
-            self._log(
+            steps.move(session, row, Event.RELEASE, now)
+            steps.log(
                 session,
-                acting,
-                "request.release",
+                me,
+                LedgerAction.REQUEST_RELEASE,
                 row,
                 {"released_candidate_ids": agreed, "caveat": release.caveat},
                 decision,
             )
-            return self._view(session, acting, row)
-
-        return self._guarded(acting, request_id, step)
+            return steps.view(session, me, row)
 
     @staticmethod
     def _agreed(row: RequestRow) -> list[int]:
@@ -175,85 +212,65 @@ class ReviewUseCases(RequestCore):
         ]
         return sorted(set.intersection(*leads))
 
-    def close_no_lead(self, acting: UserInfo, request_id: int, reason: str) -> RequestView:
+    def close_no_lead(self, acting: Principal, request_id: int, reason: str) -> RequestView:
         """Close a searched request with nothing released."""
-        now = utcnow()
+        now, steps = utcnow(), self._steps
         if not reason.strip():
             raise InvalidInput("Give the reason for closing with no lead.", field="reason")
-
-        def step(session: Session) -> RequestView:
-            row = self._row(session, request_id)
-            self._require_state(
+        with steps.step(acting, "request.close", request_id) as (session, me, row):
+            steps.require_state(
                 row, (State.SEARCHED, State.REVIEWED, State.PEER_REVIEWED), "close with no lead"
             )
-            decision = self._decide(
-                session,
-                acting,
-                Action.CLOSE_NO_LEAD,
-                self._context_request(session, row),
-                now,
-                request_id=row.id,
-            )
+            decision = steps.decide(session, me, Action.CLOSE_NO_LEAD, row, now)
             row.closed_reason = reason.strip()
-            self._move(session, row, Event.CLOSE_NO_LEAD, now)
-            self._log(
+            steps.move(session, row, Event.CLOSE_NO_LEAD, now)
+            steps.log(
                 session,
-                acting,
-                "request.close_no_lead",
+                me,
+                LedgerAction.REQUEST_CLOSE_NO_LEAD,
                 row,
                 {"reason": row.closed_reason},
                 decision,
             )
-            return self._view(session, acting, row)
-
-        return self._guarded(acting, request_id, step)
+            return steps.view(session, me, row)
 
     def record_lead_use(
         self,
-        acting: UserInfo,
+        acting: Principal,
         request_id: int,
         candidate_id: int,
         use: str,
         corroboration_ref: str = "",
     ) -> RequestView:
         """Record that a released lead was used; arrest, warrant and photo lineup need a
-        reference to independent corroborating evidence (R11)."""
-        now = utcnow()
+        reference to independent corroborating evidence (R11). Only officers of the requesting
+        agency record uses of its leads."""
+        now, steps = utcnow(), self._steps
         kind = enum_value(LeadUseKind, use, "use")
-
-        def step(session: Session) -> RequestView:
-            row = self._row(session, request_id)
-            self._require_state(row, (State.RELEASED,), "record a use of the lead")
+        with steps.step(acting, "request.lead_use", request_id) as (session, me, row):
+            steps.require_state(row, (State.RELEASED,), "record a use of the lead")
             if candidate_id not in row.released_candidate_ids:
                 raise InvalidInput(
                     f"Candidate {candidate_id} was not released for request {row.id}.",
                     candidate_id=candidate_id,
                 )
             lead = LeadUse(str(candidate_id), kind, corroboration_ref.strip())
-            decision = self._decide(
-                session,
-                acting,
-                Action.USE_LEAD,
-                self._context_request(session, row),
-                now,
-                request_id=row.id,
-                lead_use=lead,
-            )
+            decision = steps.decide(session, me, Action.USE_LEAD, row, now, lead_use=lead)
             session.add(
                 LeadUseRow(
                     request_id=row.id,
                     candidate_id=candidate_id,
                     use=kind.value,
                     corroboration_ref=lead.corroboration_ref,
-                    recorded_by_id=acting.id,
+                    recorded_by_id=me.id,
                     recorded_at=now,
                 )
             )
             row.updated_at = now
-            self._log(
+            steps.log(
                 session,
-                acting,
-                "request.lead_use",
+                me,
+                LedgerAction.REQUEST_LEAD_USE,
                 row,
                 {
                     "candidate_id": candidate_id,
@@ -264,6 +281,4 @@ class ReviewUseCases(RequestCore):
             )
             session.flush()
             session.refresh(row)
-            return self._view(session, acting, row)
-
-        return self._guarded(acting, request_id, step)
+            return steps.view(session, me, row)

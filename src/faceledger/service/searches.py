@@ -1,4 +1,6 @@
-"""Search use cases: 1:N search of a probe photo and 1:1 verification."""
+"""Face matching (:class:`Matcher`: decoding, faces, nearest templates, ranked candidates) and
+the ad hoc search and 1:1 verify use cases, which the access registry allows only under an
+unsafe (lab) profile: every other search goes through a request with a legal basis."""
 
 from __future__ import annotations
 
@@ -21,12 +23,19 @@ from faceledger.errors import (
 from faceledger.gallery import store
 from faceledger.gallery.index import Hit
 from faceledger.gallery.search import ProbeFace, rank_candidates, similarity
-from faceledger.service.core import ServiceCore
+from faceledger.governance.accounts import Principal
+from faceledger.service.access import Access
+from faceledger.service.context import ServiceContext
+from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.policy import PolicyStore
 from faceledger.service.results import SearchResult, VerifyResult
 
 
-class SearchUseCases(ServiceCore):
-    """Searching and comparing faces; each run is recorded in the ledger."""
+class Matcher:
+    """From image bytes to ranked candidates; knows nothing of requests or people."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.settings, self.pipeline, self._ctx = ctx.settings, ctx.pipeline, ctx
 
     def decode(self, data: bytes | Path, name: str = "probe") -> DecodedImage:
         """Decode an uploaded image or an image file under the configured limits."""
@@ -42,7 +51,13 @@ class SearchUseCases(ServiceCore):
             )
         return decode_image(data, self.settings.max_image_pixels, name=name)
 
-    def _faces(self, image: DecodedImage, name: str) -> list[Face]:
+    def faces(self, image: DecodedImage, name: str) -> list[Face]:
+        """Return the faces of ``image``.
+
+        Raises:
+            NoFaceFound: if there is none.
+            PoorQuality: if no face is usable, with each face's reasons.
+        """
         faces = self.pipeline.analyse(image)
         if not faces:
             raise NoFaceFound(f"{name}: no face was found in the image.", sha256=image.sha256)
@@ -55,9 +70,113 @@ class SearchUseCases(ServiceCore):
             )
         return faces
 
+    def chosen_face(self, image: DecodedImage, name: str, face_index: int | None) -> int:
+        """Return the index of the one face of a probe to search, checking it is usable.
+
+        A photo of one face needs no choice; with several, ``face_index`` must name one (the
+        others are bystanders, never embedded or searched).
+
+        Raises:
+            NoFaceFound: if the photo shows no face.
+            InvalidInput: for several faces and no choice, or an index the photo does not have.
+            PoorQuality: if the chosen face is not usable.
+        """
+        boxes = self.pipeline.detect(image)
+        if not boxes:
+            raise NoFaceFound(f"{name}: no face was found in the image.", sha256=image.sha256)
+        if face_index is None:
+            if len(boxes) > 1:
+                raise InvalidInput(
+                    f"{name}: the photo shows {len(boxes)} faces; choose the one to search "
+                    f"(face_index 0 to {len(boxes) - 1}). The others are never searched.",
+                    field="face_index",
+                    faces=[b.to_dict() for b in boxes],
+                )
+            face_index = 0
+        self.face(image, name, face_index)
+        return face_index
+
+    def face(self, image: DecodedImage, name: str, index: int) -> Face:
+        """Return face ``index`` of ``image``, embedding that face alone.
+
+        Raises:
+            InvalidInput: if the image has no face ``index``.
+            PoorQuality: if that face is not usable, with the reasons.
+        """
+        try:
+            face = self.pipeline.analyse_face(image, index)
+        except IndexError:
+            raise InvalidInput(
+                f"{name}: there is no face {index} in the photo.", field="face_index"
+            ) from None
+        if face.problems:
+            raise PoorQuality(
+                f"{name}: face {index} is not usable ({'; '.join(face.problems)}).",
+                sha256=image.sha256,
+                reasons=list(face.problems),
+            )
+        return face
+
+    def nearest(
+        self, faces: Sequence[Face], targets: Sequence[tuple[int, int, str]], k: int
+    ) -> list[list[Hit]]:
+        """Return the nearest templates of each usable face across the target galleries."""
+        usable = [f for f in faces if not f.problems]
+        if not usable:
+            return []
+        queries = np.vstack([f.unit_embedding for f in usable])
+        hits_per_face: list[list[Hit]] = [[] for _ in usable]
+        for gallery_id, generation, _ in targets:
+            index = self._ctx.indexes.get(gallery_id, generation, self._ctx.vectors_of(gallery_id))
+            # Several templates of one subject may crowd the list; over-fetch, then dedupe.
+            for i, hits in enumerate(index.search(queries, k * 4)):
+                hits_per_face[i].extend(hits)
+        return hits_per_face
+
+    def rank(
+        self, session: Session, faces: Sequence[Face], hits: list[list[Hit]], k: int
+    ) -> tuple[ProbeFace, ...]:
+        """Turn nearest templates into ranked candidate lists, one per face (empty if unusable)."""
+        refs = store.template_refs(session, (h.template_id for row in hits for h in row))
+        threshold = self.settings.match_threshold
+        ranked = iter([rank_candidates(row, refs, k, threshold) for row in hits])
+        return tuple(
+            ProbeFace(f.index, f.box, f.quality, f.problems, () if f.problems else next(ranked))
+            for f in faces
+        )
+
+    def targets(self, session: Session, names: Sequence[str]) -> list[tuple[int, int, str]]:
+        """Return (id, generation, name) of the galleries named (every gallery if none).
+
+        Raises:
+            NotFound: for an unknown gallery.
+            InvalidInput: if there is no gallery at all.
+        """
+        if names:
+            chosen = [store.get_gallery(session, n) for n in dict.fromkeys(names)]
+        else:
+            chosen = [store.get_gallery(session, s.name) for s in store.summaries(session)]
+        if not chosen:
+            raise InvalidInput("There is no gallery to search; enrol photos first.")
+        return [(g.id, g.generation, g.name) for g in chosen]
+
+
+class SearchUseCases:
+    """Ad hoc 1:N search and 1:1 verify, outside any request: research under an unsafe
+    profile only (registry actions ``search.adhoc`` and ``verify.adhoc``)."""
+
+    def __init__(
+        self, ctx: ServiceContext, matcher: Matcher, access: Access, store: PolicyStore
+    ) -> None:
+        self._ctx, self._matcher, self._access, self._store = ctx, matcher, access, store
+
+    def _allow(self, acting: Principal, name: str) -> None:
+        with self._access.transaction(acting, name, write=False):
+            pass
+
     def search(
         self,
-        actor: str,
+        acting: Principal,
         probe: bytes | Path,
         galleries: Sequence[str] = (),
         top_k: int | None = None,
@@ -70,32 +189,36 @@ class SearchUseCases(ServiceCore):
                 is recorded then.
             NotFound: for an unknown gallery.
             InvalidInput: for a candidate list length outside 1..max_top_k.
+            PermissionDenied: under a profile that is not unsafe, or for a role the registry
+                does not allow (``search.adhoc``; recorded as a violation).
         """
+        self._allow(acting, "search.adhoc")
         started = utcnow()
-        k = self.settings.top_k if top_k is None else top_k
-        if not 1 <= k <= self.settings.max_top_k:
+        k = self._ctx.settings.top_k if top_k is None else top_k
+        if not 1 <= k <= self._ctx.settings.max_top_k:
             raise InvalidInput(
-                f"Candidate list length must be between 1 and {self.settings.max_top_k}, got {k}.",
+                f"Candidate list length must be between 1 and {self._ctx.settings.max_top_k}, got {k}.",
                 top_k=k,
             )
         name = name or (probe.name if isinstance(probe, Path) else "probe")
-        image = self.decode(probe, name)
-        faces = self._faces(image, name)
-        threshold = self.settings.match_threshold
-        with self.db.read() as session:
-            targets = self._targets(session, galleries)
-        hits = self._nearest(faces, targets, k)
-        models = {key: m.to_dict() for key, m in self.pipeline.models.items()}
-        with self.db.transaction() as session:
-            probe_faces = self._rank(session, faces, hits, k)
+        image = self._matcher.decode(probe, name)
+        faces = self._matcher.faces(image, name)
+        threshold = self._ctx.settings.match_threshold
+        with self._ctx.db.read() as session:
+            targets = self._matcher.targets(session, galleries)
+        hits = self._matcher.nearest(faces, targets, k)
+        models = {key: m.to_dict() for key, m in self._ctx.pipeline.models.items()}
+        with self._ctx.db.transaction() as session:
+            probe_faces = self._matcher.rank(session, faces, hits, k)
             finished = utcnow()
-            entry = self.ledger.append(
+            entry = self._ctx.ledger.append(
                 session,
-                actor=actor,
-                action="search.run",
+                actor=acting.ledger_actor,
+                action=LedgerAction.SEARCH_RUN,
                 object_type="probe",
                 object_id=image.sha256,
                 payload={
+                    "profile": self._store.notice(session),
                     "probe_sha256": image.sha256,
                     "galleries": [name for _, _, name in targets],
                     "models": models,
@@ -126,46 +249,9 @@ class SearchUseCases(ServiceCore):
             ledger_seq=entry.seq,
         )
 
-    def _nearest(
-        self, faces: Sequence[Face], targets: Sequence[tuple[int, int, str]], k: int
-    ) -> list[list[Hit]]:
-        """Return the nearest templates of each usable face across the target galleries."""
-        usable = [f for f in faces if not f.problems]
-        if not usable:
-            return []
-        queries = np.vstack([f.unit_embedding for f in usable])
-        hits_per_face: list[list[Hit]] = [[] for _ in usable]
-        for gallery_id, generation, _ in targets:
-            index = self.indexes.get(gallery_id, generation, self._loader(gallery_id))
-            # Several templates of one subject may crowd the list; over-fetch, then dedupe.
-            for i, hits in enumerate(index.search(queries, k * 4)):
-                hits_per_face[i].extend(hits)
-        return hits_per_face
-
-    def _rank(
-        self, session: Session, faces: Sequence[Face], hits: list[list[Hit]], k: int
-    ) -> tuple[ProbeFace, ...]:
-        """Turn nearest templates into ranked candidate lists, one per face (empty if unusable)."""
-        refs = store.template_refs(session, (h.template_id for row in hits for h in row))
-        threshold = self.settings.match_threshold
-        ranked = iter([rank_candidates(row, refs, k, threshold) for row in hits])
-        return tuple(
-            ProbeFace(f.index, f.box, f.quality, f.problems, () if f.problems else next(ranked))
-            for f in faces
-        )
-
-    def _targets(self, session: Session, names: Sequence[str]) -> list[tuple[int, int, str]]:
-        if names:
-            chosen = [store.get_gallery(session, n) for n in dict.fromkeys(names)]
-        else:
-            chosen = [store.get_gallery(session, s.name) for s in store.summaries(session)]
-        if not chosen:
-            raise InvalidInput("There is no gallery to search; enrol photos first.")
-        return [(g.id, g.generation, g.name) for g in chosen]
-
     def verify(
         self,
-        actor: str,
+        acting: Principal,
         first: bytes | Path,
         second: bytes | Path,
         names: tuple[str, str] | None = None,
@@ -175,7 +261,9 @@ class SearchUseCases(ServiceCore):
         Raises:
             InvalidImage, NoFaceFound, PoorQuality: for an unusable photo.
             MultipleFaces: if either photo shows more than one face.
+            PermissionDenied: under a profile that is not unsafe (``verify.adhoc``; recorded).
         """
+        self._allow(acting, "verify.adhoc")
         if names is None:
             names = (
                 first.name if isinstance(first, Path) else "first photo",
@@ -184,8 +272,8 @@ class SearchUseCases(ServiceCore):
         faces = []
         hashes = []
         for data, name in zip((first, second), names, strict=True):
-            image = self.decode(data, name)
-            found = self._faces(image, name)
+            image = self._matcher.decode(data, name)
+            found = self._matcher.faces(image, name)
             if len(found) > 1:
                 raise MultipleFaces(
                     f"{name}: {len(found)} faces found; 1:1 verification needs exactly one.",
@@ -194,20 +282,21 @@ class SearchUseCases(ServiceCore):
             faces.append(found[0])
             hashes.append(image.sha256)
         distance = float(np.linalg.norm(faces[0].unit_embedding - faces[1].unit_embedding))
-        threshold = self.settings.match_threshold
-        with self.db.transaction() as session:
-            entry = self.ledger.append(
+        threshold = self._ctx.settings.match_threshold
+        with self._ctx.db.transaction() as session:
+            entry = self._ctx.ledger.append(
                 session,
-                actor=actor,
-                action="verify.run",
+                actor=acting.ledger_actor,
+                action=LedgerAction.VERIFY_RUN,
                 object_type="probe_pair",
                 object_id=f"{hashes[0]}:{hashes[1]}",
                 payload={
+                    "profile": self._store.notice(session),
                     "sha256_a": hashes[0],
                     "sha256_b": hashes[1],
                     "distance_micro": round(distance * 1_000_000),
                     "threshold_micro": round(threshold * 1_000_000),
-                    "model": self.pipeline.embedder.model.to_dict(),
+                    "model": self._ctx.pipeline.embedder.model.to_dict(),
                 },
             )
         return VerifyResult(

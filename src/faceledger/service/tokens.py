@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from faceledger.db import utcnow
-from faceledger.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from faceledger.governance.accounts import User, UserInfo, check_display_name
+from faceledger.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from faceledger.governance.accounts import Principal, User, UserInfo, check_display_name
+from faceledger.governance.context import Role
 from faceledger.governance.tokens import (
     API_TOKEN_PREFIX,
     MAX_TOKEN_DAYS,
@@ -24,7 +25,9 @@ from faceledger.governance.tokens import (
     api_token_digest,
     new_api_token,
 )
-from faceledger.service.access import AccessUseCases
+from faceledger.service.access import Access, Refused
+from faceledger.service.context import ServiceContext
+from faceledger.service.ledger_actions import LedgerAction
 
 __all__ = ["LAST_USED_RESOLUTION", "ApiTokenInfo", "TokenUseCases"]
 
@@ -33,24 +36,30 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 does not turn every API call into a database write."""
 
 
-class TokenUseCases(AccessUseCases):
-    """API tokens; issuing and revoking need the ``tokens.manage`` capability (admins)."""
+class TokenUseCases:
+    """API tokens. A token acts as the person it was issued to, so only that person can issue
+    it (``token.create``); listing and revoking are one's own, or anyone's for an admin
+    (``token.manage``)."""
+
+    def __init__(self, ctx: ServiceContext, access: Access) -> None:
+        self._access, self.db, self.ledger = access, ctx.db, ctx.ledger
 
     def create_api_token(
-        self, acting: UserInfo, username: str, name: str, expires_days: int | None = None
+        self, acting: Principal, username: str, name: str, expires_days: int | None = None
     ) -> tuple[ApiTokenInfo, str]:
-        """Issue an API token that acts as ``username``; return its record and the token.
+        """Issue an API token for ``acting``'s own account ``username``; return its record and
+        the token.
 
         The token is returned only this once; only its SHA-256 is stored. ``expires_days``
         None means it runs until revoked.
 
         Raises:
-            PermissionDenied: unless ``acting`` holds ``tokens.manage`` (recorded, R18).
+            PermissionDenied: for another person's account: nobody, an admin included, may mint
+                a credential that acts as someone else (recorded, R18).
             InvalidInput: for a bad name or a lifetime outside 1..MAX_TOKEN_DAYS days.
             NotFound: for an unknown username.
             Conflict: if the account is disabled or not approved (the token could not be used).
         """
-        self.require(acting, "tokens.manage")
         name = check_display_name(name, "Token name")
         if expires_days is not None and not 1 <= expires_days <= MAX_TOKEN_DAYS:
             raise InvalidInput(
@@ -58,8 +67,18 @@ class TokenUseCases(AccessUseCases):
                 field="expires_days",
             )
         token, digest = new_api_token()
-        with self.db.transaction() as session:
+        with self._access.transaction(acting, "token.create") as (session, fresh):
             user = _user(session, username)
+            if user.id != fresh.id:
+                raise Refused(
+                    "token.create",
+                    PermissionDenied(
+                        f"{fresh.username} may not issue an API token for {username!r}: a token "
+                        f"acts as the person it is issued to, so only {username} can issue one.",
+                        username=username,
+                    ),
+                    ["R1", "R18"],
+                )
             if not (user.active and user.approved):
                 raise Conflict(
                     f"Account {username!r} is disabled or not approved; a token for it could "
@@ -70,7 +89,7 @@ class TokenUseCases(AccessUseCases):
                 user=user,
                 name=name,
                 token_sha256=digest,
-                created_by_id=acting.id,
+                created_by_id=fresh.id,
                 created_at=now,
                 expires_at=None if expires_days is None else now + dt.timedelta(days=expires_days),
             )
@@ -79,8 +98,8 @@ class TokenUseCases(AccessUseCases):
             info = ApiTokenInfo.of(row)
             self.ledger.append(
                 session,
-                actor=acting.ledger_actor,
-                action="token.create",
+                actor=fresh.ledger_actor,
+                action=LedgerAction.TOKEN_CREATE,
                 object_type="api_token",
                 object_id=str(row.id),
                 payload={
@@ -92,46 +111,49 @@ class TokenUseCases(AccessUseCases):
             )
         return info, token
 
-    def revoke_api_token(self, acting: UserInfo, token_id: int) -> ApiTokenInfo:
-        """Revoke an API token; it is refused from then on.
+    def revoke_api_token(self, acting: Principal, token_id: int) -> ApiTokenInfo:
+        """Revoke an API token (one's own, or anyone's as admin); it is refused from then on.
 
         Raises:
-            PermissionDenied: unless ``acting`` holds ``tokens.manage`` (recorded, R18).
+            PermissionDenied: for another person's token without the admin role (recorded).
             NotFound: for an unknown token id.
             Conflict: if it is revoked already.
         """
-        self.require(acting, "tokens.manage")
-        with self.db.transaction() as session:
+        with self._access.transaction(acting, "token.manage") as (session, fresh):
             row = session.get(ApiToken, token_id)
             if row is None:
                 raise NotFound(f"There is no API token {token_id}.", token_id=token_id)
+            self._access.require_account(session, fresh, "token.manage", row.user)
             if row.revoked_at is not None:
                 raise Conflict(f"API token {token_id} is revoked already.")
             row.revoked_at = utcnow()
             session.flush()
             self.ledger.append(
                 session,
-                actor=acting.ledger_actor,
-                action="token.revoke",
+                actor=fresh.ledger_actor,
+                action=LedgerAction.TOKEN_REVOKE,
                 object_type="api_token",
                 object_id=str(row.id),
                 payload={"token_id": row.id, "username": row.user.username, "name": row.name},
             )
             return ApiTokenInfo.of(row)
 
-    def list_api_tokens(self, acting: UserInfo, username: str | None = None) -> list[ApiTokenInfo]:
-        """Return API tokens (revoked and expired ones too), oldest first, optionally of one
-        account.
+    def list_api_tokens(self, acting: Principal, username: str | None = None) -> list[ApiTokenInfo]:
+        """Return API tokens (revoked and expired ones too), oldest first: one's own, or, for
+        an admin, everyone's or those of ``username``.
 
         Raises:
-            PermissionDenied: unless ``acting`` holds ``tokens.manage`` (recorded, R18).
+            PermissionDenied: for another person's tokens without the admin role (recorded).
             NotFound: for an unknown username.
         """
-        self.require(acting, "tokens.manage")
-        with self.db.read() as session:
+        with self._access.transaction(acting, "token.manage", write=False) as (session, fresh):
             query = select(ApiToken).order_by(ApiToken.id)
             if username is not None:
-                query = query.where(ApiToken.user_id == _user(session, username).id)
+                owner = _user(session, username)
+                self._access.require_account(session, fresh, "token.manage", owner)
+                query = query.where(ApiToken.user_id == owner.id)
+            elif Role.ADMIN not in fresh.roles:
+                query = query.where(ApiToken.user_id == fresh.id)
             return [ApiTokenInfo.of(row) for row in session.scalars(query)]
 
     def user_for_api_token(self, token: str) -> UserInfo:
@@ -153,11 +175,11 @@ class TokenUseCases(AccessUseCases):
             problem = row.problem(now)
             if problem is not None:
                 raise Unauthenticated(problem)
-            user = UserInfo.of(row.user)
+            user = UserInfo.of(row.user, token_id=row.id)
             token_id, last_used = row.id, row.last_used_at
         if last_used is None or now - last_used >= LAST_USED_RESOLUTION:
             # Bookkeeping, not a governed change, so no ledger entry: every action taken with
-            # the token is recorded under its account anyway.
+            # the token is recorded under its account and names the token.
             with self.db.transaction() as session:
                 session.execute(
                     update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)

@@ -1,22 +1,26 @@
 """Violations (R18): attempted forbidden actions and missed obligations, for supervisors and
-auditors. Each is stored and written to the ledger in one transaction."""
+auditors. :class:`ViolationLog` stores one inside a use case's transaction with its ledger
+entry; :class:`ViolationUseCases` lists them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from faceledger.errors import InvalidInput, PermissionDenied
-from faceledger.governance.accounts import UserInfo
-from faceledger.governance.context import Role
+from faceledger.errors import InvalidInput
+from faceledger.governance.accounts import Principal
 from faceledger.governance.models import ViolationRow
-from faceledger.service.core import ServiceCore
+from faceledger.governance.violations import ViolationKind
+from faceledger.ledger import Ledger
+from faceledger.service.context import ServiceContext
+from faceledger.service.ledger_actions import LedgerAction
 
-VIEWERS = frozenset({Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN})
+if TYPE_CHECKING:
+    from faceledger.service.access import Access
 
 
 @dataclass(frozen=True)
@@ -52,23 +56,28 @@ def _view(row: ViolationRow) -> ViolationView:
     )
 
 
-class ViolationUseCases(ServiceCore):
-    """Recording and listing violations."""
+class ViolationLog:
+    """Stores violations, each with its ledger entry, inside the caller's transaction."""
 
-    def add_violation(
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def add(
         self,
         session: Session,
         *,
-        kind: str,
+        kind: ViolationKind,
         reason: str,
         requirements: Sequence[str],
         actor: str,
         request_id: int | None = None,
         details: dict[str, Any] | None = None,
+        action: LedgerAction = LedgerAction.VIOLATION_RECORDED,
+        extra: dict[str, Any] | None = None,
     ) -> ViolationRow:
-        """Store a violation and its ledger entry inside the caller's transaction."""
+        """Store a violation and its one ledger entry (``action``; ``extra`` joins its payload)."""
         row = ViolationRow(
-            kind=kind,
+            kind=str(kind),
             reason=reason,
             requirements=list(requirements),
             actor=actor,
@@ -77,58 +86,44 @@ class ViolationUseCases(ServiceCore):
         )
         session.add(row)
         session.flush()
-        entry = self.ledger.append(
+        entry = self._ledger.append(
             session,
             actor=actor,
-            action="violation.recorded",
+            action=action,
             object_type="violation",
             object_id=str(row.id),
             payload={
-                "kind": kind,
+                "kind": str(kind),
                 "reason": reason,
                 "requirements": list(requirements),
                 "request_id": request_id,
                 "details": details or {},
+                **(extra or {}),
             },
         )
         row.ledger_seq = entry.seq
         return row
 
-    def record_denied(
-        self,
-        acting: UserInfo,
-        attempted: str,
-        reason: str,
-        requirements: Sequence[str],
-        request_id: int | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> ViolationView:
-        """Record a refused attempt (wrong role, denied by policy) in its own transaction."""
-        with self.db.transaction() as session:
-            row = self.add_violation(
-                session,
-                kind="denied_action",
-                reason=reason,
-                requirements=requirements,
-                actor=acting.ledger_actor,
-                request_id=request_id,
-                details={"attempted": attempted, **(details or {})},
-            )
-            return _view(row)
+
+class ViolationUseCases:
+    """Listing violations."""
+
+    def __init__(self, ctx: ServiceContext, access: Access) -> None:
+        self._ctx, self._access = ctx, access
 
     def list_violations(
-        self, acting: UserInfo, kind: str | None = None, limit: int = 100, offset: int = 0
+        self, acting: Principal, kind: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[ViolationView], int]:
-        """Return violations newest first and the total count (supervisors, auditors, admins).
+        """Return violations newest first and the total count.
 
         Raises:
-            PermissionDenied: for other roles.
+            PermissionDenied: without ``violations.read`` (recorded).
+            InvalidInput: for a limit outside 1-1000 or a negative offset.
         """
-        if not VIEWERS & acting.roles:
-            raise PermissionDenied("Only supervisors, auditors and admins may list violations.")
         if not 1 <= limit <= 1000 or offset < 0:
             raise InvalidInput("limit must be 1-1000 and offset not negative.")
-        with self.db.read() as session:
+
+        with self._access.transaction(acting, "violations.read", write=False) as (session, _):
             query = select(ViolationRow)
             if kind:
                 query = query.where(ViolationRow.kind == kind)

@@ -43,7 +43,7 @@ def _agencies_page(
         title="Agencies",
         status=error.status if error else 200,
         error=error,
-        agencies=web_of(request).service.list_agencies(),
+        agencies=web_of(request).service.accounts.list_agencies(viewer.user),
         kinds=[k.value for k in AgencyKind],
         values=values or dict.fromkeys(AGENCY_FIELDS, ""),
     )
@@ -60,7 +60,7 @@ def create_agency(request: Request, post: FormPost) -> Response:
     """Create an agency (the service allows admins only)."""
     values = {k: post.text(k) for k in AGENCY_FIELDS}
     try:
-        web_of(request).service.create_agency(
+        web_of(request).service.accounts.create_agency(
             post.user, values["slug"], values["name"], values["kind"], values["jurisdiction"]
         )
     except FaceLedgerError as exc:
@@ -85,8 +85,8 @@ def _users_page(
         title="Accounts",
         status=error.status if error else 200,
         error=error,
-        users=service.list_users(viewer.user),
-        agencies=service.list_agencies(),
+        users=service.accounts.list_users(viewer.user),
+        agencies=service.accounts.list_agencies(viewer.user),
         all_roles=[r.value for r in Role],
         values=values or {**dict.fromkeys(USER_FIELDS, ""), "roles": []},
         today=dt.date.today().isoformat(),
@@ -106,7 +106,7 @@ def create_user(request: Request, post: FormPost) -> Response:
     values: dict[str, Any] = {k: post.text(k) for k in USER_FIELDS}
     values["roles"] = post.texts("roles")
     try:
-        web_of(request).service.create_user(
+        web_of(request).service.accounts.create_user(
             post.user,
             values["username"],
             values["display_name"],
@@ -129,13 +129,15 @@ def account_action(request: Request, username: str, action: str, post: FormPost)
     service = web_of(request).service
     try:
         if action == "approve":
-            service.approve_user(post.user, username)
+            service.accounts.approve_user(post.user, username)
         elif action == "disable":
-            service.disable_user(post.user, username)
+            service.accounts.disable_user(post.user, username)
         elif action == "enable":
-            service.enable_user(post.user, username)
+            service.accounts.enable_user(post.user, username)
         elif action == "training":
-            service.certify_training(post.user, username, _date(post.text("certified_until")))
+            service.accounts.certify_training(
+                post.user, username, _date(post.text("certified_until"))
+            )
         else:
             raise NotFound(f"There is no account action {action!r}.")
     except FaceLedgerError as exc:
@@ -170,8 +172,8 @@ def _tokens_page(
         title="API tokens",
         status=error.status if error else 200,
         error=error,
-        tokens=service.list_api_tokens(viewer.user),
-        users=service.list_users(viewer.user, include_disabled=False),
+        tokens=service.tokens.list_api_tokens(viewer.user),
+        users=service.accounts.list_users(viewer.user, include_disabled=False),
         created=created,
         values=values or {"username": "", "name": "", "expires_days": ""},
     )
@@ -192,7 +194,7 @@ def create_token(request: Request, post: FormPost) -> Response:
         days_text = values["expires_days"]
         if days_text and not days_text.isdigit():
             raise InvalidInput("expires_days must be a whole number of days.")
-        created = service.create_api_token(
+        created = service.tokens.create_api_token(
             post.user, values["username"], values["name"], int(days_text) if days_text else None
         )
     except FaceLedgerError as exc:
@@ -205,7 +207,7 @@ def revoke_token(request: Request, token_id: int, post: FormPost) -> Response:
     """Revoke a token; the API refuses it from then on."""
     service = web_of(request).service
     try:
-        service.revoke_api_token(post.user, token_id)
+        service.tokens.revoke_api_token(post.user, token_id)
     except FaceLedgerError as exc:
         return _tokens_page(request, post.viewer, error=exc)
     return RedirectResponse("/admin/tokens", status_code=303)

@@ -37,8 +37,8 @@ def _ledger_page(
     notice: str | None = None,
 ) -> Response:
     service = web_of(request).service
-    service.require(viewer.user, "ledger.read")
-    entries = service.ledger_entries(
+    entries = service.audit.ledger_entries(
+        viewer.user,
         actor=filters["actor"] or None,
         action=filters["action"] or None,
         object_type=filters["object_type"] or None,
@@ -58,7 +58,7 @@ def _ledger_page(
         filters=filters,
         filter_query=urlencode({k: v for k, v in filters.items() if v}),
         page_number=page_number,
-        checkpoint=service.latest_checkpoint(),
+        checkpoint=service.audit.latest_checkpoint(),
         verify=verify,
         notice=notice,
     )
@@ -84,7 +84,7 @@ def ledger(
 def verify(request: Request, post: FormPost) -> Response:
     """Verify the whole ledger with the public key alone; show the summary or the failure."""
     service = web_of(request).service
-    service.require(post.user, "ledger.read")
+    service.access.check(post.user, "ledger.read")
     try:
         report = verify_database(service.settings.db_url, load_public_key(service.public_key_path))
         result: dict[str, object] = {"ok": True, "text": report.summary()}
@@ -98,8 +98,7 @@ def checkpoint(request: Request, post: FormPost) -> Response:
     """Sign a checkpoint of the ledger as it stands (auditors and admins)."""
     service = web_of(request).service
     try:
-        service.require(post.user, "ledger.checkpoint")
-        signed = service.sign_checkpoint()
+        signed = service.audit.sign_checkpoint(post.user)
     except FaceLedgerError as exc:
         return _ledger_page(request, post.viewer, dict.fromkeys(FILTERS, ""), error=exc)
     notice = f"Signed a checkpoint of {signed.tree_size} entries."
@@ -108,8 +107,9 @@ def checkpoint(request: Request, post: FormPost) -> Response:
 
 def _proof(request: Request, viewer: Viewer, seq: int) -> str:
     service = web_of(request).service
-    service.require(viewer.user, "ledger.read")
-    return json.dumps(service.prove_entry(seq), indent=2, sort_keys=True, ensure_ascii=False)
+    return json.dumps(
+        service.audit.prove_entry(viewer.user, seq), indent=2, sort_keys=True, ensure_ascii=False
+    )
 
 
 @router.get("/audit/entries/{seq:int}")

@@ -108,7 +108,7 @@ def resolve_viewer(request: Request) -> Viewer | None:
         return None
     web = web_of(request)
     try:
-        user = web.service.user_for_token(token)
+        user = web.service.accounts.user_for_token(token)
     except Unauthenticated:
         return None
     viewer = Viewer(user, token, web.keys.csrf_for_session(token))

@@ -94,7 +94,7 @@ def _policy_page(
     request: Request, viewer: Viewer, error: FaceLedgerError | None = None
 ) -> Response:
     service = web_of(request).service
-    profile = service.active_profile()
+    profile = service.policy.active_profile()
     return page(
         request,
         viewer,
@@ -106,7 +106,7 @@ def _policy_page(
         facts=_profile_facts(profile),
         offences=sorted(profile.offences, key=lambda o: o.code),
         shipped=shipped_profiles(),
-        history=service.profile_history()[::-1],
+        history=service.policy.profile_history()[::-1],
     )
 
 
@@ -125,7 +125,7 @@ def set_policy(request: Request, post: FormPost) -> Response:
             # The service also loads profile files by path; the web offers shipped ones only.
             # (Anyone else is refused, and recorded, by the service before it loads anything.)
             raise InvalidInput(f"Choose one of the shipped profiles, not {name!r}.")
-        web_of(request).service.set_profile(post.user, name)
+        web_of(request).service.policy.set_profile(post.user, name)
     except FaceLedgerError as exc:
         return _policy_page(request, post.viewer, exc)
     return RedirectResponse("/policy", status_code=303)

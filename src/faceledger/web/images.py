@@ -32,7 +32,7 @@ def probe_face(
     """A crop of one face of a request's probe (its requester, examiners, reviewers,
     supervisors)."""
     try:
-        data = web_of(request).service.probe_face_crop(viewer.user, request_id, face_index)
+        data = web_of(request).service.images.probe_face_crop(viewer.user, request_id, face_index)
     except FaceLedgerError as exc:
         return _refused(exc)
     return Response(data, media_type="image/jpeg", headers=NO_STORE)
@@ -44,7 +44,7 @@ def candidate_face(
 ) -> Response:
     """A candidate's aligned gallery face (staff; the requester only once released)."""
     try:
-        data = web_of(request).service.candidate_chip(viewer.user, request_id, candidate_id)
+        data = web_of(request).service.images.candidate_chip(viewer.user, request_id, candidate_id)
     except FaceLedgerError as exc:
         return _refused(exc)
     return Response(data, media_type="image/jpeg", headers=NO_STORE)

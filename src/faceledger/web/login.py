@@ -83,7 +83,7 @@ async def login(request: Request) -> Response:
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         next_url = safe_next(str(form.get("next", "/")))
     try:
-        token = await run_in_threadpool(web.service.login, username, password)
+        token = await run_in_threadpool(web.service.accounts.login, username, password)
     except Unauthenticated as exc:
         return await run_in_threadpool(_login_page, request, next_url, username, exc)
     response = RedirectResponse(next_url, status_code=303)
@@ -102,7 +102,7 @@ def logout_form(request: Request, viewer: CurrentViewer) -> Response:
 def logout(request: Request, post: FormPost) -> Response:
     """End the session in the service and drop the cookie."""
     with suppress(Unauthenticated):  # ended meanwhile: logged out either way
-        web_of(request).service.logout(post.viewer.token)
+        web_of(request).service.accounts.logout(post.viewer.token)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(request, response)
     return response

@@ -135,7 +135,7 @@ def page(
     web = web_of(request)
     roles = viewer.user.roles if viewer else frozenset()
     info = ErrorInfo.of(error) if isinstance(error, FaceLedgerError) else error
-    profile = web.service.active_profile()
+    profile = web.service.policy.active_profile()
     html = web.templates.get_template(template).render(
         title=title,
         user=viewer.user if viewer else None,

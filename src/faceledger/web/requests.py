@@ -73,7 +73,7 @@ def list_requests(
     page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
 ) -> Response:
     """The requests the person may see, newest first: a requester's own, staff's all."""
-    views, total = web_of(request).service.list_requests(
+    views, total = web_of(request).service.requests.list_requests(
         viewer.user, state or None, PAGE_SIZE, (page_number - 1) * PAGE_SIZE
     )
     own_only = not viewer.has(
@@ -103,7 +103,7 @@ def _new_page(
     error: FaceLedgerError | None = None,
 ) -> Response:
     service = web_of(request).service
-    profile = service.active_profile()
+    profile = service.policy.active_profile()
     severities = set(profile.request.allowed_severity_classes)
     return page(
         request,
@@ -123,7 +123,7 @@ def _new_page(
         sources=[(s.value, s in profile.request.allowed_probe_sources) for s in ProbeSource],
         purposes=[(p.value, p not in profile.request.forbidden_purposes) for p in Purpose],
         # Names only: a requester chooses where to search, not what is inside.
-        galleries=[g.name for g in service.list_galleries()],
+        galleries=service.galleries.gallery_names(viewer.user),
         max_candidates=profile.results.max_candidates,
         min_narrative=profile.request.min_narrative_chars,
     )
@@ -186,7 +186,7 @@ def file_request(request: Request, post: FormPost) -> Response:
     try:
         form = _request_form(values)
         probe, name = _probe(request, post)
-        view = web_of(request).service.submit_request(post.user, form, probe, name)
+        view = web_of(request).service.requests.submit_request(post.user, form, probe, name)
     except FaceLedgerError as exc:
         return _new_page(request, post.viewer, values, exc)
     return RedirectResponse(f"/requests/{view.id}", status_code=303)
@@ -205,8 +205,8 @@ def request_page(
     """The page of one request as ``viewer`` may see it, with ``error`` from a failed
     action (its status becomes the page's)."""
     service = web_of(request).service
-    data = service.get_request(viewer.user, request_id).to_dict()
-    banner = service.active_profile().unsafe_banner
+    data = service.requests.get_request(viewer.user, request_id).to_dict()
+    banner = service.policy.active_profile().unsafe_banner
     return page(
         request,
         viewer,
@@ -240,7 +240,7 @@ def record_lead_use(request: Request, request_id: int, post: FormPost) -> Respon
     try:
         if not values["candidate_id"].isdigit():
             raise InvalidInput("Choose the released candidate.", field="candidate_id")
-        web_of(request).service.record_lead_use(
+        web_of(request).service.reviews.record_lead_use(
             post.user,
             request_id,
             int(values["candidate_id"]),

@@ -36,7 +36,7 @@ def queue(request: Request, viewer: Examiner) -> Response:
     service = web_of(request).service
     sections = []
     for state, heading, testid in QUEUES:
-        views, total = service.list_requests(viewer.user, state, QUEUE_LIMIT)
+        views, total = service.requests.list_requests(viewer.user, state, QUEUE_LIMIT)
         sections.append(
             {
                 "state": state,
@@ -53,7 +53,7 @@ def queue(request: Request, viewer: Examiner) -> Response:
 def run_search(request: Request, request_id: int, post: FormPost) -> Response:
     """Run the search of an approved request (the policy checks the examiner first)."""
     try:
-        web_of(request).service.run_request_search(post.user, request_id)
+        web_of(request).service.requests.run_request_search(post.user, request_id)
     except FaceLedgerError as exc:
         return request_page(request, post.viewer, request_id, exc)
     return RedirectResponse(f"/requests/{request_id}#candidates", status_code=303)
@@ -67,7 +67,7 @@ def _review_page(
     error: FaceLedgerError | None = None,
 ) -> Response:
     service = web_of(request).service
-    data = service.get_request(viewer.user, request_id).to_dict()
+    data = service.requests.get_request(viewer.user, request_id).to_dict()
     run = data["run"] or {}
     return page(
         request,
@@ -80,7 +80,7 @@ def _review_page(
         run=run,
         candidates=run.get("candidates", []),
         faces=probe_faces(data),
-        notices=notices(data, service.active_profile().unsafe_banner),
+        notices=notices(data, service.policy.active_profile().unsafe_banner),
         open=data["state"] in REVIEWABLE,
         stage="first" if data["state"] == "searched" else "peer",
         outcomes=[o.value for o in ReviewOutcome],
@@ -110,7 +110,7 @@ def submit_review(request: Request, request_id: int, post: FormPost) -> Response
         if m["outcome"]
     ]
     try:
-        web_of(request).service.submit_review(post.user, request_id, payload)
+        web_of(request).service.reviews.submit_review(post.user, request_id, payload)
     except FaceLedgerError as exc:
         return _review_page(request, post.viewer, request_id, marks, exc)
     return RedirectResponse(f"/requests/{request_id}#reviews", status_code=303)
@@ -120,7 +120,7 @@ def submit_review(request: Request, request_id: int, post: FormPost) -> Response
 def release(request: Request, request_id: int, post: FormPost) -> Response:
     """Release the candidates every reviewer marked possible_lead, with the caveat."""
     try:
-        web_of(request).service.release_request(post.user, request_id)
+        web_of(request).service.reviews.release_request(post.user, request_id)
     except FaceLedgerError as exc:
         return request_page(request, post.viewer, request_id, exc)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
@@ -131,7 +131,7 @@ def close_no_lead(request: Request, request_id: int, post: FormPost) -> Response
     """Close a searched request with nothing released, giving the reason."""
     reason = post.text("reason")
     try:
-        web_of(request).service.close_no_lead(post.user, request_id, reason)
+        web_of(request).service.reviews.close_no_lead(post.user, request_id, reason)
     except FaceLedgerError as exc:
         return request_page(request, post.viewer, request_id, exc, {"reason": reason})
     return RedirectResponse(f"/requests/{request_id}", status_code=303)

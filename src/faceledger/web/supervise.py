@@ -31,7 +31,7 @@ def _supervise_page(
     error: FaceLedgerError | None = None,
     flagged: list[int] | None = None,
 ) -> Response:
-    views, total = web_of(request).service.list_requests(viewer.user, None, SCAN_LIMIT)
+    views, total = web_of(request).service.requests.list_requests(viewer.user, None, SCAN_LIMIT)
     now = utcnow()
     emergencies: list[dict[str, Any]] = []
     for view in views:
@@ -63,7 +63,7 @@ def supervise(request: Request, viewer: Supervisor) -> Response:
 def check_overdue(request: Request, post: FormPost) -> Response:
     """Record a violation for each emergency whose court filing is overdue (R4, R18)."""
     try:
-        flagged = web_of(request).service.flag_overdue_emergencies(post.user)
+        flagged = list(web_of(request).service.emergencies.run_due(post.user).flagged)
     except FaceLedgerError as exc:
         if not post.viewer.has(Role.SUPERVISOR):
             raise
@@ -77,7 +77,7 @@ def check_overdue(request: Request, post: FormPost) -> Response:
 def approve_emergency(request: Request, request_id: int, post: FormPost) -> Response:
     """A supervisor approves an emergency request; the court-filing clock runs (R4)."""
     try:
-        web_of(request).service.approve_emergency(post.user, request_id)
+        web_of(request).service.requests.approve_emergency(post.user, request_id)
     except FaceLedgerError as exc:
         return request_page(request, post.viewer, request_id, exc)
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
@@ -89,7 +89,7 @@ def file_statement(request: Request, request_id: int, post: FormPost) -> Respons
     values = {k: post.text(k) for k in ("reference", "filed_at")}
     try:
         when = parse_when(values["filed_at"], "filed_at")
-        web_of(request).service.file_emergency_statement(
+        web_of(request).service.emergencies.file_emergency_statement(
             post.user, request_id, values["reference"], when
         )
     except FaceLedgerError as exc:
@@ -102,7 +102,7 @@ def court_refusal(request: Request, request_id: int, post: FormPost) -> Response
     """The court refused the emergency filing: the results are sealed, linked data deleted."""
     note = post.text("note")
     try:
-        web_of(request).service.record_court_refusal(post.user, request_id, note)
+        web_of(request).service.emergencies.record_court_refusal(post.user, request_id, note)
     except FaceLedgerError as exc:
         return request_page(request, post.viewer, request_id, exc, {"note": note})
     return RedirectResponse(f"/requests/{request_id}", status_code=303)
@@ -117,8 +117,7 @@ def violations(
 ) -> Response:
     """Violations, newest first (supervisors, auditors, admins; others are recorded)."""
     service = web_of(request).service
-    service.require(viewer.user, "violations.read")
-    found, total = service.list_violations(
+    found, total = service.violations.list_violations(
         viewer.user, kind or None, VIOLATIONS_PAGE, (page_number - 1) * VIOLATIONS_PAGE
     )
     return page(

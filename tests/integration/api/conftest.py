@@ -163,17 +163,17 @@ def serving(app: Starlette) -> Iterator[httpx.Client]:
 
 def populate(service: ApiFaceLedger) -> tuple[UserInfo, dict[str, UserInfo], dict[str, str]]:
     """Set up agencies, one approved and trained account per persona, and their API tokens."""
-    root, _ = service.bootstrap_admin(
+    root, _ = service.accounts.bootstrap_admin(
         "root", "First Admin", agency_slug="ma-state-police", agency_name="MA State Police FR"
     )
-    service.create_agency(root, "boston-pd", "Boston Police Department", "requesting_agency")
+    service.accounts.create_agency(root, "boston-pd", "Boston Police Department", "requesting_agency")
     until = dt.date.today() + dt.timedelta(days=200)
     users, tokens = {}, {}
     for persona, (username, agency) in PEOPLE.items():
-        service.create_user(root, username, username.title(), agency, [persona], PASSWORD)
-        service.approve_user(root, username)
-        users[persona] = service.certify_training(root, username, until)
-        _, tokens[persona] = service.create_api_token(root, username, f"{persona} tests")
+        service.accounts.create_user(root, username, username.title(), agency, [persona], PASSWORD)
+        service.accounts.approve_user(root, username)
+        users[persona] = service.accounts.certify_training(root, username, until)
+        _, tokens[persona] = service.tokens.create_api_token(root, username, f"{persona} tests")
     return root, users, tokens
 
 

@@ -107,8 +107,8 @@ def test_a_requester_cannot_see_another_s_request(unit: ApiUnit) -> None:
         },
     )
     assert other.status_code == 201, other.text
-    unit.service.approve_user(unit.root, "det-other")
-    _, token = unit.service.create_api_token(unit.root, "det-other", "tests")
+    unit.service.accounts.approve_user(unit.root, "det-other")
+    _, token = unit.service.tokens.create_api_token(unit.root, "det-other", "tests")
     hidden = unit.client.get(
         f"/api/v1/requests/{filed['id']}", headers={"Authorization": f"Bearer {token}"}
     )

@@ -159,11 +159,11 @@ def test_emergency_needs_a_supervisor_then_a_filing_or_is_sealed(unit: ApiUnit) 
 
 def test_images_follow_the_request_s_visibility(unit: ApiUnit) -> None:
     s = unit.service
-    filed = s.submit_request(unit.users["requester"], unit.form(), unit.photo(), "probe.jpg")
-    searched = s.run_request_search(unit.users["examiner"], filed.id).to_dict()
-    s.submit_review(unit.users["examiner"], filed.id, marks(searched))
-    s.submit_review(unit.users["reviewer"], filed.id, marks(searched))
-    s.release_request(unit.users["examiner"], filed.id)
+    filed = s.requests.submit_request(unit.users["requester"], unit.form(), unit.photo(), "probe.jpg")
+    searched = s.requests.run_request_search(unit.users["examiner"], filed.id).to_dict()
+    s.reviews.submit_review(unit.users["examiner"], filed.id, marks(searched))
+    s.reviews.submit_review(unit.users["reviewer"], filed.id, marks(searched))
+    s.reviews.release_request(unit.users["examiner"], filed.id)
     ids = [c["id"] for c in searched["run"]["candidates"]]
     lead, others = ids[0], ids[1:]
     base = f"/requests/{filed.id}"

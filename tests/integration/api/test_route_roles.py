@@ -220,8 +220,8 @@ def states(unit: ApiUnit) -> States:
     photo = unit.photo()
 
     def searched() -> tuple[int, list[dict[str, Any]]]:
-        filed = s.submit_request(u["requester"], unit.form(), photo)
-        return filed.id, s.run_request_search(u["examiner"], filed.id).candidates
+        filed = s.requests.submit_request(u["requester"], unit.form(), photo)
+        return filed.id, s.requests.run_request_search(u["examiner"], filed.id).candidates
 
     def agreed(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
@@ -229,27 +229,27 @@ def states(unit: ApiUnit) -> States:
             for c in candidates
         ]
 
-    approved = s.submit_request(u["requester"], unit.form(), photo).id
+    approved = s.requests.submit_request(u["requester"], unit.form(), photo).id
     emergency = unit.form(
         legal_basis_kind="emergency", legal_basis={"facts": EMERGENCY_FIELDS["facts"]}
     )
-    emergency_submitted = s.submit_request(u["requester"], emergency, photo).id
-    emergency_approved = s.submit_request(u["requester"], emergency, photo).id
-    s.approve_emergency(u["supervisor"], emergency_approved)
+    emergency_submitted = s.requests.submit_request(u["requester"], emergency, photo).id
+    emergency_approved = s.requests.submit_request(u["requester"], emergency, photo).id
+    s.requests.approve_emergency(u["supervisor"], emergency_approved)
     searched_id, candidates = searched()
     peer_reviewed, peer_candidates = searched()
-    s.submit_review(u["examiner"], peer_reviewed, agreed(peer_candidates))
-    s.submit_review(u["reviewer"], peer_reviewed, agreed(peer_candidates))
+    s.reviews.submit_review(u["examiner"], peer_reviewed, agreed(peer_candidates))
+    s.reviews.submit_review(u["reviewer"], peer_reviewed, agreed(peer_candidates))
     released, released_candidates = searched()
-    s.submit_review(u["examiner"], released, agreed(released_candidates))
-    s.submit_review(u["reviewer"], released, agreed(released_candidates))
-    s.release_request(u["examiner"], released)
-    pending = s.create_user(
+    s.reviews.submit_review(u["examiner"], released, agreed(released_candidates))
+    s.reviews.submit_review(u["reviewer"], released, agreed(released_candidates))
+    s.reviews.release_request(u["examiner"], released)
+    pending = s.accounts.create_user(
         unit.root, "pending-user", "Pending", "boston-pd", ["requester"], "x" * 16
     )
-    token, _ = s.create_api_token(unit.root, "root", "to revoke")
-    subject = s.gallery_detail(GALLERY)["subjects"][0]
-    s.sign_checkpoint()
+    token, _ = s.tokens.create_api_token(unit.root, "root", "to revoke")
+    subject = s.galleries.gallery_detail(GALLERY)["subjects"][0]
+    s.audit.sign_checkpoint()
     return States(
         approved=approved,
         emergency_submitted=emergency_submitted,

@@ -42,10 +42,10 @@ def server(
     data = tmp_path_factory.mktemp("browser") / "data"
     shutil.copytree(enrolled_template, data)
     service = FastFaceLedger(make_settings(data))
-    admin, _ = service.bootstrap_admin(
+    admin, _ = service.accounts.bootstrap_admin(
         "admin", "Ada Admin", agency_slug="ma-state-police", agency_name="MSP face recognition unit"
     )
-    service.create_agency(admin, "boston-pd", "Boston Police Department", "requesting_agency")
+    service.accounts.create_agency(admin, "boston-pd", "Boston Police Department", "requesting_agency")
     until = dt.date.today() + dt.timedelta(days=100)
     for username, agency, roles in (
         ("det-jones", "boston-pd", ["requester"]),
@@ -53,9 +53,9 @@ def server(
         ("ex-lee", "ma-state-police", ["examiner", "reviewer"]),
         ("aud-green", "ma-state-police", ["auditor"]),
     ):
-        service.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-        service.approve_user(admin, username)
-        service.certify_training(admin, username, until)
+        service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
+        service.accounts.approve_user(admin, username)
+        service.accounts.certify_training(admin, username, until)
     service.close()
     running = start_server(data)
     yield running

@@ -73,21 +73,21 @@ def people_template(enrolled_template: Path, tmp_path_factory: pytest.TempPathFa
     shutil.copytree(enrolled_template, data_dir)
     service = FastFaceLedger(make_settings(data_dir))
     try:
-        admin, _ = service.bootstrap_admin(
+        admin, _ = service.accounts.bootstrap_admin(
             ADMIN,
             "First Admin",
             agency_slug="ma-state-police",
             agency_name="Massachusetts State Police FR unit",
         )
-        service.set_password(admin, ADMIN, PASSWORD)
-        service.create_agency(
+        service.accounts.set_password(admin, ADMIN, PASSWORD)
+        service.accounts.create_agency(
             admin, "boston-pd", "Boston Police Department", "requesting_agency", "US-MA"
         )
         until = dt.date.today() + dt.timedelta(days=200)
         for username, agency, roles in PEOPLE.values():
-            service.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-            service.approve_user(admin, username)
-            service.certify_training(admin, username, until)
+            service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
+            service.accounts.approve_user(admin, username)
+            service.accounts.certify_training(admin, username, until)
     finally:
         service.close()
     return data_dir
@@ -153,7 +153,7 @@ class Site:
 
     def user(self, username: str) -> UserInfo:
         """The account of ``username``, as the service hands it to a logged-in person."""
-        return self.service.user_for_token(self.service.login(username, PASSWORD))
+        return self.service.accounts.user_for_token(self.service.accounts.login(username, PASSWORD))
 
     def released_request(self) -> tuple[int, int, int]:
         """A request taken to release through the service (quicker than the forms): its id,
@@ -173,8 +173,8 @@ class Site:
             purpose="criminal_investigation",
             galleries=("people",),
         )
-        filed = s.submit_request(requester, form, photo, "probe.jpg")
-        found = s.run_request_search(examiner, filed.id).candidates
+        filed = s.requests.submit_request(requester, form, photo, "probe.jpg")
+        found = s.requests.run_request_search(examiner, filed.id).candidates
         lead = next(c["id"] for c in found if c["external_id"] == "obama")
         marks = [
             {
@@ -183,9 +183,9 @@ class Site:
             }
             for c in found
         ]
-        s.submit_review(examiner, filed.id, marks)
-        s.submit_review(reviewer, filed.id, marks)
-        s.release_request(examiner, filed.id)
+        s.reviews.submit_review(examiner, filed.id, marks)
+        s.reviews.submit_review(reviewer, filed.id, marks)
+        s.reviews.release_request(examiner, filed.id)
         return filed.id, lead, next(c["id"] for c in found if c["id"] != lead)
 
     def ledger_size(self) -> int:

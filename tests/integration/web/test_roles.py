@@ -123,7 +123,7 @@ def test_lab_banner_on_every_page_after_the_switch(site: Site) -> None:
     }
     assert "UNSAFE_LAB_PROFILE" not in site.as_("det-jones").get("/").text
     assert site.post("admin", "/policy", "/policy", data={"profile": "lab"}).status_code == 303
-    assert site.service.active_profile().name == "lab"
+    assert site.service.policy.active_profile().name == "lab"
     for user, paths in pages.items():
         for path in paths:
             html = site.as_(user).get(path).text
@@ -136,6 +136,6 @@ def test_lab_banner_on_every_page_after_the_switch(site: Site) -> None:
 def test_only_admins_change_the_profile(module_site: Site) -> None:
     answer = module_site.post("sup-brown", "/policy", "/policy", data={"profile": "lab"})
     assert answer.status_code == 403
-    assert module_site.service.active_profile().name == "massachusetts"
+    assert module_site.service.policy.active_profile().name == "massachusetts"
     odd = module_site.post("admin", "/policy", "/policy", data={"profile": "/etc/passwd"})
     assert odd.status_code == 400 and "shipped profiles" in odd.text

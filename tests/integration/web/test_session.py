@@ -106,7 +106,7 @@ def test_post_without_the_right_csrf_token_changes_nothing(
     assert answer.status_code == 403
     assert "CSRF" in answer.text
     assert module_site.ledger_size() == before
-    assert "csrf-pd" not in [a.slug for a in module_site.service.list_agencies()]
+    assert "csrf-pd" not in [a.slug for a in module_site.service.accounts.list_agencies()]
 
 
 def test_another_sessions_csrf_token_is_refused(module_site: Site) -> None:
@@ -116,7 +116,7 @@ def test_another_sessions_csrf_token_is_refused(module_site: Site) -> None:
     answer = admin.post("/policy", data={"profile": "lab", "csrf_token": other})
     assert answer.status_code == 403
     assert module_site.ledger_size() == before
-    assert module_site.service.active_profile().name == "massachusetts"
+    assert module_site.service.policy.active_profile().name == "massachusetts"
 
 
 @pytest.mark.parametrize("path", ["/login", "/", "/static/faceledger.css", "/no/such/page"])

@@ -29,13 +29,16 @@ from faceledger.governance import (
     Profile,
     Purpose,
     Release,
+    Role,
     UnsafeProfileWarning,
     load_profile,
     shipped_profiles,
 )
+from faceledger.governance.profiles import role_combination_problems
 
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 SHIPPED = ("eu-ai-act", "lab", "maryland", "massachusetts", "washington")
+REAL = ("eu-ai-act", "maryland", "massachusetts", "washington")
 # A felony-class robbery code in each profile's own catalogue.
 ROBBERY = {
     "massachusetts": "armed_robbery",
@@ -114,6 +117,96 @@ def test_profile_helpers(massachusetts: Profile) -> None:
         "sha256": massachusetts.sha256,
         "unsafe": False,
     }
+
+
+# --- role combinations (R10) -----------------------------------------------------------
+
+R = Role
+STRICT_PAIRS = {
+    frozenset(pair)
+    for pair in [
+        (R.REQUESTER, R.EXAMINER),
+        (R.REQUESTER, R.REVIEWER),
+        (R.REQUESTER, R.SUPERVISOR),
+        (R.AUDITOR, R.EXAMINER),
+        (R.AUDITOR, R.REVIEWER),
+        (R.AUDITOR, R.SUPERVISOR),
+        (R.AUDITOR, R.ADMIN),
+        (R.ADMIN, R.EXAMINER),
+        (R.ADMIN, R.REVIEWER),
+    ]
+}
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_profiles_forbid_the_strict_role_combinations(name: str) -> None:
+    pairs = load_profile(name).access.forbidden_role_combinations
+    assert set(pairs) == STRICT_PAIRS and len(pairs) == len(STRICT_PAIRS)
+    assert frozenset({R.ADMIN, R.SUPERVISOR}) not in pairs  # the bootstrap account
+    assert frozenset({R.EXAMINER, R.REVIEWER}) not in pairs
+
+
+def test_lab_forbids_no_role_combination() -> None:
+    assert load_profile("lab").access.forbidden_role_combinations == ()
+    assert role_combination_problems(load_profile("lab"), frozenset(Role)) == []
+
+
+@pytest.mark.parametrize(
+    ("roles", "problems"),
+    [
+        pytest.param(
+            {R.REQUESTER, R.EXAMINER},
+            [
+                "The massachusetts profile does not let one account hold both requester and "
+                "examiner: it would defeat independent review (R10)."
+            ],
+            id="requester-examiner",
+        ),
+        pytest.param({R.ADMIN, R.SUPERVISOR}, [], id="bootstrap-admin-supervisor"),
+        pytest.param({R.EXAMINER, R.REVIEWER}, [], id="examiner-reviewer"),
+        pytest.param({R.AUDITOR}, [], id="one-role"),
+        pytest.param(set(), [], id="no-role"),
+        pytest.param(
+            {R.ADMIN, R.AUDITOR, R.REVIEWER},
+            [
+                "The massachusetts profile does not let one account hold both reviewer and "
+                "auditor: it would defeat independent review (R10).",
+                "The massachusetts profile does not let one account hold both reviewer and "
+                "admin: it would defeat independent review (R10).",
+                "The massachusetts profile does not let one account hold both auditor and "
+                "admin: it would defeat independent review (R10).",
+            ],
+            id="three-roles-three-pairs",
+        ),
+    ],
+)
+def test_role_combination_problems(
+    massachusetts: Profile, roles: set[Role], problems: list[str]
+) -> None:
+    assert sorted(role_combination_problems(massachusetts, frozenset(roles))) == sorted(problems)
+
+
+def test_role_combination_problems_of_an_access_section(massachusetts: Profile) -> None:
+    roles = frozenset({R.REQUESTER, R.SUPERVISOR})
+    named = role_combination_problems(massachusetts.access, roles, profile_name="boston")
+    assert named == [
+        "The boston profile does not let one account hold both requester and supervisor: it "
+        "would defeat independent review (R10)."
+    ]
+    assert role_combination_problems(massachusetts.access, roles)[0].startswith(
+        "The active profile does not let"
+    )
+
+
+def test_role_pairs_hash_the_same_in_any_order(tmp_path: Path) -> None:
+    data = yaml.safe_load(_text("massachusetts"))
+    pairs = data["access"]["forbidden_role_combinations"]
+    data["access"]["forbidden_role_combinations"] = [list(reversed(p)) for p in reversed(pairs)]
+    path = tmp_path / "reversed.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    profile = load_profile(path)
+    assert profile.access == load_profile("massachusetts").access
+    assert profile.sha256 == load_profile("massachusetts").sha256
 
 
 # --- where the laws differ --------------------------------------------------------------
@@ -369,6 +462,64 @@ def _delete(path: str) -> Mutation:
             "legal_basis.court_order_authorities",
             "non-empty when court_order is allowed",
             id="court-order-without-authority",
+        ),
+        pytest.param(
+            _delete("access.forbidden_role_combinations"),
+            "access.forbidden_role_combinations",
+            "key access.forbidden_role_combinations is missing",
+            id="role-pairs-missing",
+        ),
+        pytest.param(
+            _set("access.forbidden_role_combinations", "requester+examiner"),
+            "access.forbidden_role_combinations",
+            "must be a list of role pairs like [requester, examiner]",
+            id="role-pairs-not-a-list",
+        ),
+        pytest.param(
+            _set("access.forbidden_role_combinations", [["requester", "janitor"]]),
+            "access.forbidden_role_combinations[0][1]",
+            "must be one of requester, examiner, reviewer, supervisor, auditor, admin, got "
+            "'janitor'",
+            id="role-pair-unknown-role",
+        ),
+        pytest.param(
+            _set("access.forbidden_role_combinations", [["requester", ["examiner"]]]),
+            "access.forbidden_role_combinations[0][1]",
+            "must be one of requester",
+            id="role-pair-role-not-a-string",
+        ),
+        pytest.param(
+            _set("access.forbidden_role_combinations", [["requester"]]),
+            "access.forbidden_role_combinations[0]",
+            "must be a list of two different roles, got ['requester']",
+            id="role-pair-of-one",
+        ),
+        pytest.param(
+            _set("access.forbidden_role_combinations", [["admin", "auditor", "examiner"]]),
+            "access.forbidden_role_combinations[0]",
+            "must be a list of two different roles",
+            id="role-pair-of-three",
+        ),
+        pytest.param(
+            _set("access.forbidden_role_combinations", [["admin", "admin"]]),
+            "access.forbidden_role_combinations[0]",
+            "must be a list of two different roles, got ['admin', 'admin']",
+            id="role-pair-repeats-a-role",
+        ),
+        pytest.param(
+            _set("access.forbidden_role_combinations", ["requester"]),
+            "access.forbidden_role_combinations[0]",
+            "must be a list of two different roles, got 'requester'",
+            id="role-pair-not-a-list",
+        ),
+        pytest.param(
+            _set(
+                "access.forbidden_role_combinations",
+                [["requester", "examiner"], ["examiner", "requester"]],
+            ),
+            "access.forbidden_role_combinations",
+            "must be a list without repeats",
+            id="role-pair-repeated",
         ),
         pytest.param(
             _set("name", "Massachusetts!"),

@@ -98,8 +98,8 @@ def service(tmp_path: Path) -> Iterator[Service]:
 
 def bootstrap(service: Service) -> UserInfo:
     """Bootstrap 'root' and give it the password PASSWORD through the use case itself."""
-    root = service.bootstrap_admin("root", "Rosa Root")[0]
-    return service.set_password(root, "root", PASSWORD)
+    root = service.accounts.bootstrap_admin("root", "Rosa Root")[0]
+    return service.accounts.set_password(root, "root", PASSWORD)
 
 
 @pytest.fixture
@@ -111,16 +111,16 @@ def admin(service: Service) -> UserInfo:
 @pytest.fixture
 def person(service: Service, admin: UserInfo) -> Callable[..., UserInfo]:
     """Make an account with the given roles, approved by the bootstrap admin unless told not."""
-    agencies = {a.slug for a in service.list_agencies()}
+    agencies = {a.slug for a in service.accounts.list_agencies()}
 
     def make(
         username: str, *roles: str, approved: bool = True, agency: str = "operating-unit"
     ) -> UserInfo:
         if agency not in agencies:
-            service.create_agency(admin, agency, agency.title(), "requesting_agency", "MA")
+            service.accounts.create_agency(admin, agency, agency.title(), "requesting_agency", "MA")
             agencies.add(agency)
-        user = service.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-        return service.approve_user(admin, username) if approved else user
+        user = service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
+        return service.accounts.approve_user(admin, username) if approved else user
 
     return make
 
@@ -135,11 +135,11 @@ def cast_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     service = Service.initialise(make_settings(data_dir), "test")
     try:
         admin = bootstrap(service)
-        service.create_agency(admin, OTHER_AGENCY, "Springfield PD", "requesting_agency", "MA")
+        service.accounts.create_agency(admin, OTHER_AGENCY, "Springfield PD", "requesting_agency", "MA")
         for role, username in ONE_ROLE.items():
-            service.create_user(admin, username, "One Role", "operating-unit", [role], PASSWORD)
-            service.approve_user(admin, username)
-        service.create_user(admin, "target", "Tara Target", OTHER_AGENCY, ["requester"], PASSWORD)
+            service.accounts.create_user(admin, username, "One Role", "operating-unit", [role], PASSWORD)
+            service.accounts.approve_user(admin, username)
+        service.accounts.create_user(admin, "target", "Tara Target", OTHER_AGENCY, ["requester"], PASSWORD)
     finally:
         service.close()
     return data_dir
@@ -156,21 +156,21 @@ def cast(cast_template: Path, tmp_path: Path) -> Iterator[Service]:
 
 
 def as_user(service: Service, username: str) -> UserInfo:
-    return service.user_for_token(service.login(username, PASSWORD))
+    return service.accounts.user_for_token(service.accounts.login(username, PASSWORD))
 
 
 # -- bootstrap -----------------------------------------------------------------------------
 
 
 def test_bootstrap_creates_an_approved_admin_once(service: Service) -> None:
-    admin, password = service.bootstrap_admin(
+    admin, password = service.accounts.bootstrap_admin(
         "root", "Rosa Root", "ma-state-police", "Massachusetts State Police"
     )
     assert admin.roles == {Role.ADMIN, Role.SUPERVISOR}
     assert (admin.agency, admin.agency_kind) == ("ma-state-police", AgencyKind.OPERATING_UNIT)
     assert admin.approved and admin.active and admin.approved_at is not None
     check_password_strength(password, "root")
-    assert service.user_for_token(service.login("root", password)) == admin
+    assert service.accounts.user_for_token(service.accounts.login("root", password)) == admin
 
     created = [(e.action, e.actor, e.object_id) for e in entries(service)[1:3]]
     assert created == [
@@ -179,7 +179,7 @@ def test_bootstrap_creates_an_approved_admin_once(service: Service) -> None:
     ]
     before = snapshot(service)
     with pytest.raises(Conflict, match="Accounts exist already"):
-        service.bootstrap_admin("second", "Second Admin")
+        service.accounts.bootstrap_admin("second", "Second Admin")
     assert snapshot(service) == before
 
 
@@ -197,7 +197,7 @@ def test_bootstrap_refuses_bad_input_and_writes_nothing(
 ) -> None:
     before = snapshot(service)
     with pytest.raises(InvalidInput) as raised:
-        service.bootstrap_admin(*args)
+        service.accounts.bootstrap_admin(*args)
     assert raised.value.details["field"] == field
     assert snapshot(service) == before
 
@@ -206,8 +206,8 @@ def test_bootstrap_refuses_bad_input_and_writes_nothing(
 
 
 def test_login_opens_a_session_of_twelve_hours(service: Service, admin: UserInfo) -> None:
-    token = service.login("root", PASSWORD)
-    assert service.user_for_token(token).username == "root"
+    token = service.accounts.login("root", PASSWORD)
+    assert service.accounts.user_for_token(token).username == "root"
     with service.db.read() as session:
         login = session.scalars(select(UserSession)).one()
         assert login.token_sha256 == token_digest(token) != token
@@ -224,7 +224,7 @@ def test_wrong_password_and_unknown_user_get_one_message(
 ) -> None:
     before = snapshot(service)
     with pytest.raises(Unauthenticated) as raised:
-        service.login(username, password)
+        service.accounts.login(username, password)
     assert raised.value.message == "Unknown username or wrong password."
     after = snapshot(service)
     assert after["ledger"] == before["ledger"] + 1
@@ -241,24 +241,24 @@ def test_wrong_password_and_unknown_user_get_one_message(
 
 
 def test_logout_ends_the_session(service: Service, admin: UserInfo) -> None:
-    token = service.login("root", PASSWORD)
-    service.logout(token)
+    token = service.accounts.login("root", PASSWORD)
+    service.accounts.logout(token)
     with pytest.raises(Unauthenticated, match="ended"):
-        service.user_for_token(token)
+        service.accounts.user_for_token(token)
     with pytest.raises(Unauthenticated):
-        service.logout(token)
+        service.accounts.logout(token)
     [entry] = entries(service, "auth.logout")
     assert entry.payload == {"username": "root", "session_id": 1}
 
 
 def test_expired_and_unknown_tokens_are_refused(service: Service, admin: UserInfo) -> None:
-    token = service.login("root", PASSWORD)
+    token = service.accounts.login("root", PASSWORD)
     with service.db.transaction() as session:
         session.execute(update(UserSession).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
     with pytest.raises(Unauthenticated, match="expired"):
-        service.user_for_token(token)
+        service.accounts.user_for_token(token)
     with pytest.raises(Unauthenticated, match="Unknown session"):
-        service.user_for_token("not-a-token")
+        service.accounts.user_for_token("not-a-token")
 
 
 def test_a_hash_made_with_other_parameters_is_upgraded_at_login(service: Service) -> None:
@@ -268,11 +268,11 @@ def test_a_hash_made_with_other_parameters_is_upgraded_at_login(service: Service
     bootstrap(service)
     stronger = Stronger(service.settings)
     try:
-        stronger.login("root", PASSWORD)
+        stronger.accounts.login("root", PASSWORD)
         with stronger.db.read() as session:
             stored = session.scalars(select(User.password_hash)).one()
         assert stored.startswith("$argon2id$v=19$m=16,t=2,p=1$")
-        service.login("root", PASSWORD)  # still verifies with the old hasher
+        service.accounts.login("root", PASSWORD)  # still verifies with the old hasher
     finally:
         stronger.close()
 
@@ -286,16 +286,16 @@ def test_new_accounts_cannot_log_in_until_a_supervisor_approves(
     alice = person("alice", "examiner", approved=False)
     assert not alice.approved and not alice.actor().account_approved
     with pytest.raises(Unauthenticated, match="not been approved by a supervisor"):
-        service.login("alice", PASSWORD)
+        service.accounts.login("alice", PASSWORD)
     with pytest.raises(Unauthenticated, match="Unknown username or wrong password"):
-        service.login("alice", "a wrong password here")  # the state shows only to the holder
+        service.accounts.login("alice", "a wrong password here")  # the state shows only to the holder
     with pytest.raises(Unauthenticated):  # an unapproved account cannot act, not even on itself
-        service.approve_user(alice, "alice")
+        service.accounts.approve_user(alice, "alice")
 
-    approved = service.approve_user(admin, "alice")
+    approved = service.accounts.approve_user(admin, "alice")
     assert approved.approved and approved.approved_by == "root"
     assert approved.approved_at is not None
-    assert service.user_for_token(service.login("alice", PASSWORD)).approved
+    assert service.accounts.user_for_token(service.accounts.login("alice", PASSWORD)).approved
     [entry] = entries(service, "user.approve")
     assert (entry.actor, entry.object_id, entry.payload) == (
         "user:root",
@@ -303,14 +303,14 @@ def test_new_accounts_cannot_log_in_until_a_supervisor_approves(
         {"username": "alice", "approved_by": "root"},
     )
     with pytest.raises(Conflict, match="approved already"):
-        service.approve_user(admin, "alice")
+        service.accounts.approve_user(admin, "alice")
 
 
 def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> None:
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
     attempts: list[Callable[[], object]] = [
-        lambda: cast.approve_user(supervisor, supervisor.username),
-        lambda: cast.certify_training(supervisor, supervisor.username, dt.date(2099, 1, 1)),
+        lambda: cast.accounts.approve_user(supervisor, supervisor.username),
+        lambda: cast.accounts.certify_training(supervisor, supervisor.username, dt.date(2099, 1, 1)),
     ]
     for attempt in attempts:
         with pytest.raises(PermissionDenied, match="another supervisor must"):
@@ -324,17 +324,17 @@ def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> Non
 # -- role checks, table-driven -------------------------------------------------------------
 
 USE_CASES: dict[str, Callable[[Service, UserInfo], object]] = {
-    "agency.create": lambda s, a: s.create_agency(a, "new-pd", "New PD", "requesting_agency"),
-    "user.create": lambda s, a: s.create_user(
+    "agency.create": lambda s, a: s.accounts.create_agency(a, "new-pd", "New PD", "requesting_agency"),
+    "user.create": lambda s, a: s.accounts.create_user(
         a, "newbie", "New Person", "operating-unit", ["requester"], PASSWORD
     ),
-    "user.approve": lambda s, a: s.approve_user(a, "target"),
-    "user.certify_training": lambda s, a: s.certify_training(a, "target", dt.date(2099, 1, 1)),
-    "user.disable": lambda s, a: s.disable_user(a, "target"),
-    "user.enable": lambda s, a: s.enable_user(a, "target"),
-    "user.set_password": lambda s, a: s.set_password(a, "target", "another good passphrase"),
-    "user.list": lambda s, a: s.list_users(a),
-    "user.show": lambda s, a: s.get_user(a, "target"),
+    "user.approve": lambda s, a: s.accounts.approve_user(a, "target"),
+    "user.certify_training": lambda s, a: s.accounts.certify_training(a, "target", dt.date(2099, 1, 1)),
+    "user.disable": lambda s, a: s.accounts.disable_user(a, "target"),
+    "user.enable": lambda s, a: s.accounts.enable_user(a, "target"),
+    "user.set_password": lambda s, a: s.accounts.set_password(a, "target", "another good passphrase"),
+    "user.list": lambda s, a: s.accounts.list_users(a),
+    "user.show": lambda s, a: s.accounts.get_user(a, "target"),
 }
 TARGET = {"agency.create": "new-pd", "user.create": "newbie", "user.list": "*"}
 DENIED = [
@@ -384,7 +384,7 @@ def test_each_use_case_refuses_each_role_without_permission(
 @pytest.mark.parametrize(("action", "role"), ALLOWED, ids=[f"{a}-{r}" for a, r in ALLOWED])
 def test_each_use_case_allows_the_roles_it_names(cast: Service, action: str, role: Role) -> None:
     if action == "user.enable":
-        cast.disable_user(as_user(cast, "root"), "target")
+        cast.accounts.disable_user(as_user(cast, "root"), "target")
     USE_CASES[action](cast, as_user(cast, ONE_ROLE[role]))
     assert not entries(cast, "auth.denied")
 
@@ -393,18 +393,18 @@ def test_each_use_case_allows_the_roles_it_names(cast: Service, action: str, rol
 def test_a_refusal_is_recorded_whatever_the_target_name(cast: Service, username: str) -> None:
     requester = as_user(cast, ONE_ROLE[Role.REQUESTER])
     with pytest.raises(PermissionDenied):
-        cast.create_user(requester, username, "X", "operating-unit", ["admin"], PASSWORD)
+        cast.accounts.create_user(requester, username, "X", "operating-unit", ["admin"], PASSWORD)
     [denied] = entries(cast, "auth.denied")
     assert denied.object_id == (username[:200] or "?")
 
 
 def test_anyone_may_see_their_own_account_and_set_their_own_password(cast: Service) -> None:
     requester = as_user(cast, ONE_ROLE[Role.REQUESTER])
-    assert cast.get_user(requester, requester.username) == requester
-    cast.set_password(requester, requester.username, "my brand new passphrase")
+    assert cast.accounts.get_user(requester, requester.username) == requester
+    cast.accounts.set_password(requester, requester.username, "my brand new passphrase")
     with pytest.raises(Unauthenticated):
-        cast.login(requester.username, PASSWORD)
-    assert cast.login(requester.username, "my brand new passphrase")
+        cast.accounts.login(requester.username, PASSWORD)
+    assert cast.accounts.login(requester.username, "my brand new passphrase")
     entry = entries(cast, "user.set_password")[-1]
     assert entry.payload == {"username": requester.username, "by": "self", "sessions_revoked": 1}
 
@@ -412,9 +412,9 @@ def test_anyone_may_see_their_own_account_and_set_their_own_password(cast: Servi
 def test_a_stale_user_record_cannot_act_after_its_account_is_disabled(cast: Service) -> None:
     admin = as_user(cast, "root")
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
-    cast.disable_user(admin, supervisor.username)
+    cast.accounts.disable_user(admin, supervisor.username)
     with pytest.raises(Unauthenticated, match="disabled"):
-        cast.approve_user(supervisor, "target")
+        cast.accounts.approve_user(supervisor, "target")
 
 
 def test_role_refusal_reads_like_a_sentence() -> None:
@@ -436,7 +436,7 @@ def test_training_certificate_is_stored_and_reaches_the_policy_actor(cast: Servi
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
     examiner = ONE_ROLE[Role.EXAMINER]
     until = utcnow().date() + dt.timedelta(days=365)
-    info = cast.certify_training(supervisor, examiner, until)
+    info = cast.accounts.certify_training(supervisor, examiner, until)
     assert info.training_certified_until == until
     assert as_user(cast, examiner).actor().training_certified_until == until
     [entry] = entries(cast, "user.certify_training")
@@ -459,7 +459,7 @@ def test_training_end_must_be_a_date_not_in_the_past(cast: Service, until: Any) 
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
     before = snapshot(cast)
     with pytest.raises(InvalidInput, match="training end"):
-        cast.certify_training(supervisor, ONE_ROLE[Role.EXAMINER], until)
+        cast.accounts.certify_training(supervisor, ONE_ROLE[Role.EXAMINER], until)
     assert snapshot(cast) == before
 
 
@@ -469,36 +469,36 @@ def test_training_end_must_be_a_date_not_in_the_past(cast: Service, until: Any) 
 def test_disabling_blocks_login_and_ends_existing_sessions(cast: Service) -> None:
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
     examiner = ONE_ROLE[Role.EXAMINER]
-    token = cast.login(examiner, PASSWORD)
-    info = cast.disable_user(supervisor, examiner)
+    token = cast.accounts.login(examiner, PASSWORD)
+    info = cast.accounts.disable_user(supervisor, examiner)
     assert not info.active and not info.actor().active
     with pytest.raises(Unauthenticated):
-        cast.user_for_token(token)
+        cast.accounts.user_for_token(token)
     with pytest.raises(Unauthenticated, match="is disabled"):
-        cast.login(examiner, PASSWORD)
+        cast.accounts.login(examiner, PASSWORD)
     [entry] = entries(cast, "user.disable")
     assert entry.payload == {"username": examiner, "sessions_revoked": 1}
     with pytest.raises(Conflict, match="disabled already"):
-        cast.disable_user(supervisor, examiner)
+        cast.accounts.disable_user(supervisor, examiner)
 
-    cast.enable_user(supervisor, examiner)
-    assert cast.user_for_token(cast.login(examiner, PASSWORD)).active
+    cast.accounts.enable_user(supervisor, examiner)
+    assert cast.accounts.user_for_token(cast.accounts.login(examiner, PASSWORD)).active
     with pytest.raises(Conflict, match="active already"):
-        cast.enable_user(supervisor, examiner)
+        cast.accounts.enable_user(supervisor, examiner)
 
 
 def test_the_last_admin_cannot_be_disabled(cast: Service) -> None:
     root = as_user(cast, "root")
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
     second = ONE_ROLE[Role.ADMIN]
-    cast.disable_user(root, second)
+    cast.accounts.disable_user(root, second)
     before = snapshot(cast)
     for acting in (root, supervisor):
         with pytest.raises(Conflict, match="last active admin"):
-            cast.disable_user(acting, "root")
+            cast.accounts.disable_user(acting, "root")
     assert snapshot(cast) == before
-    cast.enable_user(root, second)
-    assert not cast.disable_user(root, "root").active  # another admin remains
+    cast.accounts.enable_user(root, second)
+    assert not cast.accounts.disable_user(root, "root").active  # another admin remains
 
 
 # -- passwords -----------------------------------------------------------------------------
@@ -518,20 +518,20 @@ def test_weak_passwords_are_refused_and_nothing_is_written(
     root = as_user(cast, "root")
     before = snapshot(cast)
     with pytest.raises(InvalidInput, match=words):
-        cast.create_user(root, "newbie", "New Person", "operating-unit", ["requester"], password)
+        cast.accounts.create_user(root, "newbie", "New Person", "operating-unit", ["requester"], password)
     with pytest.raises(InvalidInput, match=words.replace("newbie", "target")):
-        cast.set_password(root, "target", password.replace("newbie", "target"))
+        cast.accounts.set_password(root, "target", password.replace("newbie", "target"))
     assert snapshot(cast) == before
 
 
 def test_an_admin_resets_a_password_and_ends_the_sessions(cast: Service) -> None:
     root = as_user(cast, "root")
     examiner = ONE_ROLE[Role.EXAMINER]
-    token = cast.login(examiner, PASSWORD)
-    cast.set_password(root, examiner, "reset by the admin ok")
+    token = cast.accounts.login(examiner, PASSWORD)
+    cast.accounts.set_password(root, examiner, "reset by the admin ok")
     with pytest.raises(Unauthenticated):
-        cast.user_for_token(token)
-    cast.login(examiner, "reset by the admin ok")
+        cast.accounts.user_for_token(token)
+    cast.accounts.login(examiner, "reset by the admin ok")
     entry = entries(cast, "user.set_password")[-1]
     assert entry.payload == {"username": examiner, "by": "admin", "sessions_revoked": 1}
 
@@ -540,9 +540,9 @@ def test_an_admin_resets_a_password_and_ends_the_sessions(cast: Service) -> None
 
 
 def test_agencies_are_created_listed_and_recorded(service: Service, admin: UserInfo) -> None:
-    agency = service.create_agency(admin, "boston-pd", "Boston Police", "requesting_agency", "MA")
+    agency = service.accounts.create_agency(admin, "boston-pd", "Boston Police", "requesting_agency", "MA")
     assert agency.kind is AgencyKind.REQUESTING_AGENCY
-    assert [a.slug for a in service.list_agencies()] == ["boston-pd", "operating-unit"]
+    assert [a.slug for a in service.accounts.list_agencies()] == ["boston-pd", "operating-unit"]
     [entry] = entries(service, "agency.create")[1:]
     assert (entry.actor, entry.object_id, entry.payload) == (
         "user:root",
@@ -574,7 +574,7 @@ def test_bad_agencies_are_refused_and_nothing_is_written(
 ) -> None:
     before = snapshot(service)
     with pytest.raises(error, match=words):
-        service.create_agency(admin, *args)
+        service.accounts.create_agency(admin, *args)
     assert snapshot(service) == before
 
 
@@ -624,22 +624,22 @@ def test_bad_accounts_are_refused_and_nothing_is_written(
     }
     before = snapshot(cast)
     with pytest.raises(error, match=words):
-        cast.create_user(root, **fields)
+        cast.accounts.create_user(root, **fields)
     assert snapshot(cast) == before
 
 
 def test_listing_and_showing_accounts(cast: Service) -> None:
     auditor = as_user(cast, ONE_ROLE[Role.AUDITOR])
-    everyone = cast.list_users(auditor)
+    everyone = cast.accounts.list_users(auditor)
     assert [u.username for u in everyone] == sorted(u.username for u in everyone)
-    assert [u.username for u in cast.list_users(auditor, OTHER_AGENCY)] == ["target"]
-    assert cast.get_user(auditor, "target").approved is False
+    assert [u.username for u in cast.accounts.list_users(auditor, OTHER_AGENCY)] == ["target"]
+    assert cast.accounts.get_user(auditor, "target").approved is False
     with pytest.raises(NotFound):
-        cast.list_users(auditor, "nowhere")
+        cast.accounts.list_users(auditor, "nowhere")
     with pytest.raises(NotFound):
-        cast.get_user(auditor, "ghost")
-    cast.disable_user(as_user(cast, "root"), ONE_ROLE[Role.REVIEWER])
-    active = cast.list_users(auditor, include_disabled=False)
+        cast.accounts.get_user(auditor, "ghost")
+    cast.accounts.disable_user(as_user(cast, "root"), ONE_ROLE[Role.REVIEWER])
+    active = cast.accounts.list_users(auditor, include_disabled=False)
     assert ONE_ROLE[Role.REVIEWER] not in {u.username for u in active}
 
 
@@ -660,9 +660,9 @@ def test_user_info_gives_the_policy_actor_and_a_json_shape(cast: Service) -> Non
 
 def test_no_ledger_entry_holds_a_password_hash_or_token(cast: Service) -> None:
     root = as_user(cast, "root")
-    token = cast.login(ONE_ROLE[Role.EXAMINER], PASSWORD)
-    cast.set_password(root, "target", "a secret passphrase 1")
-    cast.logout(token)
+    token = cast.accounts.login(ONE_ROLE[Role.EXAMINER], PASSWORD)
+    cast.accounts.set_password(root, "target", "a secret passphrase 1")
+    cast.accounts.logout(token)
     text = json.dumps([e.payload for e in entries(cast)])
     for secret in (token, token_digest(token), PASSWORD, "a secret passphrase 1", "$argon2"):
         assert secret not in text

@@ -38,7 +38,7 @@ def counts(service: FaceLedger) -> dict[str, int]:
 
 
 def test_enrolment_summary_and_records(enrolled: FaceLedger) -> None:
-    (summary,) = enrolled.list_galleries()
+    (summary,) = enrolled.galleries.list_galleries()
     assert (summary.name, summary.subjects, summary.photos, summary.templates) == (
         GALLERY,
         13,
@@ -49,19 +49,19 @@ def test_enrolment_summary_and_records(enrolled: FaceLedger) -> None:
 
 
 def test_leave_one_out_rank1_is_54_of_54(enrolled: FaceLedger, faces_dir: Path) -> None:
-    detail = enrolled.gallery_detail(GALLERY)
+    detail = enrolled.galleries.gallery_detail(GALLERY)
     photos = [(s["external_id"], p) for s in detail["subjects"] for p in s["photos"]]
     assert len(photos) == 54
     correct = []
     for external_id, photo in photos:
         path = Path(photo["source_uri"])
-        enrolled.delete_photo(ACTOR, GALLERY, photo["photo_id"])
-        result = enrolled.search(ACTOR, path, [GALLERY], top_k=5)
+        enrolled.galleries.delete_photo(ACTOR, GALLERY, photo["photo_id"])
+        result = enrolled.searches.search(ACTOR, path, [GALLERY], top_k=5)
         (face,) = result.faces
         if face.candidates[0].external_id == external_id:
             correct.append(path.name)
         item = EnrolItem(path, external_id, external_id)
-        assert enrolled.enroll(ACTOR, GALLERY, [item]).enrolled == 1
+        assert enrolled.galleries.enroll(ACTOR, GALLERY, [item]).enrolled == 1
     assert len(correct) == 54
 
 
@@ -75,7 +75,7 @@ def test_group_photos_known_faces_rank1_unknown_below_threshold(
 ) -> None:
     for row in group_rows(faces_dir):
         expected = set(row["gallery_identities_present"].split(";"))
-        result = enrolled.search(ACTOR, faces_dir / row["file"], [GALLERY])
+        result = enrolled.searches.search(ACTOR, faces_dir / row["file"], [GALLERY])
         assert len(result.faces) == len(expected) + int(row["unknown_faces"]), row["file"]
         leads = [f.candidates[0] for f in result.faces if f.candidates[0].above_threshold]
         # Each known identity is the rank-1 candidate of exactly one face ...
@@ -88,7 +88,7 @@ def test_group_photos_known_faces_rank1_unknown_below_threshold(
 
 
 def test_candidates_are_ranked_scored_and_capped(enrolled: FaceLedger, faces_dir: Path) -> None:
-    result = enrolled.search(ACTOR, faces_dir / "groups" / "two_people.jpg", top_k=3)
+    result = enrolled.searches.search(ACTOR, faces_dir / "groups" / "two_people.jpg", top_k=3)
     for face in result.faces:
         assert [c.rank for c in face.candidates] == [1, 2, 3]
         distances = [c.distance for c in face.candidates]
@@ -96,7 +96,7 @@ def test_candidates_are_ranked_scored_and_capped(enrolled: FaceLedger, faces_dir
         assert all(0.0 <= c.similarity <= 1.0 for c in face.candidates)
         assert len({c.subject_id for c in face.candidates}) == 3  # one row per subject
     with pytest.raises(InvalidInput, match="between 1 and 50"):
-        enrolled.search(ACTOR, faces_dir / "groups" / "two_people.jpg", top_k=51)
+        enrolled.searches.search(ACTOR, faces_dir / "groups" / "two_people.jpg", top_k=51)
 
 
 @pytest.mark.parametrize(
@@ -125,10 +125,10 @@ def test_bad_probe_gives_its_error_and_writes_nothing(
     path = tmp_path / name
     path.write_bytes(make(faces_dir))  # type: ignore[operator]
     with pytest.raises(error) as info:
-        enrolled.search(ACTOR, path, [GALLERY])
+        enrolled.searches.search(ACTOR, path, [GALLERY])
     assert info.value.message.startswith(name)
     with pytest.raises(error):
-        enrolled.search(ACTOR, path.read_bytes(), [GALLERY], name=name)
+        enrolled.searches.search(ACTOR, path.read_bytes(), [GALLERY], name=name)
     assert counts(enrolled) == before
 
 
@@ -141,7 +141,7 @@ def test_bad_enrolment_photos_are_reported_and_not_written(
     (folder / "notes.jpg").write_text("not a photo")
     shutil.copy(faces_dir / "edge" / "no_face_white.png", folder / "white.png")
     shutil.copy(faces_dir / "groups" / "two_people.jpg", folder / "group.jpg")
-    summary = empty.enroll(ACTOR, "bad", from_folder_tree(tmp_path / "people"))
+    summary = empty.galleries.enroll(ACTOR, "bad", from_folder_tree(tmp_path / "people"))
     assert summary.enrolled == 0
     assert [Path(p).name for p in summary.no_face] == ["white.png"]
     assert [Path(p).name for p in summary.multiple_faces] == ["group.jpg"]
@@ -157,32 +157,32 @@ def test_bad_enrolment_photos_are_reported_and_not_written(
 
 def test_rerunning_enrolment_adds_nothing(enrolled: FaceLedger, faces_dir: Path) -> None:
     before = counts(enrolled)
-    summary = enrolled.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
+    summary = enrolled.galleries.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
     assert (summary.enrolled, summary.duplicates_skipped, summary.new_subjects) == (0, 54, 0)
     assert counts(enrolled) == before
 
 
 def test_deleting_a_subject_removes_it_from_search(enrolled: FaceLedger, faces_dir: Path) -> None:
     probe = faces_dir / "people" / "obama" / "obama_small.jpg"
-    first = enrolled.search(ACTOR, probe, [GALLERY]).faces[0].candidates[0]
+    first = enrolled.searches.search(ACTOR, probe, [GALLERY]).faces[0].candidates[0]
     assert first.external_id == "obama" and first.above_threshold
-    removed = enrolled.delete_subject(ACTOR, GALLERY, "obama")
+    removed = enrolled.galleries.delete_subject(ACTOR, GALLERY, "obama")
     assert removed == {"gallery": GALLERY, "subject": "obama", "photos": 4, "templates": 4}
-    after = enrolled.search(ACTOR, probe, [GALLERY], top_k=50).faces[0]
+    after = enrolled.searches.search(ACTOR, probe, [GALLERY], top_k=50).faces[0]
     assert "obama" not in {c.external_id for c in after.candidates}
     assert not after.candidates[0].above_threshold
     # A fresh process rebuilds the index from the database and agrees.
     enrolled.reset_index_files()
     fresh = FaceLedger(enrolled.settings)
     try:
-        again = fresh.search(ACTOR, probe, [GALLERY], top_k=50).faces[0]
+        again = fresh.searches.search(ACTOR, probe, [GALLERY], top_k=50).faces[0]
         assert [c.template_id for c in again.candidates] == [
             c.template_id for c in after.candidates
         ]
     finally:
         fresh.close()
     with pytest.raises(NotFound, match="has no subject 'obama'"):
-        enrolled.delete_subject(ACTOR, GALLERY, "obama")
+        enrolled.galleries.delete_subject(ACTOR, GALLERY, "obama")
 
 
 def test_manifest_enrolment_keeps_provenance(
@@ -195,9 +195,9 @@ def test_manifest_enrolment_keeps_provenance(
         f"{people / 'biden/biden1.jpg'},B-100,Joe Biden,booking,2020-01-02\n"
         f"{people / 'biden/biden2.jpg'},B-100,Joe Biden,booking,2021-03-04\n"
     )
-    summary = empty.enroll(ACTOR, "booking-photos", from_manifest(manifest))
+    summary = empty.galleries.enroll(ACTOR, "booking-photos", from_manifest(manifest))
     assert summary.enrolled == 2 and summary.new_subjects == 1
-    detail = empty.gallery_detail("booking-photos")
+    detail = empty.galleries.gallery_detail("booking-photos")
     assert detail["subjects"][0]["external_id"] == "B-100"
     with empty.db.read() as session:
         provenance = session.scalars(select(Photo.provenance)).all()
@@ -217,19 +217,19 @@ def test_manifest_errors_name_the_problem(tmp_path: Path) -> None:
 
 def test_verify_same_and_different_people(empty: FaceLedger, faces_dir: Path) -> None:
     people = faces_dir / "people"
-    same = empty.verify(ACTOR, people / "obama/obama1.jpg", people / "obama/obama2.jpg")
-    different = empty.verify(ACTOR, people / "obama/obama1.jpg", people / "biden/biden1.jpg")
+    same = empty.searches.verify(ACTOR, people / "obama/obama1.jpg", people / "obama/obama2.jpg")
+    different = empty.searches.verify(ACTOR, people / "obama/obama1.jpg", people / "biden/biden1.jpg")
     assert same.above_threshold and not different.above_threshold
     assert same.distance < different.distance
     with pytest.raises(MultipleFaces, match="2 faces found"):
-        empty.verify(ACTOR, people / "obama/obama1.jpg", faces_dir / "groups/two_people.jpg")
+        empty.searches.verify(ACTOR, people / "obama/obama1.jpg", faces_dir / "groups/two_people.jpg")
 
 
 def test_actions_are_in_the_ledger(empty: FaceLedger, faces_dir: Path) -> None:
     people = faces_dir / "people"
-    empty.enroll(ACTOR, "g", [EnrolItem(people / "amy/amy1.png", "amy", "Amy")])
-    result = empty.search(ACTOR, people / "amy/amy2.png", ["g"])
-    verdict = empty.verify(ACTOR, people / "amy/amy1.png", people / "amy/amy2.png")
+    empty.galleries.enroll(ACTOR, "g", [EnrolItem(people / "amy/amy1.png", "amy", "Amy")])
+    result = empty.searches.search(ACTOR, people / "amy/amy2.png", ["g"])
+    verdict = empty.searches.verify(ACTOR, people / "amy/amy1.png", people / "amy/amy2.png")
     with empty.db.read() as session:
         actions = [e.action for e in empty.ledger.query(session, limit=100)]
         search_entry = empty.ledger.query(session, action="search.run")[0]
@@ -238,7 +238,7 @@ def test_actions_are_in_the_ledger(empty: FaceLedger, faces_dir: Path) -> None:
     assert search_entry.seq == result.ledger_seq
     assert verdict.ledger_seq > result.ledger_seq
     with pytest.raises(NotFound):
-        empty.search(ACTOR, people / "amy/amy2.png", ["no-such-gallery"])
+        empty.searches.search(ACTOR, people / "amy/amy2.png", ["no-such-gallery"])
 
 
 def test_upload_size_limit(enrolled: FaceLedger, faces_dir: Path) -> None:
@@ -247,6 +247,6 @@ def test_upload_size_limit(enrolled: FaceLedger, faces_dir: Path) -> None:
         data = io.BytesIO()
         Image.new("RGB", (200, 200), "white").save(data, format="BMP")
         with pytest.raises(InvalidImage, match="over the limit of 1000 bytes"):
-            small.search(ACTOR, data.getvalue(), [GALLERY])
+            small.searches.search(ACTOR, data.getvalue(), [GALLERY])
     finally:
         small.close()

@@ -27,8 +27,9 @@ def _user(info: UserInfo) -> UserOut:
 def list_agencies(service: Service, acting: Acting, paging: Paging) -> Page[AgencyOut]:
     """Every agency, by slug (any role)."""
     # Every role holds policy.read: this asks only for an approved, active account.
-    service.require(acting, "policy.read")
-    agencies = [AgencyOut.model_validate(a.to_dict()) for a in service.list_agencies()]
+    agencies = [
+        AgencyOut.model_validate(a.to_dict()) for a in service.accounts.list_agencies(acting)
+    ]
     return page_of(agencies, paging)
 
 
@@ -42,7 +43,9 @@ def list_agencies(service: Service, acting: Acting, paging: Paging) -> Page[Agen
 def create_agency(service: Service, acting: Acting, body: AgencyIn) -> AgencyOut:
     """Create an agency: an operating unit runs searches, a requesting agency files requests
     (admin)."""
-    agency = service.create_agency(acting, body.slug, body.name, body.kind, body.jurisdiction)
+    agency = service.accounts.create_agency(
+        acting, body.slug, body.name, body.kind, body.jurisdiction
+    )
     return AgencyOut.model_validate(agency.to_dict())
 
 
@@ -58,7 +61,7 @@ def list_users(
     include_disabled: Annotated[bool, Query(description="Also disabled accounts.")] = True,
 ) -> Page[UserOut]:
     """Accounts by username (admin, supervisor, auditor)."""
-    users = service.list_users(acting, agency, include_disabled)
+    users = service.accounts.list_users(acting, agency, include_disabled)
     return page_of([_user(u) for u in users], paging)
 
 
@@ -73,7 +76,7 @@ def create_user(service: Service, acting: Acting, body: UserIn) -> UserOut:
     """Create an account (admin). It cannot act until a supervisor approves it (R2)."""
     roles = [r.value for r in body.roles]
     return _user(
-        service.create_user(
+        service.accounts.create_user(
             acting, body.username, body.display_name, body.agency, roles, body.password
         )
     )
@@ -84,7 +87,7 @@ def create_user(service: Service, acting: Acting, body: UserIn) -> UserOut:
 )
 def get_user(service: Service, acting: Acting, username: Username) -> UserOut:
     """One account: one's own (any role), or anyone's (admin, supervisor, auditor)."""
-    return _user(service.get_user(acting, username))
+    return _user(service.accounts.get_user(acting, username))
 
 
 @router.post(
@@ -95,7 +98,7 @@ def get_user(service: Service, acting: Acting, username: Username) -> UserOut:
 )
 def approve_user(service: Service, acting: Acting, username: Username) -> UserOut:
     """Approve an account so it may act (supervisor, never one's own; R2)."""
-    return _user(service.approve_user(acting, username))
+    return _user(service.accounts.approve_user(acting, username))
 
 
 @router.post(
@@ -109,7 +112,7 @@ def certify_training(
 ) -> UserOut:
     """Record that an account's training is valid through a date (supervisor, never one's
     own; R2)."""
-    return _user(service.certify_training(acting, username, body.certified_until))
+    return _user(service.accounts.certify_training(acting, username, body.certified_until))
 
 
 @router.post(
@@ -121,7 +124,7 @@ def certify_training(
 def disable_user(service: Service, acting: Acting, username: Username) -> UserOut:
     """Disable an account and end its sessions; its API tokens stop working (admin,
     supervisor)."""
-    return _user(service.disable_user(acting, username))
+    return _user(service.accounts.disable_user(acting, username))
 
 
 @router.post(
@@ -132,7 +135,7 @@ def disable_user(service: Service, acting: Acting, username: Username) -> UserOu
 )
 def enable_user(service: Service, acting: Acting, username: Username) -> UserOut:
     """Enable a disabled account again (admin, supervisor)."""
-    return _user(service.enable_user(acting, username))
+    return _user(service.accounts.enable_user(acting, username))
 
 
 @router.put(
@@ -144,4 +147,4 @@ def enable_user(service: Service, acting: Acting, username: Username) -> UserOut
 def set_password(service: Service, acting: Acting, username: Username, body: PasswordIn) -> UserOut:
     """Set an account's password and end its sessions: one's own (any role), or anyone's
     (admin)."""
-    return _user(service.set_password(acting, username, body.password))
+    return _user(service.accounts.set_password(acting, username, body.password))

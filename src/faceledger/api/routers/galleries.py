@@ -28,8 +28,9 @@ GalleryName = Annotated[str, Path(min_length=1, max_length=100, description="Gal
 @router.get("/galleries", summary="List galleries", response_model=Page[GalleryOut])
 def list_galleries(service: Service, acting: Acting, paging: Paging) -> Page[GalleryOut]:
     """Every gallery with its counts (examiner, reviewer, supervisor, auditor, admin)."""
-    service.require(acting, "gallery.read")
-    galleries = [GalleryOut.model_validate(g.to_dict()) for g in service.list_galleries()]
+    galleries = [
+        GalleryOut.model_validate(g.to_dict()) for g in service.galleries.list_galleries(acting)
+    ]
     return page_of(galleries, paging)
 
 
@@ -39,8 +40,7 @@ def get_gallery(
 ) -> GalleryDetail:
     """A gallery's counts and one page of its subjects with their photos (examiner,
     reviewer, supervisor, auditor, admin)."""
-    service.require(acting, "gallery.read")
-    detail = service.gallery_detail(name)
+    detail = service.galleries.gallery_detail(acting, name)
     subjects = [SubjectOut.model_validate(s) for s in detail["subjects"]]
     gallery = GalleryOut.model_validate({**detail, "subjects": len(subjects)})
     return GalleryDetail(gallery=gallery, subjects=page_of(subjects, paging))
@@ -59,9 +59,8 @@ def delete_subject(
 ) -> SubjectDeleted:
     """Delete a subject with every photo and template; they leave the index too (supervisor,
     admin). Past search results keep their copied candidate records."""
-    service.require(acting, "gallery.manage")
     return SubjectDeleted.model_validate(
-        service.delete_subject(acting.ledger_actor, name, external_id)
+        service.galleries.delete_subject(acting, name, external_id)
     )
 
 
@@ -77,5 +76,4 @@ def delete_photo(
     photo_id: Annotated[int, Path(ge=1)],
 ) -> PhotoDeleted:
     """Delete one photo and its templates; they leave the index too (supervisor, admin)."""
-    service.require(acting, "gallery.manage")
-    return PhotoDeleted.model_validate(service.delete_photo(acting.ledger_actor, name, photo_id))
+    return PhotoDeleted.model_validate(service.galleries.delete_photo(acting, name, photo_id))

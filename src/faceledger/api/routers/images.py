@@ -47,7 +47,7 @@ def _image(data: bytes, media_type: str = "image/jpeg") -> Response:
 def probe(service: Service, acting: Acting, request_id: RequestId) -> Response:
     """The probe photo as uploaded (its requester, examiners, reviewers, supervisors); gone
     once the request is sealed."""
-    data = service.probe_bytes(acting, request_id)
+    data = service.images.probe_bytes(acting, request_id)
     return _image(data, _media_type(data))
 
 
@@ -65,7 +65,7 @@ def face_crop(
 ) -> Response:
     """A JPEG crop of one face of the probe (its requester, examiners, reviewers,
     supervisors)."""
-    return _image(service.probe_face_crop(acting, request_id, face_index))
+    return _image(service.images.probe_face_crop(acting, request_id, face_index))
 
 
 @router.get(
@@ -82,4 +82,4 @@ def candidate_chip(
 ) -> Response:
     """A JPEG of a candidate's aligned gallery face: examiners, reviewers, supervisors and
     auditors see every candidate; the requester only released ones (403 otherwise)."""
-    return _image(service.candidate_chip(acting, request_id, candidate_id))
+    return _image(service.images.candidate_chip(acting, request_id, candidate_id))

@@ -59,7 +59,6 @@ def list_entries(
 ) -> Page[EntryOut]:
     """Entries matching every filter given, oldest first (auditor, supervisor, admin): e.g.
     every search since a date (R13)."""
-    service.require(acting, "ledger.read")
     filters: dict[str, Any] = {
         "actor": actor,
         "action": action,
@@ -68,10 +67,10 @@ def list_entries(
         "since": since,
         "until": until,
     }
-    page = service.ledger_entries(**filters, limit=paging.limit, offset=paging.offset)
+    page = service.audit.ledger_entries(acting, **filters, limit=paging.limit, offset=paging.offset)
     return Page(
         items=[_entry(e) for e in page],
-        total=service.count_ledger_entries(**filters),
+        total=service.audit.count_ledger_entries(acting, **filters),
         limit=paging.limit,
         offset=paging.offset,
     )
@@ -91,8 +90,7 @@ def prove_entry(
     """A self-contained inclusion proof of one entry against the latest signed checkpoint
     (signing one first if none covers the entry); check it offline with `faceledger audit
     check-proof` (auditor, supervisor, admin)."""
-    service.require(acting, "ledger.read")
-    return service.prove_entry(seq, include_payload=not public)
+    return service.audit.prove_entry(acting, seq, include_payload=not public)
 
 
 @router.get(
@@ -102,8 +100,8 @@ def prove_entry(
 )
 def latest_checkpoint(service: Service, acting: Acting) -> CheckpointOut:
     """The newest signed checkpoint (auditor, supervisor, admin); 404 if none was signed."""
-    service.require(acting, "ledger.read")
-    checkpoint = service.latest_checkpoint()
+    service.access.check(acting, "ledger.read")
+    checkpoint = service.audit.latest_checkpoint()
     if checkpoint is None:
         raise NotFound("No checkpoint has been signed yet.")
     return CheckpointOut.model_validate(checkpoint.to_dict())
@@ -117,8 +115,7 @@ def latest_checkpoint(service: Service, acting: Acting) -> CheckpointOut:
 )
 def sign_checkpoint(service: Service, acting: Acting) -> CheckpointOut:
     """Sign a checkpoint of the ledger as it stands now (auditor, admin)."""
-    service.require(acting, "ledger.checkpoint")
-    return CheckpointOut.model_validate(service.sign_checkpoint().to_dict())
+    return CheckpointOut.model_validate(service.audit.sign_checkpoint(acting).to_dict())
 
 
 def _chunks(handle: IO[str]) -> Iterator[str]:
@@ -139,11 +136,10 @@ def export(service: Service, acting: Acting, public: _PUBLIC = False) -> Streami
     """The whole ledger as JSON Lines: a header, every entry and every checkpoint (auditor,
     supervisor, admin). With `public=true` payloads are left out, so it may be published;
     either form verifies with the public key alone."""
-    service.require(acting, "ledger.read")
     # Closed by _chunks once streamed: it outlives this function.
     handle = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
     try:
-        header = service.export_ledger(handle, include_payloads=not public)
+        header = service.audit.export_ledger(acting, handle, include_payloads=not public)
         handle.seek(0)
     except BaseException:
         handle.close()
@@ -165,7 +161,7 @@ def verify(service: Service, acting: Acting) -> VerifyOut:
     """Check every entry, the Merkle tree and every checkpoint signature with the public key
     alone, as an outside auditor would (auditor, supervisor, admin). A failure is a 422
     `verification_failed` naming the first bad entry or checkpoint, expected vs actual."""
-    service.require(acting, "ledger.read")
+    service.access.check(acting, "ledger.read")
     report = verify_database(service.settings.db_url, load_public_key(service.public_key_path))
     return VerifyOut(
         summary=report.summary(),

@@ -35,9 +35,9 @@ def _policy(profile: Profile, history: list[ProfileChange]) -> PolicyOut:
 def get_policy(service: Service, acting: Acting) -> PolicyOut:
     """The active profile, its parameters and every change of it (any role). While an unsafe
     profile (`lab`) is active, `unsafe` is true and `banner` says so."""
-    service.require(acting, "policy.read")
-    history = [ProfileChange.model_validate(h) for h in service.profile_history()]
-    return _policy(service.active_profile(), history)
+    service.access.check(acting, "policy.read")
+    history = [ProfileChange.model_validate(h) for h in service.policy.profile_history()]
+    return _policy(service.policy.active_profile(), history)
 
 
 @router.put("/policy", summary="Change the active policy profile", response_model=PolicyOut)
@@ -45,10 +45,10 @@ def set_policy(service: Service, acting: Acting, body: PolicyIn) -> PolicyOut:
     """Make a shipped profile active (admin). Recorded in the ledger; an unsafe profile is
     announced in every output from then on."""
     try:
-        profile = service.set_profile(acting, body.profile)
+        profile = service.policy.set_profile(acting, body.profile)
     except ConfigError as exc:  # an unknown name is the caller's mistake, not the server's
         raise InvalidInput(exc.message, **exc.details) from exc
-    history = [ProfileChange.model_validate(h) for h in service.profile_history()]
+    history = [ProfileChange.model_validate(h) for h in service.policy.profile_history()]
     return _policy(profile, history)
 
 
@@ -60,6 +60,6 @@ def set_policy(service: Service, acting: Acting, body: PolicyIn) -> PolicyOut:
 def list_offences(service: Service, acting: Acting, paging: Paging) -> Page[OffenceOut]:
     """The offences of the active profile's catalogue, by code, with severity class (any
     role)."""
-    service.require(acting, "policy.read")
-    catalogue = service.active_profile().offences.to_dict()
+    service.access.check(acting, "policy.read")
+    catalogue = service.policy.active_profile().offences.to_dict()
     return page_of([OffenceOut.model_validate(o) for o in catalogue["offences"]], paging)

@@ -133,7 +133,7 @@ def submit_request(
     is refused with 413 while it uploads; an unreadable image, one over the pixel limit or
     one without a usable face with 422. Nothing is written for a refused image."""
     data = read_upload(probe, service.settings.max_image_bytes)
-    return _view(service.submit_request(acting, form, data, probe.filename or "probe"))
+    return _view(service.requests.submit_request(acting, form, data, probe.filename or "probe"))
 
 
 @router.get("/requests", summary="List search requests", response_model=Page[View])
@@ -145,7 +145,7 @@ def list_requests(
 ) -> Page[View]:
     """Requests the caller may see, newest first: a requester their own; examiners and
     reviewers those past approval; supervisors, auditors and admins all."""
-    views, total = service.list_requests(
+    views, total = service.requests.list_requests(
         acting, state.value if state else None, paging.limit, paging.offset
     )
     return Page(
@@ -158,7 +158,7 @@ def get_request(service: Service, acting: Acting, request_id: RequestId) -> View
     """One request as the caller may see it (any role; a requester only their own): a
     requester sees only released candidates, with the caveat; a peer reviewer does not see
     the first review before submitting their own."""
-    return _view(service.get_request(acting, request_id))
+    return _view(service.requests.get_request(acting, request_id))
 
 
 @router.post(
@@ -168,7 +168,7 @@ def get_request(service: Service, acting: Acting, request_id: RequestId) -> View
 )
 def approve_emergency(service: Service, acting: Acting, request_id: RequestId) -> View:
     """A supervisor approves an emergency request; the court-filing deadline runs (R4)."""
-    return _view(service.approve_emergency(acting, request_id))
+    return _view(service.requests.approve_emergency(acting, request_id))
 
 
 @router.post(
@@ -176,7 +176,7 @@ def approve_emergency(service: Service, acting: Acting, request_id: RequestId) -
 )
 def run_search(service: Service, acting: Acting, request_id: RequestId) -> View:
     """An examiner of the operating unit runs the search of an approved request (R1, R12)."""
-    return _view(service.run_request_search(acting, request_id))
+    return _view(service.requests.run_request_search(acting, request_id))
 
 
 @router.post("/requests/{request_id}/reviews", summary="Submit a review", response_model=View)
@@ -184,7 +184,7 @@ def submit_review(service: Service, acting: Acting, request_id: RequestId, body:
     """Mark every candidate: the first review (examiner), then the blind peer review by a
     second examiner or reviewer (R10)."""
     marks = [m.model_dump(mode="json") for m in body.marks]
-    return _view(service.submit_review(acting, request_id, marks))
+    return _view(service.reviews.submit_review(acting, request_id, marks))
 
 
 @router.post(
@@ -193,13 +193,13 @@ def submit_review(service: Service, acting: Acting, request_id: RequestId, body:
 def release(service: Service, acting: Acting, request_id: RequestId) -> View:
     """Release to the requester the candidates every reviewer marked `possible_lead`, with
     the caveat (examiner, supervisor; R9, R10)."""
-    return _view(service.release_request(acting, request_id))
+    return _view(service.reviews.release_request(acting, request_id))
 
 
 @router.post("/requests/{request_id}/close", summary="Close as no lead", response_model=View)
 def close(service: Service, acting: Acting, request_id: RequestId, body: CloseIn) -> View:
     """Close a searched request as `no_lead`; nothing is released (examiner)."""
-    return _view(service.close_no_lead(acting, request_id, body.reason))
+    return _view(service.reviews.close_no_lead(acting, request_id, body.reason))
 
 
 @router.post(
@@ -211,7 +211,7 @@ def record_lead_use(
     """Record that a released lead was used (requester). Arrest, warrant and photo lineup
     need a reference to independent corroborating evidence (R11)."""
     return _view(
-        service.record_lead_use(
+        service.reviews.record_lead_use(
             acting, request_id, body.candidate_id, body.use.value, body.corroboration_ref
         )
     )
@@ -228,7 +228,9 @@ def file_emergency_statement(
     """Record the sworn statement filed with the court after an emergency (requester,
     supervisor; R4)."""
     return _view(
-        service.file_emergency_statement(acting, request_id, body.reference, body.filed_at)
+        service.emergencies.file_emergency_statement(
+            acting, request_id, body.reference, body.filed_at
+        )
     )
 
 
@@ -242,7 +244,7 @@ def record_court_refusal(
 ) -> View:
     """The court refused the emergency filing: the results are sealed and the probe and
     candidate list deleted (supervisor, admin; R4)."""
-    return _view(service.record_court_refusal(acting, request_id, body.note))
+    return _view(service.emergencies.record_court_refusal(acting, request_id, body.note))
 
 
 @router.post(
@@ -251,6 +253,7 @@ def record_court_refusal(
     response_model=OverdueOut,
 )
 def overdue_check(service: Service, acting: Acting) -> OverdueOut:
-    """Record a violation for each emergency whose court filing is overdue, once each
-    (supervisor, auditor, admin; R4, R18)."""
-    return OverdueOut(flagged=service.flag_overdue_emergencies(acting))
+    """Run the due jobs now: record a violation for each emergency whose court filing is
+    overdue (once each) and seal it (supervisor, admin; R4, R18)."""
+    report = service.emergencies.run_due(acting)
+    return OverdueOut(flagged=list(report.flagged), sealed=list(report.sealed))

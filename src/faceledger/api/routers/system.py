@@ -24,7 +24,7 @@ def health() -> Health:
 def login(service: Service, body: LoginIn) -> LoginOut:
     """Check a username and password and open a 12-hour session (public). Send the returned
     token as `Authorization: Bearer <token>`. A failed attempt is recorded in the ledger."""
-    token = service.login(body.username, body.password)
+    token = service.accounts.login(body.username, body.password)
     return LoginOut(token=token, expires_in=int(SESSION_LIFETIME.total_seconds()))
 
 
@@ -37,7 +37,7 @@ def logout(service: Service, acting: Acting, token: BearerToken) -> None:
             f"{acting.username}: logout ends a login session; an API token is revoked with "
             "POST /tokens/{token_id}/revoke."
         )
-    service.logout(token)
+    service.accounts.logout(token)
 
 
 @router.get("/me", summary="Who am I", tags=["auth"], response_model=UserOut)

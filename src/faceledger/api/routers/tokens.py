@@ -22,7 +22,9 @@ router = APIRouter(tags=["tokens"])
 def create_token(service: Service, acting: Acting, body: TokenIn) -> TokenCreated:
     """Issue an API token that acts as an account (admin). The token is in this response
     only; the server keeps just its SHA-256. Recorded in the ledger (without the token)."""
-    info, token = service.create_api_token(acting, body.username, body.name, body.expires_days)
+    info, token = service.tokens.create_api_token(
+        acting, body.username, body.name, body.expires_days
+    )
     return TokenCreated.model_validate({**info.to_dict(), "token": token})
 
 
@@ -36,7 +38,7 @@ def list_tokens(
     ),
 ) -> Page[TokenOut]:
     """API tokens, revoked and expired ones too, oldest first (admin)."""
-    tokens = service.list_api_tokens(acting, username)
+    tokens = service.tokens.list_api_tokens(acting, username)
     return page_of([TokenOut.model_validate(t.to_dict()) for t in tokens], paging)
 
 
@@ -45,4 +47,4 @@ def revoke_token(
     service: Service, acting: Acting, token_id: Annotated[int, Path(ge=1)]
 ) -> TokenOut:
     """Revoke an API token; it is refused from then on (admin). Recorded in the ledger."""
-    return TokenOut.model_validate(service.revoke_api_token(acting, token_id).to_dict())
+    return TokenOut.model_validate(service.tokens.revoke_api_token(acting, token_id).to_dict())

@@ -23,7 +23,7 @@ def list_violations(
     ] = None,
 ) -> Page[ViolationOut]:
     """Violations, newest first (supervisor, auditor, admin)."""
-    found, total = service.list_violations(acting, kind, paging.limit, paging.offset)
+    found, total = service.violations.list_violations(acting, kind, paging.limit, paging.offset)
     return Page(
         items=[ViolationOut.model_validate(v.to_dict()) for v in found],
         total=total,

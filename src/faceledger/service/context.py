@@ -1,0 +1,100 @@
+"""What the use cases are built from: settings, database, ledger, face pipeline, indexes and
+the password hasher, opened once for a data directory and handed to each use-case object."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+
+from faceledger.biometrics.pipeline import FacePipeline
+from faceledger.config import Settings
+from faceledger.db import Database
+from faceledger.errors import NotInitialised
+from faceledger.gallery import store
+from faceledger.gallery.index import IndexStore
+from faceledger.governance.accounts import DEFAULT_HASHER
+from faceledger.ledger import (
+    PRIVATE_KEY_FILE,
+    PUBLIC_KEY_FILE,
+    Ledger,
+    default_log_id,
+    load_signing_key,
+)
+
+KEYS_DIR = "keys"
+
+
+@dataclass
+class ServiceContext:
+    """The explicit dependencies every use-case object is handed."""
+
+    settings: Settings
+    db: Database
+    ledger: Ledger
+    pipeline: FacePipeline
+    indexes: IndexStore
+    password_hasher: PasswordHasher
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings,
+        pipeline: FacePipeline | None = None,
+        password_hasher: PasswordHasher = DEFAULT_HASHER,
+    ) -> ServiceContext:
+        """Open the data directory of ``settings``.
+
+        Raises:
+            NotInitialised: if it has no ledger keys (run ``faceledger init``).
+            NotInitialised: if the database schema is not the newest (from ``require_current``).
+        """
+        private_key = settings.data_dir / KEYS_DIR / PRIVATE_KEY_FILE
+        if not private_key.exists():
+            raise NotInitialised(
+                f"{settings.data_dir} is not a faceledger data directory; run `faceledger init`.",
+                data_dir=str(settings.data_dir),
+            )
+        db = Database(settings.db_url)
+        db.require_current()
+        pipeline = pipeline or FacePipeline.from_settings(settings)
+        signing_key = load_signing_key(private_key)
+        return cls(
+            settings=settings,
+            db=db,
+            ledger=Ledger(
+                signing_key,
+                log_id=settings.ledger_log_id or default_log_id(signing_key),
+                checkpoint_every_entries=settings.checkpoint_every_entries,
+                checkpoint_every_minutes=settings.checkpoint_every_minutes,
+            ),
+            pipeline=pipeline,
+            indexes=IndexStore(settings.data_dir / "index", pipeline.embedder.dimension),
+            password_hasher=password_hasher,
+        )
+
+    @property
+    def public_key_path(self) -> Path:
+        """Where the ledger's public key (PEM) is."""
+        return self.settings.data_dir / KEYS_DIR / PUBLIC_KEY_FILE
+
+    def vectors_of(self, gallery_id: int) -> Callable[[], Any]:
+        """Return a loader of a gallery's template vectors, for rebuilding its index."""
+
+        def load() -> Any:
+            with self.db.read() as session:
+                return store.load_vectors(session, gallery_id, self.pipeline.embedder.dimension)
+
+        return load
+
+    def reset_index_files(self) -> None:
+        """Delete every index file; they are rebuilt from the database on next use."""
+        shutil.rmtree(self.settings.data_dir / "index", ignore_errors=True)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()

@@ -1,0 +1,99 @@
+"""The catalogue of ledger actions: every ``action`` an entry can carry, and what it records.
+
+Use cases write only these names (a test checks that no other literal reaches the ledger);
+auditors query by them, and the README lists them from :func:`catalogue_table`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class LedgerAction(StrEnum):
+    """An action recorded in the ledger."""
+
+    SYSTEM_INIT = "system.init"
+    ACCESS_DENIED = "access.denied"
+    VIOLATION_RECORDED = "violation.recorded"
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_LOCKOUT = "auth.lockout"
+    AUTH_LOGOUT = "auth.logout"
+    AGENCY_CREATE = "agency.create"
+    USER_CREATE = "user.create"
+    USER_APPROVE = "user.approve"
+    USER_CERTIFY_TRAINING = "user.certify_training"
+    USER_DISABLE = "user.disable"
+    USER_ENABLE = "user.enable"
+    USER_SET_PASSWORD = "user.set_password"
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+    POLICY_PROFILE_SET = "policy.profile_set"
+    POLICY_PROPOSED = "policy.proposed"
+    GALLERY_CREATE = "gallery.create"
+    GALLERY_ENROLL = "gallery.enroll"
+    GALLERY_DELETE_SUBJECT = "gallery.delete_subject"
+    GALLERY_DELETE_PHOTO = "gallery.delete_photo"
+    SEARCH_RUN = "search.run"
+    VERIFY_RUN = "verify.run"
+    REQUEST_SUBMIT = "request.submit"
+    REQUEST_APPROVE_EMERGENCY = "request.approve_emergency"
+    REQUEST_SEARCH = "request.search"
+    REQUEST_REVIEW_FIRST = "request.review.first"
+    REQUEST_REVIEW_PEER = "request.review.peer"
+    REQUEST_RELEASE = "request.release"
+    REQUEST_CLOSE_NO_LEAD = "request.close_no_lead"
+    REQUEST_LEAD_USE = "request.lead_use"
+    REQUEST_EMERGENCY_FILED = "request.emergency_filed"
+    REQUEST_SEALED = "request.sealed"
+    JOBS_RUN = "jobs.run"
+
+
+DESCRIPTIONS: dict[LedgerAction, str] = {
+    LedgerAction.SYSTEM_INIT: "a data directory was initialised (schema revision)",
+    LedgerAction.ACCESS_DENIED: "a refused attempt: the action, the reasons and requirements, "
+    "the policy decision where one was made, and the violation it was stored as (R18)",
+    LedgerAction.VIOLATION_RECORDED: "a violation found by a check rather than an attempt "
+    "(an overdue or late emergency filing, R4, R18)",
+    LedgerAction.AUTH_LOGIN: "a login opened a session",
+    LedgerAction.AUTH_LOGIN_FAILED: "a failed login (the reason; unknown usernames anonymised)",
+    LedgerAction.AUTH_LOCKOUT: "an account or client address locked out after failed logins",
+    LedgerAction.AUTH_LOGOUT: "a session ended",
+    LedgerAction.AGENCY_CREATE: "an agency was created",
+    LedgerAction.USER_CREATE: "an account was created (by whom, with which roles)",
+    LedgerAction.USER_APPROVE: "an account was approved by a supervisor (R2)",
+    LedgerAction.USER_CERTIFY_TRAINING: "an account's training was certified (R2)",
+    LedgerAction.USER_DISABLE: "an account was disabled; its sessions and tokens revoked",
+    LedgerAction.USER_ENABLE: "an account was enabled again",
+    LedgerAction.USER_SET_PASSWORD: "a password was changed; sessions and tokens revoked",
+    LedgerAction.TOKEN_CREATE: "an API token was issued (its id, account and name)",
+    LedgerAction.TOKEN_REVOKE: "an API token was revoked",
+    LedgerAction.POLICY_PROFILE_SET: "the active policy profile changed (name, SHA-256)",
+    LedgerAction.POLICY_PROPOSED: "an admin proposed a profile change for a second admin",
+    LedgerAction.GALLERY_CREATE: "a gallery was created",
+    LedgerAction.GALLERY_ENROLL: "photos were enrolled into a gallery (hashes, provenance)",
+    LedgerAction.GALLERY_DELETE_SUBJECT: "a subject and its photos left a gallery",
+    LedgerAction.GALLERY_DELETE_PHOTO: "a photo left a gallery",
+    LedgerAction.SEARCH_RUN: "an ad hoc 1:N search under an unsafe profile (lab only)",
+    LedgerAction.VERIFY_RUN: "an ad hoc 1:1 comparison under an unsafe profile (lab only)",
+    LedgerAction.REQUEST_SUBMIT: "a search request was filed, with the policy decision",
+    LedgerAction.REQUEST_APPROVE_EMERGENCY: "a supervisor approved an emergency request (R4)",
+    LedgerAction.REQUEST_SEARCH: "an approved request's search ran; everything R12 lists",
+    LedgerAction.REQUEST_REVIEW_FIRST: "the first review; its marks only as a salted "
+    "commitment, so that the peer review stays blind (R10)",
+    LedgerAction.REQUEST_REVIEW_PEER: "the blind peer review, revealing the first review's "
+    "marks against their commitment",
+    LedgerAction.REQUEST_RELEASE: "the agreed candidates were released with the caveat (R9)",
+    LedgerAction.REQUEST_CLOSE_NO_LEAD: "a request was closed with nothing released",
+    LedgerAction.REQUEST_LEAD_USE: "a released lead was used (R11 corroboration reference)",
+    LedgerAction.REQUEST_EMERGENCY_FILED: "an emergency's court filing was recorded (R4)",
+    LedgerAction.REQUEST_SEALED: "an emergency was sealed: candidates and probe deleted (R4)",
+    LedgerAction.JOBS_RUN: "a run of the due scheduled jobs and what each did",
+}
+
+
+def catalogue_table() -> str:
+    """Return the catalogue as the Markdown table of the README."""
+    rows = ["| action | records |", "| --- | --- |"]
+    rows += [f"| `{a.value}` | {DESCRIPTIONS[a]} |" for a in LedgerAction]
+    return "\n".join(rows) + "\n"
