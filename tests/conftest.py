@@ -8,8 +8,10 @@ import pytest
 
 from faceledger.config import Settings, load_settings
 from faceledger.gallery.sources import from_folder_tree
+from faceledger.governance.accounts import LocalOperator
 
-ACTOR = "test:examiner"
+ACTOR = LocalOperator("test")
+"""The local operator of the test data directories (gallery set-up needs no login)."""
 GALLERY = "people"
 FACES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "faces"
 
@@ -40,7 +42,7 @@ def enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     data_dir = tmp_path_factory.mktemp("enrolled") / "data"
     from faceledger import FaceLedger
 
-    service = FaceLedger.initialise(make_settings(data_dir), ACTOR)
+    service = FaceLedger.initialise(make_settings(data_dir), ACTOR.ledger_actor)
     try:
         summary = service.galleries.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
         assert summary.enrolled == 54, summary.to_dict()

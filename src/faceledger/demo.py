@@ -46,6 +46,7 @@ PEOPLE = (
     ("det-okafor", "Det. Sam Okafor", "cambridge-pd", ["requester"]),
     ("ex-chen", "Examiner Li Chen", "ma-state-police", ["examiner"]),
     ("ex-novak", "Examiner Eva Novak", "ma-state-police", ["examiner", "reviewer"]),
+    ("ex-silva", "Examiner Rui Silva", "ma-state-police", ["reviewer"]),
     ("sup-hale", "Sgt. Rob Hale", "ma-state-police", ["supervisor"]),
     ("aud-kim", "Auditor June Kim", "ma-state-police", ["auditor"]),
 )
@@ -162,7 +163,7 @@ def _requests(
         return (people / PROBES[key]).read_bytes()
 
     requester, other, examiner = u["det-rivera"], u["det-okafor"], u["ex-chen"]
-    reviewer, supervisor = u["ex-novak"], u["sup-hale"]
+    reviewer, supervisor, peer = u["ex-novak"], u["sup-hale"], u["ex-silva"]
     stages = result.requests
 
     def file(key: str, stage: str, who: UserInfo = requester, **changes: Any) -> int:
@@ -177,20 +178,20 @@ def _requests(
     service.requests.run_request_search(examiner, rid)
     rid = file("kit", "reviewed", other)
     view = service.requests.run_request_search(examiner, rid)
-    service.reviews.submit_review(examiner, rid, _marks(view))
+    service.reviews.submit_review(reviewer, rid, _marks(view))
     rid = file("rose", "peer_reviewed")
     view = service.requests.run_request_search(examiner, rid)
-    service.reviews.submit_review(examiner, rid, _marks(view))
     service.reviews.submit_review(reviewer, rid, _marks(view))
+    service.reviews.submit_review(peer, rid, _marks(view))
     rid = file("penny", "released")
     view = service.requests.run_request_search(examiner, rid)
-    service.reviews.submit_review(examiner, rid, _marks(view))
     service.reviews.submit_review(reviewer, rid, _marks(view))
+    service.reviews.submit_review(peer, rid, _marks(view))
     service.reviews.release_request(examiner, rid)
     rid = file("sheldon", "no_lead", other)
     view = service.requests.run_request_search(examiner, rid)
-    service.reviews.submit_review(examiner, rid, _marks(view, agree=True))
-    service.reviews.submit_review(reviewer, rid, _marks(view, agree=False))
+    service.reviews.submit_review(reviewer, rid, _marks(view, agree=True))
+    service.reviews.submit_review(peer, rid, _marks(view, agree=False))
     service.reviews.close_no_lead(examiner, rid, "The reviewers did not agree on any candidate.")
     emergency: dict[str, Any] = {
         "legal_basis_kind": "emergency",

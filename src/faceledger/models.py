@@ -3,7 +3,15 @@
 from faceledger.gallery import models as gallery_models
 from faceledger.governance import accounts as account_models
 from faceledger.governance import models as governance_models
+from faceledger.governance import throttle as throttle_models
 from faceledger.governance import tokens as token_models
 from faceledger.ledger import models as ledger_models
 
-__all__ = ["account_models", "gallery_models", "governance_models", "ledger_models", "token_models"]
+__all__ = [
+    "account_models",
+    "gallery_models",
+    "governance_models",
+    "ledger_models",
+    "throttle_models",
+    "token_models",
+]

@@ -56,6 +56,7 @@ from faceledger.service.access import Access, Refused
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.policy import PolicyStore
+from faceledger.service.throttle import LoginThrottle
 
 __all__ = ["SESSION_LIFETIME", "SYSTEM_ACTOR", "AccountUseCases", "AgencyInfo", "UserInfo"]
 
@@ -75,6 +76,7 @@ class AccountUseCases:
     def __init__(self, ctx: ServiceContext, access: Access, policy: PolicyStore) -> None:
         self._access, self._policy = access, policy
         self.db, self.ledger, self.password_hasher = ctx.db, ctx.ledger, ctx.password_hasher
+        self._throttle = LoginThrottle(ctx.ledger)
 
     # -- bootstrap --------------------------------------------------------------------------
 
@@ -157,17 +159,21 @@ class AccountUseCases:
 
     # -- sessions ---------------------------------------------------------------------------
 
-    def login(self, username: str, password: str) -> str:
+    def login(self, username: str, password: str, client: str | None = None) -> str:
         """Check a password and open a session of SESSION_LIFETIME; return its bearer token.
 
         A failed attempt is recorded (``auth.login_failed``); an unknown username is not
-        written down, as people do type passwords into the username field.
+        written down, as people do type passwords into the username field. After repeated
+        failures the account and the client address (``client``) are locked out for a growing
+        time; each lockout is recorded (``auth.lockout``).
 
         Raises:
+            TooManyAttempts: while the account or the client address is locked out (429).
             Unauthenticated: for an unknown username or a wrong password (one message for
                 both), or an account that is not approved yet or is disabled.
         """
         with self.db.transaction() as session:
+            self._throttle.check(session, username, client, utcnow())
             user = session.scalar(select(User).where(User.username == username))
             problem = self._login_problem(user, password)
             if problem is None and user is not None:
@@ -195,6 +201,7 @@ class AccountUseCases:
                         "expires_at": login.expires_at.isoformat(),
                     },
                 )
+                self._throttle.record_success(session, username, client)
                 return token
         assert problem is not None
         known = user is not None
@@ -207,6 +214,7 @@ class AccountUseCases:
                 object_id=username if known else "unknown",
                 payload={"username": username if known else None, "reason": problem[0]},
             )
+            self._throttle.record_failure(session, username, client, utcnow())
         raise Unauthenticated(problem[1])
 
     def logout(self, token: str) -> None:

@@ -44,6 +44,12 @@ from faceledger.service.request_views import RequestView
 _MARKS = "marks"
 
 
+def _review_record(marks: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the ledger records of a review: every mark, and the candidates marked leads."""
+    leads = [m["candidate_id"] for m in marks if m["outcome"] == ReviewOutcome.POSSIBLE_LEAD]
+    return {"marks": marks, "possible_leads": leads}
+
+
 class ReviewUseCases:
     """From a candidate list to a released lead."""
 
@@ -88,14 +94,7 @@ class ReviewUseCases:
                 ),
             )
             decision = steps.decide(session, me, action, row, now)
-            record = {
-                "marks": cleaned,
-                "possible_leads": [
-                    m.candidate_id
-                    for m in pending.marks
-                    if m.outcome is ReviewOutcome.POSSIBLE_LEAD
-                ],
-            }
+            record = _review_record(cleaned)
             review = ReviewRow(
                 request_id=row.id,
                 reviewer_id=me.id,
@@ -141,9 +140,9 @@ class ReviewUseCases:
             object_id=str(row.id),
             limit=1,
         )
-        leads = [m["candidate_id"] for m in first.marks if m["outcome"] == "possible_lead"]
-        value = {"marks": first.marks, "possible_leads": leads}
-        return make_reveal(entry.seq, _MARKS, first.commitment_salt or "", value)
+        return make_reveal(
+            entry.seq, _MARKS, first.commitment_salt or "", _review_record(first.marks)
+        )
 
     @staticmethod
     def _clean_marks(marks: Sequence[dict[str, Any]], known: set[int]) -> list[dict[str, Any]]:

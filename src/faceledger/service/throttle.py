@@ -29,6 +29,7 @@ from faceledger.governance.throttle import (
     client_key,
 )
 from faceledger.ledger.log import Ledger
+from faceledger.service.ledger_actions import LedgerAction
 
 __all__ = ["DEFAULT_POLICY", "PRUNE_BATCH", "THROTTLE_ACTOR", "LoginThrottle"]
 
@@ -60,7 +61,7 @@ class LoginThrottle:
         self.policy = policy
 
     def check(self, session: Session, username: str, client: str | None, now: dt.datetime) -> None:
-        """Return if a login attempt for ``username`` from ``client`` may be made at ``now``.
+        """Return None if a login attempt for ``username`` from ``client`` may be made at ``now``.
 
         Raises:
             TooManyAttempts: if the account or the address is locked out; the message and
@@ -103,7 +104,7 @@ class LoginThrottle:
             self.ledger.append(
                 session,
                 actor=THROTTLE_ACTOR,
-                action="auth.lockout",
+                action=LedgerAction.AUTH_LOCKOUT,
                 object_type=_OBJECT_TYPES[kind],
                 object_id=key,
                 payload={
@@ -135,8 +136,8 @@ class LoginThrottle:
             select(func.count(), func.max(LoginFailure.failed_at)).where(
                 LoginFailure.key_kind == kind.value,
                 LoginFailure.key == key,
+                # No upper bound: a failure stamped by a worker whose clock runs ahead counts.
                 LoginFailure.failed_at > now - self.policy.window,
-                LoginFailure.failed_at <= now,
             )
         ).one()
         return _Failures(kind, key, int(count), last)

@@ -83,7 +83,8 @@ async def login(request: Request) -> Response:
         username, password = str(form.get("username", "")).strip(), str(form.get("password", ""))
         next_url = safe_next(str(form.get("next", "/")))
     try:
-        token = await run_in_threadpool(web.service.accounts.login, username, password)
+        client = request.client.host if request.client else None
+        token = await run_in_threadpool(web.service.accounts.login, username, password, client)
     except Unauthenticated as exc:
         return await run_in_threadpool(_login_page, request, next_url, username, exc)
     response = RedirectResponse(next_url, status_code=303)

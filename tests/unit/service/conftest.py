@@ -27,6 +27,6 @@ def enrolled(enrolled_template: Path, tmp_path: Path) -> Iterator[FaceLedger]:
 @pytest.fixture
 def empty(tmp_path: Path) -> Iterator[FaceLedger]:
     """A freshly initialised data directory with nothing enrolled."""
-    service = FaceLedger.initialise(make_settings(tmp_path / "data"), ACTOR)
+    service = FaceLedger.initialise(make_settings(tmp_path / "data"), ACTOR.ledger_actor)
     yield service
     service.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from faceledger import __version__
 from faceledger.api.auth import Acting, BearerToken, Service
@@ -21,10 +21,12 @@ def health() -> Health:
 
 
 @router.post("/auth/login", summary="Log in", tags=["auth"], response_model=LoginOut)
-def login(service: Service, body: LoginIn) -> LoginOut:
+def login(service: Service, body: LoginIn, request: Request) -> LoginOut:
     """Check a username and password and open a 12-hour session (public). Send the returned
-    token as `Authorization: Bearer <token>`. A failed attempt is recorded in the ledger."""
-    token = service.accounts.login(body.username, body.password)
+    token as `Authorization: Bearer <token>`. A failed attempt is recorded in the ledger;
+    repeated failures lock the account and the client address out for a while (429)."""
+    client = request.client.host if request.client else None
+    token = service.accounts.login(body.username, body.password, client)
     return LoginOut(token=token, expires_in=int(SESSION_LIFETIME.total_seconds()))
 
 
