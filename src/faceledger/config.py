@@ -96,6 +96,11 @@ class Settings:
         "Sign a checkpoint automatically when the last one is older than this (0: never).",
         min=0,
     )
+    jobs_every_seconds: int = _setting(
+        300,
+        "How often `faceledger serve` runs the due jobs (overdue emergency filings; 0: never).",
+        min=0,
+    )
 
     @property
     def db_url(self) -> str:

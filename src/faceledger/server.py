@@ -72,23 +72,33 @@ def serve(service: FaceLedger, host: str, port: int, workers: int = 1) -> None:
 
     Each worker has its own face pipeline (dlib runs one analysis at a time per process), its
     own vector-index cache kept in step through the gallery generation, and shares the
-    database; the ledger serialises appends through its state row.
+    database; the ledger serialises appends through its state row. The serving process also
+    runs the due jobs every ``jobs_every_seconds`` (:mod:`faceledger.scheduler`).
     """
     import uvicorn
 
-    if workers <= 1:
-        uvicorn.run(create_app(service), host=host, port=port, log_level="info")
-        return
-    os.environ["FACELEDGER_DATA_DIR"] = str(service.settings.data_dir.resolve())
-    service.close()
-    uvicorn.run(
-        "faceledger.server:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-    )
+    from faceledger.scheduler import DueJobScheduler
+
+    interval = service.settings.jobs_every_seconds
+    scheduler = DueJobScheduler(service, interval) if interval else None
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        if workers <= 1:
+            uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+            return
+        os.environ["FACELEDGER_DATA_DIR"] = str(service.settings.data_dir.resolve())
+        uvicorn.run(
+            "faceledger.server:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 def data_dir_of(settings: Settings) -> Path:

@@ -22,6 +22,7 @@ from faceledger.cli.common import (
     state,
 )
 from faceledger.cli.faces import enroll, gallery_app, search, verify
+from faceledger.cli.jobs import jobs_app
 from faceledger.cli.ledger import ledger_app
 from faceledger.cli.quickstart import quickstart
 from faceledger.cli.requests import policy_app, request_app, review_app, violations_app
@@ -95,6 +96,7 @@ app.add_typer(request_app, name="request")
 app.add_typer(review_app, name="review")
 app.add_typer(violations_app, name="violations")
 app.add_typer(policy_app, name="policy")
+app.add_typer(jobs_app, name="jobs")
 
 
 def main() -> None:

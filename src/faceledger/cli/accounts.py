@@ -191,6 +191,30 @@ def user_bootstrap_admin(
     run(ctx, body)
 
 
+@user_app.command("bootstrap-supervisor")
+def user_bootstrap_supervisor(
+    ctx: typer.Context,
+    username: str = typer.Argument(..., help="Username of the unit's second supervisor."),
+    display_name: str = typer.Option(..., "--display-name", help="The person's full name."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Create the second person of the unit, a supervisor, once; prints its password once.
+
+    Accounts the admin creates must be approved by someone who did not create them (R2)."""
+
+    def body(service: Any) -> int:
+        user, password = service.accounts.bootstrap_supervisor(username, display_name)
+        if as_json:
+            print_json({"user": user.to_dict(), "password": password})
+            return 0
+        console.print(f"created {user.username} (supervisor) in {user.agency}")
+        console.print(f"one-time password: {password}", highlight=False)
+        err_console.print("Hand it to that person; it is not stored and will not be shown again.")
+        return 0
+
+    run(ctx, body)
+
+
 @user_app.command("create")
 def user_create(
     ctx: typer.Context,
@@ -279,14 +303,22 @@ def user_set_password(
     username: str | None = typer.Argument(None, help="Account (default: your own)."),
     password_stdin: bool = PASSWORD_STDIN,
 ) -> None:
-    """Set a password: your own, or anyone's as admin. Ends that account's sessions."""
+    """Set a password: your own (give the current one first; with --password-stdin, the
+    current and the new password on two lines), or anyone's as admin. Ends that account's
+    sessions and revokes its API tokens."""
 
     def body(service: Any) -> int:
         me = current_user(ctx, service)
         target = username or me.username
+        current = None
+        if target == me.username:
+            current = _read_password(password_stdin, "Current password", confirm=False)
         password = _read_password(password_stdin, "New password", confirm=True)
-        service.accounts.set_password(me, target, password)
-        console.print(f"password set for {target}; its sessions have ended", highlight=False)
+        service.accounts.set_password(me, target, password, current_password=current)
+        console.print(
+            f"password set for {target}; its sessions and API tokens have ended",
+            highlight=False,
+        )
         if target == me.username:
             clear_session(session_path(state(ctx).settings))
             console.print("log in again with the new password")

@@ -294,18 +294,25 @@ def court_refused(
 
 @request_app.command("overdue")
 def overdue(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-    """Flag emergency requests whose court filing is overdue, as violations (R4, R18)."""
+    """Run the due jobs as the logged-in supervisor: flag and seal emergency requests whose
+    court filing is overdue (R4, R18). `faceledger jobs run-due` does the same from cron."""
 
     def body(service: Any) -> int:
-        me = current_user(ctx, service)
-        flagged = service.flag_overdue_emergencies(me)
-        if as_json:
-            print_json({"flagged": flagged})
-        else:
-            console.print(f"flagged {len(flagged)} overdue emergency request(s): {flagged}")
+        print_report(service.emergencies.run_due(current_user(ctx, service)), as_json)
         return 0
 
     run(ctx, body)
+
+
+def print_report(report: Any, as_json: bool) -> None:
+    """Print what one run of the due jobs did."""
+    if as_json:
+        print_json(report.to_dict())
+        return
+    console.print(
+        f"flagged {len(report.flagged)} overdue emergency request(s): {list(report.flagged)}; "
+        f"sealed {len(report.sealed)}: {list(report.sealed)} (ledger entry {report.ledger_seq})"
+    )
 
 
 def _parse_mark(text: str) -> dict[str, Any]:

@@ -51,7 +51,7 @@ REQUEST_ACTIONS = frozenset({Action.SUBMIT, Action.APPROVE_EMERGENCY, Action.RUN
 ACTION_ROLES: Mapping[Action, frozenset[Role]] = MappingProxyType(
     {step: ACTIONS[name].roles for step, name in POLICY_ACTIONS.items()}
 )
-"""Roles that may attempt each action: those of the registry, :mod:`faceledger.governance.actions`."""
+"""Roles that may attempt each action: the registry's (:mod:`faceledger.governance.actions`)."""
 
 
 def _names(values: Iterable[object]) -> str:

@@ -265,9 +265,9 @@ class Access:
             return False
         if self.problem(session, fresh, spec) is not None:
             return False
-        if spec.name in _DECIDED_BY_POLICY and not isinstance(fresh, LocalOperator):
-            if not (fresh.roles & spec.roles and fresh.active and fresh.approved):
-                return False
+        decided = spec.name in _DECIDED_BY_POLICY and not isinstance(fresh, LocalOperator)
+        if decided and not (fresh.roles & spec.roles and fresh.active and fresh.approved):
+            return False
         if row is None:
             return True
         profile = self._policy.profile(session)

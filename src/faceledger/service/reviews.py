@@ -19,11 +19,9 @@ from faceledger.errors import Conflict, InvalidInput
 from faceledger.governance.accounts import Principal
 from faceledger.governance.context import (
     Action,
-    CandidateMark,
     LeadUse,
     LeadUseKind,
     Release,
-    Review,
     ReviewOutcome,
     ReviewStage,
 )
@@ -85,14 +83,6 @@ class ReviewUseCases:
             assert row.run is not None
             known = {c.id for c in row.run.candidates}
             cleaned = self._clean_marks(marks, known)
-            pending = Review(
-                me.username,
-                stage,
-                tuple(
-                    CandidateMark(str(m["candidate_id"]), ReviewOutcome(m["outcome"]), m["note"])
-                    for m in cleaned
-                ),
-            )
             decision = steps.decide(session, me, action, row, now)
             record = _review_record(cleaned)
             review = ReviewRow(

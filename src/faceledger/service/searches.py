@@ -197,7 +197,8 @@ class SearchUseCases:
         k = self._ctx.settings.top_k if top_k is None else top_k
         if not 1 <= k <= self._ctx.settings.max_top_k:
             raise InvalidInput(
-                f"Candidate list length must be between 1 and {self._ctx.settings.max_top_k}, got {k}.",
+                f"Candidate list length must be between 1 and "
+                f"{self._ctx.settings.max_top_k}, got {k}.",
                 top_k=k,
             )
         name = name or (probe.name if isinstance(probe, Path) else "probe")

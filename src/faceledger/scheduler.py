@@ -1,0 +1,58 @@
+"""The in-process scheduler of ``faceledger serve``: runs the due jobs every few minutes.
+
+Deadlines must not wait for a click: an emergency whose court filing is overdue is flagged and
+sealed by :meth:`faceledger.service.emergencies.EmergencyUseCases.run_due`, run here as the
+local operator ``local:scheduler`` (``faceledger jobs run-due`` does the same from cron). Each
+run and each effect is in the ledger. A failing run is logged and retried at the next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from faceledger.governance.accounts import LocalOperator
+from faceledger.service import FaceLedger
+from faceledger.service.emergencies import JobReport
+
+SCHEDULER = LocalOperator("scheduler")
+"""The principal the scheduler acts as."""
+
+log = logging.getLogger(__name__)
+
+
+class DueJobScheduler:
+    """A daemon thread that runs the due jobs every ``interval_seconds``."""
+
+    def __init__(self, service: FaceLedger, interval_seconds: float) -> None:
+        self._service, self._interval = service, interval_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="faceledger-jobs", daemon=True)
+        self.runs = 0
+
+    def start(self) -> None:
+        """Start the thread; the first run is immediate."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and wait for a run in progress to finish."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def run_once(self) -> JobReport:
+        """Run the due jobs now and return what they did."""
+        report = self._service.emergencies.run_due(SCHEDULER)
+        self.runs += 1
+        return report
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception:  # a failed run must not stop the scheduler
+                log.exception("the due jobs failed; retrying at the next run")
+            else:
+                if report.flagged or report.sealed:
+                    log.warning("due jobs: %s", report.to_dict())
+            self._stop.wait(self._interval)
