@@ -197,6 +197,31 @@ class PolicyIn(Input):
     """The shipped profile to make active (a name; files on the server are not reachable)."""
 
     profile: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$", examples=["massachusetts"])
+    confirm: str | None = Field(
+        None, max_length=100, description="For an unsafe profile: its name, typed to confirm."
+    )
+
+
+class ConfirmIn(Input):
+    """The typed confirmation an unsafe profile needs (its name); empty otherwise."""
+
+    confirm: str | None = Field(None, max_length=100)
+
+
+class ProposalOut(BaseModel):
+    """A proposed profile change; a different admin must approve it."""
+
+    id: int
+    profile: str
+    sha256: str
+    source: str | None
+    unsafe: bool
+    banner: str | None
+    status: str = Field(description="pending, approved or superseded.")
+    proposed_by: str
+    proposed_at: str
+    decided_by: str | None
+    decided_at: str | None
 
 
 class OffenceOut(BaseModel):

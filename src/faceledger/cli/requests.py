@@ -425,17 +425,67 @@ def policy_show(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     run(ctx, body)
 
 
+CONFIRM_OPTION = typer.Option(
+    None, "--confirm", help="For an unsafe profile: type its name to confirm the switch."
+)
+
+
 @policy_app.command("set")
 def policy_set(
-    ctx: typer.Context, name: str = typer.Argument(..., help="Profile name or YAML path.")
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Profile name or YAML path."),
+    confirm: str | None = CONFIRM_OPTION,
 ) -> None:
-    """Make another profile active (admin); recorded in the ledger."""
+    """Propose another profile (admin); a different admin approves it with `policy approve`."""
 
     def body(service: Any) -> int:
-        profile = service.policy.set_profile(current_user(ctx, service), name)
+        proposal = service.policy.propose_profile(current_user(ctx, service), name, confirm)
+        console.print(
+            f"proposed profile {proposal.profile} ({proposal.sha256[:16]}…) as proposal "
+            f"{proposal.id}; a different admin approves it with "
+            f"`faceledger policy approve {proposal.id}`",
+            highlight=False,
+        )
+        if proposal.banner:
+            err_console.print(f"[bold red]{proposal.banner}[/]", highlight=False)
+        return 0
+
+    run(ctx, body)
+
+
+@policy_app.command("approve")
+def policy_approve(
+    ctx: typer.Context,
+    proposal: int = typer.Argument(..., help="The proposal's number."),
+    confirm: str | None = CONFIRM_OPTION,
+) -> None:
+    """Approve another admin's proposed profile change (admin); it becomes active."""
+
+    def body(service: Any) -> int:
+        profile = service.policy.approve_proposal(current_user(ctx, service), proposal, confirm)
         console.print(f"active profile: {profile.name} ({profile.sha256[:16]}…)")
         if profile.unsafe:
             err_console.print(f"[bold red]{profile.unsafe_banner}[/]", highlight=False)
+        return 0
+
+    run(ctx, body)
+
+
+@policy_app.command("proposals")
+def policy_proposals(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """List proposed profile changes, newest first (admin)."""
+
+    def body(service: Any) -> int:
+        found = service.policy.list_proposals(current_user(ctx, service))
+        if as_json:
+            print_json([p.to_dict() for p in found])
+            return 0
+        for p in found:
+            console.print(
+                f"{p.id}  {p.status:<10} {p.profile}  by {p.proposed_by}"
+                + (f", {p.status} by {p.decided_by}" if p.decided_by else ""),
+                highlight=False,
+            )
         return 0
 
     run(ctx, body)

@@ -34,6 +34,27 @@ class PolicyState(Base):
     profile_sha256: Mapped[str] = mapped_column(String(64))
     changed_by: Mapped[str] = mapped_column(String(200))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where a custom profile file is (None: a shipped profile, loaded by name); its content
+    # must still hash to profile_sha256 when it is loaded again.
+    profile_ref: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+
+class PolicyProposal(Base):
+    """A profile change one admin proposed; a different admin must approve it."""
+
+    __tablename__ = "policy_proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    profile_name: Mapped[str] = mapped_column(String(100))
+    profile_sha256: Mapped[str] = mapped_column(String(64))
+    profile_ref: Mapped[str | None] = mapped_column(String(1000), default=None)
+    unsafe: Mapped[bool] = mapped_column(Boolean, default=False)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # pending, approved, withdrawn or superseded
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class ProbeImage(Base):

@@ -128,6 +128,21 @@ class Access:
         with self.transaction(acting, name, write=False):
             pass
 
+    def allows(self, acting: Principal, name: str) -> bool:
+        """Whether ``acting`` may take action ``name`` (no object), recording nothing: what
+        interfaces ask before they offer a step."""
+        with self._ctx.db.read() as session:
+            return self.may(session, acting, name)
+
+    def allowed(self, acting: Principal) -> frozenset[str]:
+        """Every action without an object that ``acting`` may take (for menus and pages)."""
+        with self._ctx.db.read() as session:
+            return frozenset(
+                name
+                for name, spec in ACTIONS.items()
+                if spec.scope in (Scope.NONE, Scope.OWN_ACCOUNT) and self.may(session, acting, name)
+            )
+
     # -- who is acting ---------------------------------------------------------------------
 
     def fresh(self, session: Session, acting: Principal) -> Principal:

@@ -336,7 +336,8 @@ class AccountUseCases:
         """Record that an account's training is valid through ``certified_until`` (R2).
 
         Supervisor only, never for oneself nor for an account one created. The policy profile
-        decides how long a certificate may run (rule ``training_current``); this refuses only dates already past.
+        decides how long a certificate may run (rule ``training_current``); this refuses only
+        dates already past.
 
         Raises:
             PermissionDenied: unless ``acting`` is a supervisor other than the account holder

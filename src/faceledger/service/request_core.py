@@ -268,6 +268,8 @@ class RequestSteps:
                 if not self.evaluate(session, acting, action, request, now).allowed:
                     continue
             allowed.append(name)
+        if row.state != State.SEALED.value:
+            allowed += [n for n in _SEEING if self.access.may(session, acting, n, row)]
         return tuple(allowed)
 
     def view(self, session: Session, acting: Principal, row: RequestRow) -> RequestView:
@@ -291,7 +293,7 @@ _NEXT_STEPS: dict[str, Callable[[RequestRow], bool]] = {
     "request.search": _accepts(Event.RUN_SEARCH),
     "request.review.first": _accepts(Event.FIRST_REVIEW),
     "request.review.peer": _accepts(Event.PEER_REVIEW),
-    "request.release": _accepts(Event.RELEASE),
+    "request.release": lambda r: _accepts(Event.RELEASE)(r) and bool(agreed_candidates(r)),
     "request.close": _accepts(Event.CLOSE_NO_LEAD),
     "request.lead_use": lambda r: r.state == State.RELEASED.value,
     "request.file_statement": lambda r: (
@@ -302,6 +304,20 @@ _NEXT_STEPS: dict[str, Callable[[RequestRow], bool]] = {
     "request.court_refused": lambda r: _emergency(r) and _accepts(Event.SEAL)(r),
 }
 """Each request step and whether a request's state (and kind) accepts it."""
+
+_SEEING = ("request.probe", "request.candidates")
+"""Actions of seeing a request's images, offered while it is not sealed."""
+
+
+def agreed_candidates(row: RequestRow) -> list[int]:
+    """The candidates every review of ``row`` marked possible_lead (what a release shows)."""
+    if not row.reviews:
+        return []
+    leads = [
+        {m["candidate_id"] for m in r.marks if m["outcome"] == "possible_lead"} for r in row.reviews
+    ]
+    return sorted(set.intersection(*leads))
+
 
 _POLICY_STEP = {
     name: action

@@ -36,7 +36,7 @@ from faceledger.governance.models import (
 )
 from faceledger.ledger.commitments import commit, make_reveal
 from faceledger.service.ledger_actions import LedgerAction
-from faceledger.service.request_core import RequestSteps
+from faceledger.service.request_core import RequestSteps, agreed_candidates
 from faceledger.service.request_views import RequestView
 
 _MARKS = "marks"
@@ -164,7 +164,7 @@ class ReviewUseCases:
         now, steps = utcnow(), self._steps
         with steps.step(acting, "request.release", request_id) as (session, me, row):
             steps.require_state(row, (State.PEER_REVIEWED,), "release the results")
-            agreed = self._agreed(row)
+            agreed = agreed_candidates(row)
             if not agreed:
                 raise Conflict(
                     f"No candidate of request {row.id} was marked possible_lead by every "
@@ -190,16 +190,6 @@ class ReviewUseCases:
                 decision,
             )
             return steps.view(session, me, row)
-
-    @staticmethod
-    def _agreed(row: RequestRow) -> list[int]:
-        if not row.reviews:
-            return []
-        leads = [
-            {m["candidate_id"] for m in r.marks if m["outcome"] == "possible_lead"}
-            for r in row.reviews
-        ]
-        return sorted(set.intersection(*leads))
 
     def close_no_lead(self, acting: Principal, request_id: int, reason: str) -> RequestView:
         """Close a searched request with nothing released."""

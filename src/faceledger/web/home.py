@@ -16,49 +16,41 @@ from faceledger.web.state import web_of
 router = APIRouter()
 
 R = Role
-TASKS: tuple[tuple[frozenset[Role], str, str, str], ...] = (
-    (frozenset({R.REQUESTER}), "/requests/new", "File a search request", "task-new-request"),
-    (frozenset({R.REQUESTER}), "/requests", "My requests and released leads", "task-my-requests"),
+TASKS = (
+    (("request.submit",), "/requests/new", "File a search request", "task-new-request"),
     (
-        frozenset({R.EXAMINER, R.REVIEWER}),
+        ("request.submit",),
+        "/requests",
+        "My agency's requests and released leads",
+        "task-my-requests",
+    ),
+    (
+        ("request.search", "request.review.first", "request.review.peer"),
         "/queue",
         "Queue: run searches, review candidates, release",
         "task-queue",
     ),
     (
-        frozenset({R.SUPERVISOR}),
+        ("request.approve_emergency",),
         "/supervise",
         "Emergency approvals and court-filing deadlines",
         "task-supervise",
     ),
-    (
-        frozenset({R.SUPERVISOR, R.ADMIN}),
-        "/users",
-        "Accounts: approvals and training",
-        "task-users",
-    ),
-    (
-        frozenset({R.SUPERVISOR, R.AUDITOR, R.ADMIN}),
-        "/violations",
-        "Violations (R18)",
-        "task-violations",
-    ),
-    (
-        frozenset({R.AUDITOR, R.SUPERVISOR, R.ADMIN}),
-        "/audit/ledger",
-        "Ledger: browse, verify, prove entries",
-        "task-ledger",
-    ),
-    (frozenset({R.ADMIN}), "/admin/agencies", "Agencies", "task-agencies"),
-    (frozenset({R.ADMIN}), "/policy", "Active policy profile", "task-policy"),
-    (frozenset({R.ADMIN}), "/admin/tokens", "API tokens", "task-tokens"),
+    (("user.list",), "/users", "Accounts: approvals and training", "task-users"),
+    (("violations.read",), "/violations", "Violations (R18)", "task-violations"),
+    (("ledger.read",), "/audit/ledger", "Ledger: browse, verify, prove entries", "task-ledger"),
+    (("agency.create",), "/admin/agencies", "Agencies", "task-agencies"),
+    (("policy.propose",), "/policy", "Active policy profile", "task-policy"),
+    (("token.create",), "/admin/tokens", "API tokens", "task-tokens"),
 )
+"""Home-page tasks and the registry actions any of which offers them."""
 
 
 @router.get("/")
 def home(request: Request, viewer: CurrentViewer) -> Response:
-    """What the signed-in person can do, by role."""
-    tasks = [(path, label, testid) for roles, path, label, testid in TASKS if viewer.has(*roles)]
+    """What the signed-in person can do, as the access registry says."""
+    allowed = web_of(request).service.access.allowed(viewer.user)
+    tasks = [(path, label, testid) for needs, path, label, testid in TASKS if allowed & set(needs)]
     return page(request, viewer, "home.html", title="Home", tasks=tasks)
 
 
@@ -107,6 +99,10 @@ def _policy_page(
         offences=sorted(profile.offences, key=lambda o: o.code),
         shipped=shipped_profiles(),
         history=service.policy.profile_history()[::-1],
+        can_propose=service.access.allows(viewer.user, "policy.propose"),
+        proposals=service.policy.list_proposals(viewer.user)
+        if service.access.allows(viewer.user, "policy.propose")
+        else [],
     )
 
 
@@ -118,14 +114,27 @@ def policy(request: Request, viewer: CurrentViewer) -> Response:
 
 @router.post("/policy")
 def set_policy(request: Request, post: FormPost) -> Response:
-    """Make another shipped profile active (the service allows admins only)."""
-    name = post.text("profile")
+    """Propose another shipped profile (the service allows admins only); a different admin
+    approves it below."""
+    name, service = post.text("profile"), web_of(request).service
     try:
-        if name not in shipped_profiles() and post.viewer.has(R.ADMIN):
+        if name not in shipped_profiles() and service.access.allows(post.user, "policy.propose"):
             # The service also loads profile files by path; the web offers shipped ones only.
             # (Anyone else is refused, and recorded, by the service before it loads anything.)
             raise InvalidInput(f"Choose one of the shipped profiles, not {name!r}.")
-        web_of(request).service.policy.set_profile(post.user, name)
+        service.policy.propose_profile(post.user, name, post.text("confirm") or None)
+    except FaceLedgerError as exc:
+        return _policy_page(request, post.viewer, exc)
+    return RedirectResponse("/policy", status_code=303)
+
+
+@router.post("/policy/proposals/{proposal_id}/approve")
+def approve_policy(request: Request, proposal_id: int, post: FormPost) -> Response:
+    """Approve another admin's proposed profile change (the service decides who may)."""
+    try:
+        web_of(request).service.policy.approve_proposal(
+            post.user, proposal_id, post.text("confirm") or None
+        )
     except FaceLedgerError as exc:
         return _policy_page(request, post.viewer, exc)
     return RedirectResponse("/policy", status_code=303)

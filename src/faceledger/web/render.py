@@ -98,24 +98,23 @@ def make_templates() -> Environment:
     return env
 
 
-def navigation(roles: frozenset[Role]) -> list[tuple[str, str]]:
-    """The menu for a person with ``roles``: (path, label) pairs."""
+MENU = (
+    ("/requests/new", "New request", ("request.submit",)),
+    ("/queue", "Queue", ("request.search", "request.review.first", "request.review.peer")),
+    ("/supervise", "Supervise", ("request.approve_emergency",)),
+    ("/violations", "Violations", ("violations.read",)),
+    ("/audit/ledger", "Ledger", ("ledger.read",)),
+    ("/users", "Users", ("user.list",)),
+    ("/admin/agencies", "Agencies", ("agency.create",)),
+    ("/admin/tokens", "API tokens", ("token.create",)),
+)
+"""Menu entries and the registry actions any of which shows them."""
+
+
+def navigation(allowed: frozenset[str]) -> list[tuple[str, str]]:
+    """The menu for a person who may take the ``allowed`` actions: (path, label) pairs."""
     items = [("/", "Home"), ("/requests", "Requests")]
-    if R.REQUESTER in roles:
-        items.append(("/requests/new", "New request"))
-    if roles & {R.EXAMINER, R.REVIEWER}:
-        items.append(("/queue", "Queue"))
-    if R.SUPERVISOR in roles:
-        items.append(("/supervise", "Supervise"))
-    if roles & {R.SUPERVISOR, R.AUDITOR, R.ADMIN}:
-        items.append(("/violations", "Violations"))
-    if roles & {R.AUDITOR, R.SUPERVISOR, R.ADMIN}:
-        items.append(("/audit/ledger", "Ledger"))
-    if roles & {R.SUPERVISOR, R.ADMIN}:
-        items.append(("/users", "Users"))
-    if R.ADMIN in roles:
-        items.append(("/admin/agencies", "Agencies"))
-        items.append(("/admin/tokens", "API tokens"))
+    items += [(path, label) for path, label, needs in MENU if allowed & set(needs)]
     items.append(("/policy", "Policy"))
     return items
 
@@ -143,7 +142,7 @@ def page(
         csrf=csrf if csrf is not None else (viewer.csrf if viewer else ""),
         profile=profile,
         banner=profile.unsafe_banner if profile is not None else "",
-        nav=navigation(roles) if viewer else [],
+        nav=navigation(web_of(request).service.access.allowed(viewer.user)) if viewer else [],
         path=request.url.path,
         error=info,
         **context,

@@ -220,7 +220,7 @@ def request_page(
         faces=probe_faces(data),
         reviews=review_marks(data),
         notices=notices(data, banner),
-        can=offered(viewer, data),
+        can=offered(data),
         filing=filing_status(data["emergency"], utcnow()),
         lead_uses=[u.value for u in LeadUseKind],
         values=values or {},

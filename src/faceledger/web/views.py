@@ -11,7 +11,6 @@ import datetime as dt
 from typing import Any
 
 from faceledger.governance.context import FilingStatus, Role
-from faceledger.web.auth import Viewer
 
 R = Role
 SEARCHABLE = ("approved", "approved_emergency")
@@ -64,31 +63,21 @@ def notices(data: dict[str, Any], banner: str) -> list[str]:
     return [n for n in data.get("notices", []) if n != banner]
 
 
-def offered(viewer: Viewer, data: dict[str, Any]) -> dict[str, bool]:
-    """Which action forms to show this person on this request."""
-    state = data["state"]
-    emergency = data["legal_basis"]["kind"] == "emergency"
-    own = data["requester"] == viewer.user.username
-    filed = bool(data["emergency"] and data["emergency"]["filed_at"])
-    workers = viewer.has(R.EXAMINER, R.REVIEWER, R.SUPERVISOR)
-    reviewed = any(r["reviewer"] == viewer.user.username for r in data["reviews"])
+def offered(data: dict[str, Any]) -> dict[str, bool]:
+    """Which action forms to show on this request: exactly the actions the service says the
+    caller may take next (``allowed_actions`` of the request's view)."""
+    allowed = set(data.get("allowed_actions", ()))
     return {
-        "run_search": viewer.has(R.EXAMINER) and state in SEARCHABLE,
-        "review": viewer.has(R.EXAMINER, R.REVIEWER) and state in REVIEWABLE and not reviewed,
-        "release": workers and state == "peer_reviewed",
-        "close": workers and state in CLOSABLE,
-        "approve_emergency": viewer.has(R.SUPERVISOR) and emergency and state == "submitted",
-        "file_statement": emergency
-        and not filed
-        and state not in ("denied", "sealed")
-        and (own or viewer.has(R.SUPERVISOR)),
-        "court_refusal": emergency
-        and viewer.has(R.SUPERVISOR)
-        and state not in ("denied", "sealed", "submitted"),
-        "lead_use": own and state == "released",
-        # Mirrors the service's image rules so that no broken image is offered.
-        "probe_images": state != "sealed" and (own or workers),
-        "candidate_images": state != "sealed" and (own or workers or viewer.has(R.AUDITOR)),
+        "run_search": "request.search" in allowed,
+        "review": bool(allowed & {"request.review.first", "request.review.peer"}),
+        "release": "request.release" in allowed,
+        "close": "request.close" in allowed,
+        "approve_emergency": "request.approve_emergency" in allowed,
+        "file_statement": "request.file_statement" in allowed,
+        "court_refusal": "request.court_refused" in allowed,
+        "lead_use": "request.lead_use" in allowed,
+        "probe_images": "request.probe" in allowed,
+        "candidate_images": "request.candidates" in allowed or bool(data.get("release")),
     }
 
 

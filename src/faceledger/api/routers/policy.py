@@ -6,7 +6,14 @@ from fastapi import APIRouter
 
 from faceledger.api.auth import Acting, Service
 from faceledger.api.pagination import Page, Paging, page_of
-from faceledger.api.schemas import OffenceOut, PolicyIn, PolicyOut, ProfileChange
+from faceledger.api.schemas import (
+    ConfirmIn,
+    OffenceOut,
+    PolicyIn,
+    PolicyOut,
+    ProfileChange,
+    ProposalOut,
+)
 from faceledger.errors import ConfigError, InvalidInput
 from faceledger.governance.profiles import Profile, shipped_profiles
 
@@ -40,14 +47,44 @@ def get_policy(service: Service, acting: Acting) -> PolicyOut:
     return _policy(service.policy.active_profile(), history)
 
 
-@router.put("/policy", summary="Change the active policy profile", response_model=PolicyOut)
-def set_policy(service: Service, acting: Acting, body: PolicyIn) -> PolicyOut:
-    """Make a shipped profile active (admin). Recorded in the ledger; an unsafe profile is
-    announced in every output from then on."""
+@router.put(
+    "/policy",
+    summary="Propose a change of the active policy profile",
+    response_model=ProposalOut,
+    status_code=202,
+)
+def set_policy(service: Service, acting: Acting, body: PolicyIn) -> ProposalOut:
+    """Propose a shipped profile (admin); it becomes active only when a different admin
+    approves it (`POST /policy/proposals/{id}/approve`). An unsafe profile needs `confirm`
+    equal to its name, from both admins."""
     try:
-        profile = service.policy.set_profile(acting, body.profile)
+        proposal = service.policy.propose_profile(acting, body.profile, body.confirm)
     except ConfigError as exc:  # an unknown name is the caller's mistake, not the server's
         raise InvalidInput(exc.message, **exc.details) from exc
+    return ProposalOut.model_validate(proposal.to_dict())
+
+
+@router.get(
+    "/policy/proposals",
+    summary="List proposed profile changes",
+    response_model=list[ProposalOut],
+)
+def list_proposals(service: Service, acting: Acting) -> list[ProposalOut]:
+    """Every proposed profile change, newest first (admin)."""
+    return [ProposalOut.model_validate(p.to_dict()) for p in service.policy.list_proposals(acting)]
+
+
+@router.post(
+    "/policy/proposals/{proposal_id}/approve",
+    summary="Approve a proposed profile change",
+    response_model=PolicyOut,
+)
+def approve_proposal(
+    service: Service, acting: Acting, proposal_id: int, body: ConfirmIn
+) -> PolicyOut:
+    """Approve another admin's proposal (admin, not the proposer); its profile becomes active,
+    recorded in the ledger with both admins."""
+    profile = service.policy.approve_proposal(acting, proposal_id, body.confirm)
     history = [ProfileChange.model_validate(h) for h in service.policy.profile_history()]
     return _policy(profile, history)
 
