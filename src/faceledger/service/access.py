@@ -228,28 +228,18 @@ class Access:
         """Like :meth:`require`, for an action on the account ``target`` (own-account and
         other-account scopes, and the account's creator as a distinct party)."""
         fresh = self.require(session, acting, name)
-        spec = ACTIONS[name]
-        own = fresh.id == target.id
-        problem = None
-        if spec.scope is Scope.OWN_ACCOUNT and not own and not fresh.roles & spec.roles:
-            problem = (
-                f"{fresh.username} may not {spec.description[0].lower()}{spec.description[1:]} "
-                f"for another account ({name}): it needs one of the roles {_phrase(spec.roles)}."
-            )
-        elif spec.scope is Scope.OTHER_ACCOUNT and own:
-            problem = (
-                f"{fresh.username} may not {spec.description[0].lower()}{spec.description[1:]} "
-                f"of their own account ({name}); another supervisor must ({spec.requirement})."
-            )
-        elif Party.ACCOUNT_CREATOR in spec.distinct_from and target.created_by_id == fresh.id:
-            problem = (
-                f"{fresh.username} created account {target.username!r} and may not "
-                f"{spec.description[0].lower()}{spec.description[1:]} too ({name}); "
-                f"a second person must ({spec.requirement})."
-            )
+        problem = _account_problem(fresh, ACTIONS[name], target)
         if problem is not None:
+            spec = ACTIONS[name]
             raise Refused(name, PermissionDenied(problem, action=name), [spec.requirement, "R18"])
         return fresh
+
+    def may_account(self, session: Session, acting: Principal, name: str, target: User) -> bool:
+        """Whether ``acting`` may take ``name`` on account ``target``, recording nothing."""
+        return (
+            self.may(session, acting, name)
+            and _account_problem(self.fresh(session, acting), ACTIONS[name], target) is None
+        )
 
     def require_request(
         self, session: Session, acting: Principal, name: str, row: RequestRow
@@ -393,3 +383,24 @@ class Access:
             "requester, operator, first reviewer and peer reviewer are four different people "
             f"({spec.requirement})."
         )
+
+
+def _account_problem(acting: Principal, spec: ActionSpec, target: User) -> str | None:
+    what = f"{spec.description[0].lower()}{spec.description[1:]}"
+    own = acting.id == target.id
+    if spec.scope is Scope.OWN_ACCOUNT and not own and not acting.roles & spec.roles:
+        return (
+            f"{acting.username} may not {what} for another account ({spec.name}): it needs one "
+            f"of the roles {_phrase(spec.roles)}."
+        )
+    if spec.scope is Scope.OTHER_ACCOUNT and own:
+        return (
+            f"{acting.username} may not {what} of their own account ({spec.name}); another "
+            f"supervisor must ({spec.requirement})."
+        )
+    if Party.ACCOUNT_CREATOR in spec.distinct_from and target.created_by_id == acting.id:
+        return (
+            f"{acting.username} created account {target.username!r} and may not {what} too "
+            f"({spec.name}); a second person must ({spec.requirement})."
+        )
+    return None

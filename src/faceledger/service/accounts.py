@@ -460,6 +460,21 @@ class AccountUseCases:
                 query = query.where(User.active)
             return [UserInfo.of(u) for u in session.scalars(query)]
 
+    def account_actions(self, acting: Principal) -> dict[str, tuple[str, ...]]:
+        """For each account, the account actions ``acting`` may take on it now (approve,
+        certify training, disable, enable, set its password), for pages to offer."""
+        names = ("user.approve", "user.certify_training", "user.disable", "user.enable")
+        with self.db.read() as session:
+            users = session.scalars(select(User).order_by(User.username)).all()
+            return {
+                u.username: tuple(
+                    n
+                    for n in names
+                    if self._access.may_account(session, acting, n, u) and _fits(n, u)
+                )
+                for u in users
+            }
+
     def get_user(self, acting: Principal, username: str) -> UserInfo:
         """Return one account: one's own, or anyone's as admin, supervisor or auditor.
 
@@ -634,6 +649,15 @@ def _revoke_sessions(session: Session, user: User) -> int:
     for login in live:
         login.revoked_at = now
     return len(live)
+
+
+def _fits(name: str, user: User) -> bool:
+    """Whether the account's state accepts the action (approve once; disable the active)."""
+    return {
+        "user.approve": not user.approved,
+        "user.disable": user.active,
+        "user.enable": not user.active,
+    }.get(name, True)
 
 
 def _revoke_tokens(session: Session, user: User) -> int:

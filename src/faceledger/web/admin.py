@@ -21,8 +21,9 @@ from faceledger.web.state import web_of
 
 router = APIRouter()
 
-Admin = Annotated[Viewer, Depends(need(Role.ADMIN))]
-AccountKeeper = Annotated[Viewer, Depends(need(Role.ADMIN, Role.SUPERVISOR))]
+Admin = Annotated[Viewer, Depends(need("agency.create"))]
+TokenHolder = Annotated[Viewer, Depends(need("token.create"))]
+AccountKeeper = Annotated[Viewer, Depends(need("user.list"))]
 USER_FIELDS = ("username", "display_name", "agency", "password")
 AGENCY_FIELDS = ("slug", "name", "kind", "jurisdiction")
 
@@ -86,6 +87,8 @@ def _users_page(
         status=error.status if error else 200,
         error=error,
         users=service.accounts.list_users(viewer.user),
+        offers=service.accounts.account_actions(viewer.user),
+        can_create=service.access.allows(viewer.user, "user.create"),
         agencies=service.accounts.list_agencies(viewer.user),
         all_roles=[r.value for r in Role],
         values=values or {**dict.fromkeys(USER_FIELDS, ""), "roles": []},
@@ -173,23 +176,25 @@ def _tokens_page(
         status=error.status if error else 200,
         error=error,
         tokens=service.tokens.list_api_tokens(viewer.user),
-        users=service.accounts.list_users(viewer.user, include_disabled=False),
         created=created,
         values=values or {"username": "", "name": "", "expires_days": ""},
     )
 
 
 @router.get("/admin/tokens")
-def tokens(request: Request, viewer: Admin) -> Response:
-    """API tokens (never their text); admins issue and revoke them."""
+def tokens(request: Request, viewer: TokenHolder) -> Response:
+    """API tokens (never their text): one's own, issued and revoked here; admins also see and
+    revoke everyone's."""
     return _tokens_page(request, viewer)
 
 
 @router.post("/admin/tokens")
 def create_token(request: Request, post: FormPost) -> Response:
-    """Issue a token; its text is on this answer only (not stored, not shown again)."""
+    """Issue a token for one's own account; its text is on this answer only (not stored, not
+    shown again). Nobody issues a token that acts as someone else."""
     service = web_of(request).service
-    values = {k: post.text(k) for k in ("username", "name", "expires_days")}
+    values = {k: post.text(k) for k in ("name", "expires_days")}
+    values["username"] = post.user.username
     try:
         days_text = values["expires_days"]
         if days_text and not days_text.isdigit():

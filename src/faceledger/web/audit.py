@@ -59,6 +59,7 @@ def _ledger_page(
         filter_query=urlencode({k: v for k, v in filters.items() if v}),
         page_number=page_number,
         checkpoint=service.audit.latest_checkpoint(),
+        can_checkpoint=service.access.allows(viewer.user, "ledger.checkpoint"),
         verify=verify,
         notice=notice,
     )

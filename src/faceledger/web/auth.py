@@ -138,17 +138,18 @@ def current_viewer(request: Request) -> Viewer:
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
 
 
-def need(*roles: Role) -> Callable[[Viewer], Viewer]:
-    """Dependency factory: the logged-in person, if they hold one of ``roles``.
+def need(*actions: str) -> Callable[[Request, Viewer], Viewer]:
+    """Dependency factory: the logged-in person, if the service allows them one of the
+    registry ``actions`` (the page's purpose).
 
     This gates pages only; each action is still decided (and recorded) by the service.
     """
-    allowed = frozenset(roles)
-    names = ", ".join(sorted(r.value for r in allowed))
+    wanted = frozenset(actions)
+    names = ", ".join(sorted(wanted))
 
-    def dependency(viewer: CurrentViewer) -> Viewer:
-        if not viewer.user.roles & allowed:
-            raise PermissionDenied(f"This page is for the roles {names}.", roles=sorted(allowed))
+    def dependency(request: Request, viewer: CurrentViewer) -> Viewer:
+        if not web_of(request).service.access.allowed(viewer.user) & wanted:
+            raise PermissionDenied(f"This page is for those who may {names}.", actions=names)
         return viewer
 
     return dependency

@@ -22,7 +22,6 @@ from faceledger.governance.context import (
     LegalBasisKind,
     ProbeSource,
     Purpose,
-    Role,
 )
 from faceledger.governance.forms import RequestForm
 from faceledger.governance.lifecycle import State
@@ -59,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "attested": False,
     "galleries": [],
 }
-Requester = Annotated[Viewer, Depends(need(Role.REQUESTER))]
+Requester = Annotated[Viewer, Depends(need("request.submit"))]
 
 
 # -- listing --------------------------------------------------------------------------------
@@ -76,14 +75,12 @@ def list_requests(
     views, total = web_of(request).service.requests.list_requests(
         viewer.user, state or None, PAGE_SIZE, (page_number - 1) * PAGE_SIZE
     )
-    own_only = not viewer.has(
-        Role.EXAMINER, Role.REVIEWER, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN
-    )
+    own_only = not web_of(request).service.access.allows(viewer.user, "request.candidates")
     return page(
         request,
         viewer,
         "requests.html",
-        title="My requests" if own_only else "Requests",
+        title="My agency's requests" if own_only else "Requests",
         requests=[v.to_dict() for v in views],
         total=total,
         states=[s.value for s in State],

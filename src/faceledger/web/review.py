@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from faceledger.errors import FaceLedgerError
-from faceledger.governance.context import ReviewOutcome, Role
+from faceledger.governance.context import ReviewOutcome
 from faceledger.web.auth import FormPost, Posted, Viewer, need
 from faceledger.web.render import page
 from faceledger.web.requests import request_page
@@ -19,7 +19,9 @@ from faceledger.web.views import REVIEWABLE, notices, probe_faces
 
 router = APIRouter()
 
-Examiner = Annotated[Viewer, Depends(need(Role.EXAMINER, Role.REVIEWER))]
+Examiner = Annotated[
+    Viewer, Depends(need("request.search", "request.review.first", "request.review.peer"))
+]
 QUEUES = (
     ("approved", "Approved: to search", "queue-approved"),
     ("approved_emergency", "Emergency, approved by a supervisor: to search", "queue-emergency"),

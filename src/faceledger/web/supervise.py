@@ -11,7 +11,6 @@ from starlette.responses import RedirectResponse, Response
 
 from faceledger.db import utcnow
 from faceledger.errors import FaceLedgerError
-from faceledger.governance.context import Role
 from faceledger.web.auth import CurrentViewer, FormPost, Viewer, need
 from faceledger.web.render import page
 from faceledger.web.requests import parse_when, request_page
@@ -20,7 +19,7 @@ from faceledger.web.views import filing_status
 
 router = APIRouter()
 
-Supervisor = Annotated[Viewer, Depends(need(Role.SUPERVISOR))]
+Supervisor = Annotated[Viewer, Depends(need("request.approve_emergency", "jobs.run_due"))]
 SCAN_LIMIT = 500
 VIOLATIONS_PAGE = 50
 
@@ -65,10 +64,10 @@ def check_overdue(request: Request, post: FormPost) -> Response:
     try:
         flagged = list(web_of(request).service.emergencies.run_due(post.user).flagged)
     except FaceLedgerError as exc:
-        if not post.viewer.has(Role.SUPERVISOR):
+        if not web_of(request).service.access.allows(post.user, "request.approve_emergency"):
             raise
         return _supervise_page(request, post.viewer, exc)
-    if not post.viewer.has(Role.SUPERVISOR):
+    if not web_of(request).service.access.allows(post.user, "request.approve_emergency"):
         return RedirectResponse("/violations", status_code=303)
     return _supervise_page(request, post.viewer, flagged=flagged)
 
