@@ -18,6 +18,7 @@ from typing import Any
 from faceledger.errors import Conflict, InvalidInput, PolicyDenied
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.governance.accounts import UserInfo, generate_password
+from faceledger.governance.context import LegalBasisKind, ProbeSource, Purpose
 from faceledger.governance.forms import RequestForm
 from faceledger.service import FaceLedger
 
@@ -74,7 +75,7 @@ def _form(probe_case: str, **changes: Any) -> RequestForm:
         offence_code="armed_robbery",
         narrative=f"{DEMO_LABEL}. Armed robbery of a corner shop; the clerk photographed the "
         "suspect at the counter with a phone camera.",
-        legal_basis_kind="court_order",
+        legal_basis_kind=LegalBasisKind.COURT_ORDER,
         legal_basis={
             "court": "Suffolk Superior Court (demo)",
             "order_id": f"DEMO-ORDER-{probe_case}",
@@ -82,11 +83,11 @@ def _form(probe_case: str, **changes: Any) -> RequestForm:
             "issued_on": (today - dt.timedelta(days=1)).isoformat(),
             "expires_on": (today + dt.timedelta(days=60)).isoformat(),
         },
-        probe_source="still_photo",
+        probe_source=ProbeSource.STILL_PHOTO,
         attested=True,
         attestation_text="The person is not sought for religion, politics, protected traits "
         "or any First Amendment activity.",
-        purpose="criminal_investigation",
+        purpose=Purpose.CRIMINAL_INVESTIGATION,
         galleries=(DEMO_GALLERY,),
     )
     return dataclasses.replace(base, **changes)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -25,6 +25,9 @@ from faceledger.cli.session import (
 from faceledger.errors import InvalidInput, Unauthenticated
 from faceledger.governance.accounts import UserInfo, generate_password
 from faceledger.service.accounts import SESSION_LIFETIME
+
+if TYPE_CHECKING:
+    from faceledger.service import FaceLedger
 
 agency_app = typer.Typer(help="Create and list agencies (admin).", no_args_is_help=True)
 user_app = typer.Typer(
@@ -67,7 +70,7 @@ def login(
     with handled():
         password = _read_password(password_stdin, "Password", confirm=False)
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         settings = state(ctx).settings
         token = service.accounts.login(username, password)
         path = session_path(settings)
@@ -82,7 +85,7 @@ def login(
 def logout(ctx: typer.Context) -> None:
     """Log out: end the session on the server and delete the local session file."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         settings = state(ctx).settings
         path = session_path(settings)
         try:
@@ -99,7 +102,7 @@ def logout(ctx: typer.Context) -> None:
 def whoami(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Show the account you are logged in as."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         user = current_user(ctx, service)
         if as_json:
             print_json(user.to_dict())
@@ -126,7 +129,7 @@ def agency_create(
 ) -> None:
     """Create an agency (admin)."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         agency = service.accounts.create_agency(
             current_user(ctx, service), slug, name, kind, jurisdiction
         )
@@ -143,9 +146,8 @@ def agency_create(
 def agency_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List agencies."""
 
-    def body(service: Any) -> int:
-        current_user(ctx, service)
-        agencies = service.accounts.list_agencies()
+    def body(service: FaceLedger) -> int:
+        agencies = service.accounts.list_agencies(current_user(ctx, service))
         if as_json:
             print_json([a.to_dict() for a in agencies])
             return 0
@@ -173,7 +175,7 @@ def user_bootstrap_admin(
 ) -> None:
     """Create the first account, an administrator and supervisor; prints its password once."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         user, password = service.accounts.bootstrap_admin(
             username, display_name, agency_slug, agency_name, agency_kind
         )
@@ -202,7 +204,7 @@ def user_bootstrap_supervisor(
 
     Accounts the admin creates must be approved by someone who did not create them (R2)."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         user, password = service.accounts.bootstrap_supervisor(username, display_name)
         if as_json:
             print_json({"user": user.to_dict(), "password": password})
@@ -240,7 +242,7 @@ def user_create(
             else _read_password(password_stdin, "Initial password", confirm=True)
         )
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         user = service.accounts.create_user(
             current_user(ctx, service), username, display_name, agency, role, password
         )
@@ -256,7 +258,7 @@ def user_create(
 
 
 def _change(ctx: typer.Context, verb: str, username: str, method: str, *args: Any) -> None:
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         user = getattr(service, method)(current_user(ctx, service), username, *args)
         console.print(f"{verb} {user.username}", highlight=False)
         return 0
@@ -307,7 +309,7 @@ def user_set_password(
     current and the new password on two lines), or anyone's as admin. Ends that account's
     sessions and revokes its API tokens."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         me = current_user(ctx, service)
         target = username or me.username
         current = None
@@ -336,7 +338,7 @@ def user_list(
 ) -> None:
     """List accounts (admin, supervisor or auditor)."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         users = service.accounts.list_users(current_user(ctx, service), agency, not active_only)
         if as_json:
             print_json([u.to_dict() for u in users])
@@ -367,7 +369,7 @@ def user_show(
 ) -> None:
     """Show one account: your own, or anyone's as admin, supervisor or auditor."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         user = service.accounts.get_user(current_user(ctx, service), username)
         if as_json:
             print_json(user.to_dict())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,6 +20,9 @@ from faceledger.cli.common import (
 from faceledger.errors import InvalidInput
 from faceledger.gallery.sources import from_folder_tree, from_manifest
 from faceledger.governance.accounts import LocalOperator
+
+if TYPE_CHECKING:
+    from faceledger.service import FaceLedger
 
 gallery_app = typer.Typer(
     help="List, inspect and delete galleries, subjects and photos.", no_args_is_help=True
@@ -42,7 +45,7 @@ def enroll(
 ) -> None:
     """Enrol photos into a gallery (idempotent: already enrolled photos are skipped)."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         items = from_manifest(source) if source.is_file() else from_folder_tree(source)
         with Progress(
             TextColumn("[bold]enrolling[/]"),
@@ -83,7 +86,7 @@ def enroll(
 def gallery_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List galleries with their subject, photo and template counts."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         galleries = service.galleries.list_galleries(_actor())
         if as_json:
             print_json([g.to_dict() for g in galleries])
@@ -115,7 +118,7 @@ def gallery_show(
 ) -> None:
     """Show a gallery's subjects and photos."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         detail = service.galleries.gallery_detail(_actor(), name)
         if as_json:
             print_json(detail)
@@ -146,7 +149,7 @@ def gallery_delete(
 ) -> None:
     """Delete a subject (with all photos) or one photo; its templates leave the index."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         if (subject is None) == (photo is None):
             raise InvalidInput("Give exactly one of --subject or --photo.")
         if subject is not None:
@@ -167,7 +170,7 @@ def gallery_delete(
 def gallery_reindex(ctx: typer.Context, name: str = typer.Argument(..., help="Gallery.")) -> None:
     """Rebuild a gallery's vector index from the database."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         console.print(f"{name}: {service.galleries.reindex(_actor(), name)} vectors indexed")
         return 0
 
@@ -225,7 +228,7 @@ def search(
 ) -> None:
     """Search every face in a photo against galleries. Exit 1 if nothing is above threshold."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         result = service.searches.search(_actor(), photo, gallery, top_k, name=photo.name)
         if as_json:
             print_json(result.to_dict())
@@ -245,7 +248,7 @@ def verify(
 ) -> None:
     """Compare the faces of two photos (1:1). Exit 1 if the distance is above threshold."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         result = service.searches.verify(_actor(), first, second, (first.name, second.name))
         if as_json:
             print_json(result.to_dict())

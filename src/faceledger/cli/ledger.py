@@ -9,13 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from faceledger.cli.common import console, handled, print_json, run, state
 from faceledger.errors import InvalidInput
+from faceledger.governance.accounts import LocalOperator
+
+if TYPE_CHECKING:
+    from faceledger.service import FaceLedger
 
 ledger_app = typer.Typer(
     help="Inspect, export and verify the tamper-evident ledger.", no_args_is_help=True
@@ -43,8 +47,8 @@ def checkpoint(
 ) -> None:
     """Sign a checkpoint of the ledger as it stands now and print it."""
 
-    def body(service: Any) -> int:
-        signed = service.audit.sign_checkpoint()
+    def body(service: FaceLedger) -> int:
+        signed = service.audit.sign_checkpoint(LocalOperator.current())
         text = signed.to_json()
         if save is not None:
             save.write_text(text + "\n", encoding="utf-8")
@@ -69,8 +73,9 @@ def entries(
 ) -> None:
     """List ledger entries, filtered by actor, action, object and time."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         found = service.audit.ledger_entries(
+            LocalOperator.current(),
             actor=actor,
             action=action,
             object_type=object_type,
@@ -122,12 +127,16 @@ def export(
 ) -> None:
     """Export entries and checkpoints as JSON Lines for independent verification."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         if out is None:
-            service.audit.export_ledger(sys.stdout, include_payloads=not public)
+            service.audit.export_ledger(
+                LocalOperator.current(), sys.stdout, include_payloads=not public
+            )
         else:
             with out.open("w", encoding="utf-8") as handle:
-                header = service.audit.export_ledger(handle, include_payloads=not public)
+                header = service.audit.export_ledger(
+                    LocalOperator.current(), handle, include_payloads=not public
+                )
             typer.echo(f"wrote {out} ({header})", err=True)
         return 0
 
@@ -142,8 +151,10 @@ def prove(
 ) -> None:
     """Print a self-contained inclusion proof of one entry against a signed checkpoint."""
 
-    def body(service: Any) -> int:
-        print_json(service.audit.prove_entry(seq, include_payload=not public))
+    def body(service: FaceLedger) -> int:
+        print_json(
+            service.audit.prove_entry(LocalOperator.current(), seq, include_payload=not public)
+        )
         return 0
 
     run(ctx, body)

@@ -4,15 +4,21 @@ logged-in user (see ``faceledger login``)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from faceledger.cli.common import console, err_console, print_json, run
+from faceledger.cli.common import console, err_console, handled, print_json, run
 from faceledger.cli.session import current_user
 from faceledger.errors import InvalidInput
+from faceledger.governance.accounts import UserInfo
+
+if TYPE_CHECKING:
+    from faceledger.service import FaceLedger
+    from faceledger.service.request_views import RequestView
 
 request_app = typer.Typer(help="File and work search requests.", no_args_is_help=True)
 review_app = typer.Typer(
@@ -102,10 +108,13 @@ def print_request(view: Any, as_json: bool) -> None:
         )
 
 
-def _act(ctx: typer.Context, as_json: bool, method: str, *args: Any, **kwargs: Any) -> None:
-    def body(service: Any) -> int:
-        me = current_user(ctx, service)
-        print_request(getattr(service, method)(me, *args, **kwargs), as_json)
+def _act(
+    ctx: typer.Context, as_json: bool, step: Callable[[FaceLedger, UserInfo], RequestView]
+) -> None:
+    """Run one request use case as the logged-in person and print the request it returns."""
+
+    def body(service: FaceLedger) -> int:
+        print_request(step(service, current_user(ctx, service)), as_json)
         return 0
 
     run(ctx, body)
@@ -142,37 +151,42 @@ def file_request(
     purpose: str = typer.Option("criminal_investigation", help="Declared purpose."),
     gallery: list[str] = typer.Option(..., "--gallery", "-g", help="Gallery to search."),
     max_candidates: int | None = typer.Option(None, help="Candidate list length (profile cap)."),
+    face: int | None = typer.Option(
+        None,
+        "--face",
+        min=0,
+        help="The one face of the photo to search (0-based; `request faces PHOTO` lists them). "
+        "Needed when the photo shows several faces.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """File a search request; the policy decides at once and gives every reason if it denies."""
     from faceledger.governance.forms import RequestForm
 
     fields = {
-        "court_order": {
-            "court": court,
-            "order_id": order_id,
-            "judge": judge,
-            "issued_on": issued,
-            "expires_on": expires,
-            "authority": authority,
-        },
-        "emergency": {"facts": facts, **({"declared_at": declared_at} if declared_at else {})},
-        "deceased_or_incapacitated": {"description": description},
-    }.get(basis, {})
-    form = RequestForm(
-        case_number=case,
-        offence_code=offence,
-        narrative=narrative,
-        legal_basis_kind=basis,
-        legal_basis=fields,
-        probe_source=probe_source,
-        attested=attest,
-        attestation_text=attestation,
-        purpose=purpose,
-        galleries=tuple(gallery),
-        max_candidates=max_candidates,
-    )
-    _act(ctx, as_json, "submit_request", form, probe.read_bytes(), probe.name)
+        "case_number": case,
+        "offence_code": offence,
+        "narrative": narrative,
+        "legal_basis_kind": basis,
+        "court": court,
+        "order_id": order_id,
+        "judge": judge,
+        "issued_on": issued,
+        "expires_on": expires,
+        "authority": authority,
+        "facts": facts,
+        "declared_at": declared_at,
+        "description": description,
+        "probe_source": probe_source,
+        "attestation_text": attestation,
+        "purpose": purpose,
+        "max_candidates": max_candidates,
+        "face_index": face,
+    }
+    with handled():
+        form = RequestForm.parse(fields, gallery, attest)
+    data = probe.read_bytes()
+    _act(ctx, as_json, lambda s, me: s.requests.submit_request(me, form, data, probe.name))
 
 
 @request_app.command("list")
@@ -185,7 +199,7 @@ def list_requests(
 ) -> None:
     """List the requests you may see, newest first."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         me = current_user(ctx, service)
         views, total = service.requests.list_requests(me, state, limit, offset)
         if as_json:
@@ -213,7 +227,7 @@ def list_requests(
 @request_app.command("show")
 def show(ctx: typer.Context, request_id: int = ID_ARGUMENT, as_json: bool = JSON_OPTION) -> None:
     """Show one request as you may see it."""
-    _act(ctx, as_json, "get_request", request_id)
+    _act(ctx, as_json, lambda s, me: s.requests.get_request(me, request_id))
 
 
 @request_app.command("approve-emergency")
@@ -221,7 +235,7 @@ def approve_emergency(
     ctx: typer.Context, request_id: int = ID_ARGUMENT, as_json: bool = JSON_OPTION
 ) -> None:
     """Approve an emergency request (supervisor); the court-filing deadline runs (R4)."""
-    _act(ctx, as_json, "approve_emergency", request_id)
+    _act(ctx, as_json, lambda s, me: s.requests.approve_emergency(me, request_id))
 
 
 @request_app.command("search")
@@ -229,13 +243,13 @@ def search_request(
     ctx: typer.Context, request_id: int = ID_ARGUMENT, as_json: bool = JSON_OPTION
 ) -> None:
     """Run the search of an approved request (examiner of the operating unit)."""
-    _act(ctx, as_json, "run_request_search", request_id)
+    _act(ctx, as_json, lambda s, me: s.requests.run_request_search(me, request_id))
 
 
 @request_app.command("release")
 def release(ctx: typer.Context, request_id: int = ID_ARGUMENT, as_json: bool = JSON_OPTION) -> None:
     """Release the agreed candidates to the requester, with the caveat."""
-    _act(ctx, as_json, "release_request", request_id)
+    _act(ctx, as_json, lambda s, me: s.reviews.release_request(me, request_id))
 
 
 @request_app.command("close")
@@ -246,7 +260,7 @@ def close(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Close a searched request as no_lead."""
-    _act(ctx, as_json, "close_no_lead", request_id, reason)
+    _act(ctx, as_json, lambda s, me: s.reviews.close_no_lead(me, request_id, reason))
 
 
 @request_app.command("use-lead")
@@ -263,7 +277,11 @@ def use_lead(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record that a released lead was used."""
-    _act(ctx, as_json, "record_lead_use", request_id, candidate, use, corroboration)
+    _act(
+        ctx,
+        as_json,
+        lambda s, me: s.reviews.record_lead_use(me, request_id, candidate, use, corroboration),
+    )
 
 
 @request_app.command("file-statement")
@@ -278,7 +296,11 @@ def file_statement(
     from faceledger.governance.forms import parse_time
 
     when = parse_time(filed_at, "filed_at") if filed_at else None
-    _act(ctx, as_json, "file_emergency_statement", request_id, reference, when)
+    _act(
+        ctx,
+        as_json,
+        lambda s, me: s.emergencies.file_emergency_statement(me, request_id, reference, when),
+    )
 
 
 @request_app.command("court-refused")
@@ -289,7 +311,7 @@ def court_refused(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Record that the court refused an emergency filing: results are sealed (R4)."""
-    _act(ctx, as_json, "record_court_refusal", request_id, note)
+    _act(ctx, as_json, lambda s, me: s.emergencies.record_court_refusal(me, request_id, note))
 
 
 @request_app.command("overdue")
@@ -297,7 +319,7 @@ def overdue(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Run the due jobs as the logged-in supervisor: flag and seal emergency requests whose
     court filing is overdue (R4, R18). `faceledger jobs run-due` does the same from cron."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         print_report(service.emergencies.run_due(current_user(ctx, service)), as_json)
         return 0
 
@@ -338,7 +360,7 @@ def review_submit(
 ) -> None:
     """Submit your review: the first review, or the blind peer review after it."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         me = current_user(ctx, service)
         marks = [_parse_mark(m) for m in mark]
         if marks_file is not None:
@@ -361,7 +383,7 @@ def violations_list(
 ) -> None:
     """List violations, newest first (supervisors, auditors, admins)."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         me = current_user(ctx, service)
         found, total = service.violations.list_violations(me, kind, limit)
         if as_json:
@@ -397,7 +419,7 @@ def violations_list(
 def policy_show(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """Show the active policy profile and its main parameters."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         profile = service.policy.active_profile()
         data = {
             **profile.summary(),
@@ -438,7 +460,7 @@ def policy_set(
 ) -> None:
     """Propose another profile (admin); a different admin approves it with `policy approve`."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         proposal = service.policy.propose_profile(current_user(ctx, service), name, confirm)
         console.print(
             f"proposed profile {proposal.profile} ({proposal.sha256[:16]}…) as proposal "
@@ -461,7 +483,7 @@ def policy_approve(
 ) -> None:
     """Approve another admin's proposed profile change (admin); it becomes active."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         profile = service.policy.approve_proposal(current_user(ctx, service), proposal, confirm)
         console.print(f"active profile: {profile.name} ({profile.sha256[:16]}…)")
         if profile.unsafe:
@@ -475,7 +497,7 @@ def policy_approve(
 def policy_proposals(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List proposed profile changes, newest first (admin)."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         found = service.policy.list_proposals(current_user(ctx, service))
         if as_json:
             print_json([p.to_dict() for p in found])
@@ -495,7 +517,7 @@ def policy_proposals(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 def policy_offences(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List the offence catalogue of the active profile."""
 
-    def body(service: Any) -> int:
+    def body(service: FaceLedger) -> int:
         catalogue = service.policy.active_profile().offences.to_dict()
         if as_json:
             print_json(catalogue)

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -30,6 +30,9 @@ from faceledger.config import Settings
 from faceledger.db import utcnow
 from faceledger.errors import Unauthenticated
 from faceledger.governance.accounts import UserInfo
+
+if TYPE_CHECKING:
+    from faceledger.service import FaceLedger
 
 SESSION_FILE_ENV = "FACELEDGER_SESSION_FILE"
 SESSION_FORMAT_VERSION = 1
@@ -122,7 +125,7 @@ def clear_session(path: Path) -> bool:
     return True
 
 
-def current_user(ctx: typer.Context, service: Any) -> UserInfo:
+def current_user(ctx: typer.Context, service: FaceLedger) -> UserInfo:
     """Return the person logged in on this data directory, checked with the service.
 
     Raises:

@@ -9,6 +9,7 @@ policy rules read (R1: agency kind; R2: approval, activity, training).
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 import re
 import secrets
@@ -271,6 +272,14 @@ class LocalOperator:
     active: bool = True
     id: None = None
     token_id: None = None
+
+    @classmethod
+    def current(cls) -> LocalOperator:
+        """The local operator of the operating-system user running this process."""
+        try:
+            return cls(getpass.getuser())
+        except (KeyError, OSError):
+            return cls("unknown")
 
     @property
     def is_local(self) -> bool:

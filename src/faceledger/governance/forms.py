@@ -7,9 +7,10 @@ and the mapping between stored JSON and the frozen context records the rules rea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from faceledger.errors import InvalidInput
@@ -22,10 +23,44 @@ from faceledger.governance.context import (
     Investigation,
     LegalBasis,
     LegalBasisKind,
+    ProbeSource,
     Purpose,
 )
 
 _E = TypeVar("_E", bound=StrEnum)
+
+
+LEGAL_BASIS_FIELDS: Mapping[LegalBasisKind, tuple[str, ...]] = MappingProxyType(
+    {
+        LegalBasisKind.COURT_ORDER: (
+            "court",
+            "order_id",
+            "judge",
+            "issued_on",
+            "expires_on",
+            "authority",
+        ),
+        LegalBasisKind.EMERGENCY: ("facts", "declared_at"),
+        LegalBasisKind.DECEASED_OR_INCAPACITATED: ("description",),
+        LegalBasisKind.INVESTIGATION: (),
+    }
+)
+"""The fields of each kind of legal basis: the one map every interface builds its form from."""
+
+FORM_TEXT_FIELDS = (
+    "case_number",
+    "offence_code",
+    "narrative",
+    "legal_basis_kind",
+    "probe_source",
+    "attestation_text",
+    "purpose",
+    "max_candidates",
+    "face_index",
+    *dict.fromkeys(name for names in LEGAL_BASIS_FIELDS.values() for name in names),
+)
+"""Every text field of a request form as interfaces take it (``galleries`` and ``attested``
+aside)."""
 
 
 @dataclass(frozen=True)
@@ -35,18 +70,65 @@ class RequestForm:
     case_number: str
     offence_code: str | None
     narrative: str
-    legal_basis_kind: str
+    legal_basis_kind: LegalBasisKind
     legal_basis: Mapping[str, Any]
-    probe_source: str
+    probe_source: ProbeSource
     attested: bool
     attestation_text: str
-    purpose: str
+    purpose: Purpose
     galleries: tuple[str, ...] = ()
     max_candidates: int | None = None
     face_index: int | None = None
     """The one face of the probe photo to search (0-based, as detected); may be left out only
     when the photo shows a single face."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(
+        cls, fields: Mapping[str, Any], galleries: Sequence[str], attested: bool
+    ) -> RequestForm:
+        """Build the form from flat fields as an interface received them (text or typed);
+        only the fields of the chosen legal basis are kept, empty ones left out.
+
+        Raises:
+            InvalidInput: for an unknown legal basis, probe source or purpose, or a
+                candidate count or face index that is not a whole number.
+        """
+        kind = enum_value(LegalBasisKind, fields.get("legal_basis_kind"), "legal_basis_kind")
+        basis = {
+            name: str(fields[name])
+            for name in LEGAL_BASIS_FIELDS[kind]
+            if fields.get(name) not in (None, "")
+        }
+        return cls(
+            case_number=str(fields.get("case_number") or ""),
+            offence_code=str(fields.get("offence_code") or "") or None,
+            narrative=str(fields.get("narrative") or ""),
+            legal_basis_kind=kind,
+            legal_basis=basis,
+            probe_source=enum_value(
+                ProbeSource, fields.get("probe_source") or "still_photo", "probe_source"
+            ),
+            attested=attested,
+            attestation_text=str(fields.get("attestation_text") or ""),
+            purpose=enum_value(
+                Purpose, fields.get("purpose") or "criminal_investigation", "purpose"
+            ),
+            galleries=tuple(galleries),
+            max_candidates=_whole(fields.get("max_candidates"), "max_candidates"),
+            face_index=_whole(fields.get("face_index"), "face_index"),
+        )
+
+
+def _whole(value: object, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        raise InvalidInput(f"{name} must be a whole number; got {value!r}.", field=name) from None
 
 
 def enum_value(kind: type[_E], value: object, name: str) -> _E:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
-
 from faceledger.governance.accounts import LocalOperator
 
 
 def local_operator() -> LocalOperator:
     """Return the principal of the operating-system user running this command."""
-    try:
-        return LocalOperator(getpass.getuser())
-    except (KeyError, OSError):
-        return LocalOperator("unknown")
+    return LocalOperator.current()

@@ -23,7 +23,7 @@ from faceledger.governance.context import (
     ProbeSource,
     Purpose,
 )
-from faceledger.governance.forms import RequestForm
+from faceledger.governance.forms import FORM_TEXT_FIELDS, RequestForm
 from faceledger.governance.lifecycle import State
 from faceledger.web.auth import CurrentViewer, FormPost, Posted, Viewer, need
 from faceledger.web.render import page
@@ -33,22 +33,7 @@ from faceledger.web.views import filing_status, notices, offered, probe_faces, r
 router = APIRouter()
 
 PAGE_SIZE = 25
-BASIS_FIELDS = {
-    "court_order": ("court", "order_id", "judge", "issued_on", "expires_on", "authority"),
-    "emergency": ("facts", "declared_at"),
-    "deceased_or_incapacitated": ("description",),
-}
-TEXT_FIELDS = (
-    "case_number",
-    "offence_code",
-    "narrative",
-    "legal_basis_kind",
-    "probe_source",
-    "attestation_text",
-    "purpose",
-    "max_candidates",
-    *(name for names in BASIS_FIELDS.values() for name in names),
-)
+TEXT_FIELDS = FORM_TEXT_FIELDS
 DEFAULTS: dict[str, Any] = {
     **dict.fromkeys(TEXT_FIELDS, ""),
     "legal_basis_kind": LegalBasisKind.COURT_ORDER.value,
@@ -140,28 +125,7 @@ def _form_values(post: Posted) -> dict[str, Any]:
 
 
 def _request_form(values: dict[str, Any]) -> RequestForm:
-    kind = values["legal_basis_kind"]
-    basis = {name: values[name] for name in BASIS_FIELDS.get(kind, ()) if values[name]}
-    cap_text = values["max_candidates"]
-    try:
-        cap = int(cap_text) if cap_text else None
-    except ValueError:
-        raise InvalidInput(
-            f"max_candidates must be a whole number; got {cap_text!r}.", field="max_candidates"
-        ) from None
-    return RequestForm(
-        case_number=values["case_number"],
-        offence_code=values["offence_code"] or None,
-        narrative=values["narrative"],
-        legal_basis_kind=kind,
-        legal_basis=basis,
-        probe_source=values["probe_source"],
-        attested=values["attested"],
-        attestation_text=values["attestation_text"],
-        purpose=values["purpose"],
-        galleries=tuple(values["galleries"]),
-        max_candidates=cap,
-    )
+    return RequestForm.parse(values, values["galleries"], values["attested"])
 
 
 def _probe(request: Request, post: Posted) -> tuple[bytes, str]:

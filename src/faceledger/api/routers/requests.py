@@ -80,35 +80,18 @@ def request_form(
     max_candidates: Annotated[
         int | None, Form(ge=1, description="Candidate list length (the profile caps it).")
     ] = None,
+    face_index: Annotated[
+        int | None,
+        Form(
+            ge=0,
+            description="The one face of the probe to search (0-based, as detected; "
+            "POST /requests/probe-faces lists them). Needed when the photo shows several.",
+        ),
+    ] = None,
 ) -> RequestForm:
     """The text fields of a filed request, as the service's form."""
-    basis: dict[str, Any] = {}
-    if legal_basis_kind is LegalBasisKind.COURT_ORDER:
-        basis = {
-            "court": court,
-            "order_id": order_id,
-            "judge": judge,
-            "issued_on": issued_on,
-            "expires_on": expires_on,
-            "authority": authority.value,
-        }
-    elif legal_basis_kind is LegalBasisKind.EMERGENCY:
-        basis = {"facts": facts, **({"declared_at": declared_at} if declared_at else {})}
-    elif legal_basis_kind is LegalBasisKind.DECEASED_OR_INCAPACITATED:
-        basis = {"description": description}
-    return RequestForm(
-        case_number=case_number,
-        offence_code=offence_code or None,
-        narrative=narrative,
-        legal_basis_kind=legal_basis_kind.value,
-        legal_basis=basis,
-        probe_source=probe_source.value,
-        attested=attested,
-        attestation_text=attestation_text,
-        purpose=purpose.value,
-        galleries=tuple(galleries),
-        max_candidates=max_candidates,
-    )
+    fields = {k: v for k, v in locals().items() if k not in ("galleries", "attested")}
+    return RequestForm.parse(fields, galleries, attested)
 
 
 def _view(view: RequestView) -> View:
