@@ -282,6 +282,13 @@ class CourtRefusalIn(Input):
     note: str = Field(default="", max_length=2000)
 
 
+class ProbeFaceOut(BaseModel):
+    """One face of a probe photo: the index a request's ``face_index`` names, and its box."""
+
+    index: int
+    box: dict[str, int]
+
+
 class OverdueOut(BaseModel):
     """Emergency requests flagged now as overdue (each once), and those sealed now."""
 

@@ -189,6 +189,32 @@ def file_request(
     _act(ctx, as_json, lambda s, me: s.requests.submit_request(me, form, data, probe.name))
 
 
+@request_app.command("faces")
+def probe_faces(
+    ctx: typer.Context,
+    probe: Path = typer.Argument(..., exists=True, help="The probe photo."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """List the faces of a probe photo, numbered as `request file --face N` names them."""
+
+    def body(service: FaceLedger) -> int:
+        found = service.requests.probe_faces(
+            current_user(ctx, service), probe.read_bytes(), probe.name
+        )
+        if as_json:
+            print_json([{"index": f.index, "box": f.box.to_dict()} for f in found])
+            return 0
+        for f in found:
+            b = f.box
+            console.print(
+                f"face {f.index}: box ({b.left}, {b.top}) to ({b.right}, {b.bottom})",
+                highlight=False,
+            )
+        return 0
+
+    run(ctx, body)
+
+
 @request_app.command("list")
 def list_requests(
     ctx: typer.Context,

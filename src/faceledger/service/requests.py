@@ -8,13 +8,16 @@ is itself recorded, as a violation where R18 says so, before the error reaches t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from faceledger.biometrics.crops import face_crop
+from faceledger.biometrics.detect import FaceBox
 from faceledger.db import utcnow
-from faceledger.errors import Conflict, InvalidInput
+from faceledger.errors import Conflict, InvalidInput, NoFaceFound
 from faceledger.gallery import store
 from faceledger.governance.accounts import Principal
 from faceledger.governance.context import Action, ProbeSource
@@ -41,6 +44,16 @@ from faceledger.service.request_views import RequestView
 from faceledger.service.searches import Matcher
 
 
+@dataclass(frozen=True)
+class ProbeFaceChoice:
+    """One face detected in a probe photo: its index (what ``face_index`` names), its box
+    and a JPEG crop to show."""
+
+    index: int
+    box: FaceBox
+    crop_jpeg: bytes = field(repr=False)
+
+
 class RequestUseCases:
     """Filing, approving, searching and reading requests."""
 
@@ -49,6 +62,23 @@ class RequestUseCases:
         self._access, self._policy, self._ctx = steps.access, steps.policy, steps.ctx
 
     # -- filing ----------------------------------------------------------------------------
+
+    def probe_faces(
+        self, acting: Principal, probe: bytes, probe_name: str = "probe"
+    ) -> list[ProbeFaceChoice]:
+        """The faces detected in a probe photo, for the requester to name the one to search
+        (each with a JPEG crop); nothing is embedded or stored.
+
+        Raises:
+            PermissionDenied: without ``request.submit`` (recorded).
+            InvalidImage, NoFaceFound: for an unusable photo.
+        """
+        self._access.check(acting, "request.submit")
+        image = self._matcher.decode(probe, probe_name)
+        boxes = self._ctx.pipeline.detect(image)
+        if not boxes:
+            raise NoFaceFound(f"{probe_name}: no face was found in the image.")
+        return [ProbeFaceChoice(i, b, face_crop(image.pixels, b)) for i, b in enumerate(boxes)]
 
     def submit_request(
         self, acting: Principal, form: RequestForm, probe: bytes, probe_name: str = "probe"

@@ -167,11 +167,15 @@ async def form_post(request: Request) -> AsyncIterator[Posted]:
         raise LoginRequired(_here(request))
     # Refuse an oversized body before it is spooled to disk (a chunked one is caught later,
     # when the service reads the probe).
-    limit = web_of(request).service.settings.max_image_bytes + FORM_ALLOWANCE
+    # A probe kept by the face picker travels as base64 text: 4/3 of the image limit.
+    kept = web_of(request).service.settings.max_image_bytes * 4 // 3 + 4
+    limit = kept + FORM_ALLOWANCE
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise HTTPException(413, f"The form is larger than the limit of {limit} bytes.")
-    form = await request.form(max_files=2, max_fields=MAX_FORM_FIELDS)
+    form = await request.form(
+        max_files=2, max_fields=MAX_FORM_FIELDS, max_part_size=max(kept, 1024 * 1024)
+    )
     try:
         if not web_of(request).keys.same(viewer.csrf, form.get(CSRF_FIELD)):
             raise CsrfRejected()

@@ -7,6 +7,8 @@ back here).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 from typing import Annotated, Any
 
@@ -83,6 +85,7 @@ def _new_page(
     viewer: Viewer,
     values: dict[str, Any],
     error: FaceLedgerError | None = None,
+    picker: dict[str, Any] | None = None,
 ) -> Response:
     service = web_of(request).service
     profile = service.policy.active_profile()
@@ -108,6 +111,7 @@ def _new_page(
         galleries=service.galleries.gallery_names(viewer.user),
         max_candidates=profile.results.max_candidates,
         min_narrative=profile.request.min_narrative_chars,
+        picker=picker,
     )
 
 
@@ -129,10 +133,19 @@ def _request_form(values: dict[str, Any]) -> RequestForm:
 
 
 def _probe(request: Request, post: Posted) -> tuple[bytes, str]:
-    upload = post.upload("probe")
-    if upload is None:
-        raise InvalidInput("Choose the probe photo to upload.", field="probe")
     limit = web_of(request).service.settings.max_image_bytes
+    kept = post.text("probe_kept")
+    upload = post.upload("probe")
+    if upload is None or not upload.filename:
+        if not kept:
+            raise InvalidInput("Choose the probe photo to upload.", field="probe")
+        # The photo of the first attempt, carried by the face picker (browsers keep no file).
+        if len(kept) > (limit + 2) // 3 * 4:
+            raise InvalidImage(f"The photo is over the limit of {limit} bytes.")
+        try:
+            return base64.b64decode(kept, validate=True), post.text("probe_name") or "probe"
+        except binascii.Error:
+            raise InvalidInput("The kept probe photo is damaged; upload it again.") from None
     data = upload.file.read(limit + 1)
     name = upload.filename or "probe"
     if len(data) > limit:
@@ -140,16 +153,37 @@ def _probe(request: Request, post: Posted) -> tuple[bytes, str]:
     return data, name
 
 
+def _face_picker(request: Request, post: Posted, probe: bytes, name: str) -> dict[str, Any]:
+    """The faces of the photo for the requester to choose from, and the photo kept."""
+    faces = web_of(request).service.requests.probe_faces(post.user, probe, name)
+    return {
+        "faces": [
+            (f.index, "data:image/jpeg;base64," + base64.b64encode(f.crop_jpeg).decode())
+            for f in faces
+        ],
+        "kept": base64.b64encode(probe).decode(),
+        "name": name,
+    }
+
+
 @router.post("/requests/new")
 def file_request(request: Request, post: FormPost) -> Response:
-    """File the request; the policy decides at once and every reason is shown if it denies."""
+    """File the request; the policy decides at once and every reason is shown if it denies.
+    A photo of several faces comes back with its faces to choose the one to search."""
     values = _form_values(post)
+    probe, name = b"", ""
     try:
         form = _request_form(values)
         probe, name = _probe(request, post)
         view = web_of(request).service.requests.submit_request(post.user, form, probe, name)
     except FaceLedgerError as exc:
-        return _new_page(request, post.viewer, values, exc)
+        picker = None
+        if exc.details.get("field") == "face_index" and probe:
+            try:
+                picker = _face_picker(request, post, probe, name)
+            except FaceLedgerError as again:
+                exc = again
+        return _new_page(request, post.viewer, values, exc, picker)
     return RedirectResponse(f"/requests/{view.id}", status_code=303)
 
 

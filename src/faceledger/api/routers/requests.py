@@ -19,6 +19,7 @@ from faceledger.api.schemas import (
     FilingIn,
     LeadUseIn,
     OverdueOut,
+    ProbeFaceOut,
     ReviewIn,
 )
 from faceledger.api.uploads import read_upload
@@ -119,6 +120,24 @@ def submit_request(
     return _view(service.requests.submit_request(acting, form, data, probe.filename or "probe"))
 
 
+@router.post(
+    "/requests/probe-faces",
+    summary="List the faces of a probe photo",
+    response_model=list[ProbeFaceOut],
+)
+def probe_faces(
+    service: Service,
+    acting: Acting,
+    probe: Annotated[UploadFile, File(description="The probe photo (a still image).")],
+) -> list[ProbeFaceOut]:
+    """The faces detected in a photo, numbered as `face_index` names them (requester):
+    a request for a photo of several faces must name the one to search; the others are never
+    embedded or searched. Nothing is stored."""
+    data = read_upload(probe, service.settings.max_image_bytes)
+    found = service.requests.probe_faces(acting, data, probe.filename or "probe")
+    return [ProbeFaceOut(index=f.index, box=f.box.to_dict()) for f in found]
+
+
 @router.get("/requests", summary="List search requests", response_model=Page[View])
 def list_requests(
     service: Service,
@@ -127,7 +146,8 @@ def list_requests(
     state: Annotated[State | None, Query(description="Only requests in this state.")] = None,
 ) -> Page[View]:
     """Requests the caller may see, newest first: a requester their own; examiners and
-    reviewers those past approval; supervisors, auditors and admins all."""
+    reviewers of the operating unit those past approval; supervisors of the unit and
+    auditors all."""
     views, total = service.requests.list_requests(
         acting, state.value if state else None, paging.limit, paging.offset
     )
@@ -138,9 +158,9 @@ def list_requests(
 
 @router.get("/requests/{request_id}", summary="Show a search request", response_model=View)
 def get_request(service: Service, acting: Acting, request_id: RequestId) -> View:
-    """One request as the caller may see it (any role; a requester only their own): a
-    requester sees only released candidates, with the caveat; a peer reviewer does not see
-    the first review before submitting their own."""
+    """One request as the caller may see it (404 outside the caller's scope): a requester
+    sees only released candidates, with the caveat; whoever could still peer-review does not
+    see the first review. `allowed_actions` lists the steps the caller may take next."""
     return _view(service.requests.get_request(acting, request_id))
 
 
