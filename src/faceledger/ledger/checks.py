@@ -42,6 +42,7 @@ verifier found).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -122,7 +123,11 @@ class LogChecker:
         self.log_id: str | None = None
         self.payloads_checked = 0
         self.payloads_redacted = 0
-        self.reveals = RevealTracker()
+        # Runs of redacted entries [start, end): every end but the last one's, which grows.
+        self._redacted_starts: list[int] = []
+        self._redacted_ends: list[int] = []
+        self._redacted_end = -1
+        self.reveals = RevealTracker(self._was_redacted)
         if trusted is not None:
             try:
                 trusted.verify_signature(public_key)
@@ -164,7 +169,10 @@ class LogChecker:
         payload, parsed = rec.payload, rec.parsed_payload
         if payload is None:
             self.payloads_redacted += 1
-            self.reveals.redacted(seq)
+            # Work only where a run starts (a public export is one run), so it costs nothing.
+            if seq != self._redacted_end:
+                self._start_redacted_run(seq)
+            self._redacted_end = seq + 1
         else:
             digest = hashlib.sha256(payload).hexdigest()
             if not _same(digest, rec.payload_sha256):
@@ -353,6 +361,18 @@ class LogChecker:
             reveals_checked=self.reveals.reveals_checked,
             reveals_unchecked=self.reveals.reveals_unchecked,
         )
+
+    def _start_redacted_run(self, seq: int) -> None:
+        if self._redacted_starts:
+            self._redacted_ends.append(self._redacted_end)
+        self._redacted_starts.append(seq)
+
+    def _was_redacted(self, seq: int) -> bool:
+        i = bisect.bisect_right(self._redacted_starts, seq) - 1
+        if i < 0:
+            return False
+        end = self._redacted_ends[i] if i < len(self._redacted_ends) else self._redacted_end
+        return seq < end
 
     def _check_trusted(self) -> None:
         trusted = self.trusted

@@ -33,7 +33,6 @@ Ledger.append` runs the same checks before it writes, so a bad reveal never ente
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import hmac
 import re
@@ -169,8 +168,9 @@ class _Reveal(NamedTuple):
 class RevealTracker:
     """Checks commitments and reveals as the verifier streams entries in ``seq`` order.
 
-    Memory is one dict item per commitment, ``(seq, name) -> digest``, and two integers per run
-    of redacted entries; no payload is kept. For each reveal in an entry's payload:
+    ``was_redacted(seq)`` tells whether the payload of an earlier entry was left out (an export
+    may redact some); by default none was. Memory is one dict item per commitment, ``(seq,
+    name) -> digest``; no payload is kept. For each reveal in an entry's payload:
 
       (R1) the reveal is well formed (:data:`REVEAL_FIELDS`; ``seq`` a non-negative integer);
       (R2) it names an earlier entry (``reveal_not_earlier`` otherwise, which covers entries the
@@ -185,22 +185,12 @@ class RevealTracker:
     index in the list), ``commitment_seq`` and ``name`` where known.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, was_redacted: Callable[[int], bool] = lambda seq: False) -> None:
         self._digests: dict[tuple[int, str], str] = {}
-        self._run_starts: list[int] = []
-        self._run_ends: list[int] = []
+        self._was_redacted = was_redacted
         self.commitments = 0
         self.reveals_checked = 0
         self.reveals_unchecked = 0
-
-    def redacted(self, seq: int) -> None:
-        """Note that entry ``seq`` has no payload here (a public or partial export)."""
-        ends = self._run_ends
-        if ends and ends[-1] == seq:
-            ends[-1] = seq + 1
-        else:
-            self._run_starts.append(seq)
-            ends.append(seq + 1)
 
     def entry(self, seq: int, payload: bytes, parsed: Any = None) -> None:
         """Check the reveals of entry ``seq`` and keep its commitments.
@@ -252,7 +242,7 @@ class RevealTracker:
         # (R3) committed
         digest = self._digests.get((reveal.seq, reveal.name))
         if digest is None:
-            if self._is_redacted(reveal.seq):
+            if self._was_redacted(reveal.seq):
                 self.reveals_unchecked += 1
                 return
             raise _fail(
@@ -277,10 +267,6 @@ class RevealTracker:
                 **where,
             ) from None
         self.reveals_checked += 1
-
-    def _is_redacted(self, seq: int) -> bool:
-        i = bisect.bisect_right(self._run_starts, seq) - 1
-        return i >= 0 and seq < self._run_ends[i]
 
 
 def check_new_reveals(payload: bytes, committed_payload: Callable[[int], bytes | None]) -> None:

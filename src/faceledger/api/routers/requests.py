@@ -36,7 +36,8 @@ from faceledger.service.request_views import RequestView
 router = APIRouter(tags=["requests"])
 
 RequestId = Annotated[int, Path(ge=1, description="Request number.")]
-View = dict[str, Any]
+View = RequestView
+"""A request as the caller may see it; its schema is derived from the service's view type."""
 
 _TEXT = 300
 
@@ -95,10 +96,6 @@ def request_form(
     return RequestForm.parse(fields, galleries, attested)
 
 
-def _view(view: RequestView) -> View:
-    return view.to_dict()
-
-
 @router.post(
     "/requests",
     summary="File a search request",
@@ -117,7 +114,7 @@ def submit_request(
     is refused with 413 while it uploads; an unreadable image, one over the pixel limit or
     one without a usable face with 422. Nothing is written for a refused image."""
     data = read_upload(probe, service.settings.max_image_bytes)
-    return _view(service.requests.submit_request(acting, form, data, probe.filename or "probe"))
+    return service.requests.submit_request(acting, form, data, probe.filename or "probe")
 
 
 @router.post(
@@ -151,9 +148,7 @@ def list_requests(
     views, total = service.requests.list_requests(
         acting, state.value if state else None, paging.limit, paging.offset
     )
-    return Page(
-        items=[_view(v) for v in views], total=total, limit=paging.limit, offset=paging.offset
-    )
+    return Page(items=list(views), total=total, limit=paging.limit, offset=paging.offset)
 
 
 @router.get("/requests/{request_id}", summary="Show a search request", response_model=View)
@@ -161,7 +156,7 @@ def get_request(service: Service, acting: Acting, request_id: RequestId) -> View
     """One request as the caller may see it (404 outside the caller's scope): a requester
     sees only released candidates, with the caveat; whoever could still peer-review does not
     see the first review. `allowed_actions` lists the steps the caller may take next."""
-    return _view(service.requests.get_request(acting, request_id))
+    return service.requests.get_request(acting, request_id)
 
 
 @router.post(
@@ -171,7 +166,7 @@ def get_request(service: Service, acting: Acting, request_id: RequestId) -> View
 )
 def approve_emergency(service: Service, acting: Acting, request_id: RequestId) -> View:
     """A supervisor approves an emergency request; the court-filing deadline runs (R4)."""
-    return _view(service.requests.approve_emergency(acting, request_id))
+    return service.requests.approve_emergency(acting, request_id)
 
 
 @router.post(
@@ -179,7 +174,7 @@ def approve_emergency(service: Service, acting: Acting, request_id: RequestId) -
 )
 def run_search(service: Service, acting: Acting, request_id: RequestId) -> View:
     """An examiner of the operating unit runs the search of an approved request (R1, R12)."""
-    return _view(service.requests.run_request_search(acting, request_id))
+    return service.requests.run_request_search(acting, request_id)
 
 
 @router.post("/requests/{request_id}/reviews", summary="Submit a review", response_model=View)
@@ -187,7 +182,7 @@ def submit_review(service: Service, acting: Acting, request_id: RequestId, body:
     """Mark every candidate: the first review (examiner), then the blind peer review by a
     second examiner or reviewer (R10)."""
     marks = [m.model_dump(mode="json") for m in body.marks]
-    return _view(service.reviews.submit_review(acting, request_id, marks))
+    return service.reviews.submit_review(acting, request_id, marks)
 
 
 @router.post(
@@ -196,13 +191,13 @@ def submit_review(service: Service, acting: Acting, request_id: RequestId, body:
 def release(service: Service, acting: Acting, request_id: RequestId) -> View:
     """Release to the requester the candidates every reviewer marked `possible_lead`, with
     the caveat (examiner, supervisor; R9, R10)."""
-    return _view(service.reviews.release_request(acting, request_id))
+    return service.reviews.release_request(acting, request_id)
 
 
 @router.post("/requests/{request_id}/close", summary="Close as no lead", response_model=View)
 def close(service: Service, acting: Acting, request_id: RequestId, body: CloseIn) -> View:
     """Close a searched request as `no_lead`; nothing is released (examiner)."""
-    return _view(service.reviews.close_no_lead(acting, request_id, body.reason))
+    return service.reviews.close_no_lead(acting, request_id, body.reason)
 
 
 @router.post(
@@ -213,10 +208,8 @@ def record_lead_use(
 ) -> View:
     """Record that a released lead was used (requester). Arrest, warrant and photo lineup
     need a reference to independent corroborating evidence (R11)."""
-    return _view(
-        service.reviews.record_lead_use(
-            acting, request_id, body.candidate_id, body.use.value, body.corroboration_ref
-        )
+    return service.reviews.record_lead_use(
+        acting, request_id, body.candidate_id, body.use.value, body.corroboration_ref
     )
 
 
@@ -228,12 +221,10 @@ def record_lead_use(
 def file_emergency_statement(
     service: Service, acting: Acting, request_id: RequestId, body: FilingIn
 ) -> View:
-    """Record the sworn statement filed with the court after an emergency (requester,
-    supervisor; R4)."""
-    return _view(
-        service.emergencies.file_emergency_statement(
-            acting, request_id, body.reference, body.filed_at
-        )
+    """Record the sworn statement filed with the court after an emergency (an officer of the
+    requesting agency; R4)."""
+    return service.emergencies.file_emergency_statement(
+        acting, request_id, body.reference, body.filed_at
     )
 
 
@@ -247,7 +238,7 @@ def record_court_refusal(
 ) -> View:
     """The court refused the emergency filing: the results are sealed and the probe and
     candidate list deleted (supervisor, admin; R4)."""
-    return _view(service.emergencies.record_court_refusal(acting, request_id, body.note))
+    return service.emergencies.record_court_refusal(acting, request_id, body.note)
 
 
 @router.post(
