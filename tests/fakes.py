@@ -1,0 +1,77 @@
+"""FAKE face pipeline parts, for tests of governance, access and pages only.
+
+These sit behind the real :class:`~faceledger.biometrics.detect.Detector` and
+:class:`~faceledger.biometrics.embed.Embedder` protocols. They are fakes, labelled as such:
+their "faces" and "descriptors" mean nothing biometric. Accuracy and biometric paths are
+tested with the real models elsewhere (``-m slow`` and the face tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from faceledger.biometrics.detect import FaceBox
+from faceledger.biometrics.models import ModelInfo
+from faceledger.biometrics.pipeline import FacePipeline
+from faceledger.biometrics.quality import QualityThresholds
+
+FAKE_DETECTOR = ModelInfo("FAKE-detector-for-tests", "0", "0" * 64)
+FAKE_EMBEDDER = ModelInfo("FAKE-embedder-for-tests", "0", "1" * 64)
+
+
+class FakeDetector:
+    """FAKE: ``faces`` square boxes side by side across the middle of the image."""
+
+    def __init__(self, faces: int = 1) -> None:
+        self.faces = faces
+
+    @property
+    def model(self) -> ModelInfo:
+        return FAKE_DETECTOR
+
+    def detect(self, pixels: NDArray[np.uint8]) -> list[FaceBox]:
+        height, width = pixels.shape[:2]
+        side = max(8, min(height // 2, width // (self.faces + 1)))
+        top = (height - side) // 2
+        step = width // (self.faces + 1)
+        return [
+            FaceBox(step * (i + 1) - side // 2, top, step * (i + 1) + side // 2, top + side, 1.0)
+            for i in range(self.faces)
+        ]
+
+
+class FakeEmbedder:
+    """FAKE: a unit vector drawn from a hash of the chip, 128-d like the real model."""
+
+    dimension = 128
+
+    @property
+    def model(self) -> ModelInfo:
+        return FAKE_EMBEDDER
+
+    def embed(self, chips: Sequence[NDArray[np.uint8]]) -> NDArray[np.float32]:
+        rows = []
+        for chip in chips:
+            seed = int.from_bytes(hashlib.sha256(chip.tobytes()).digest()[:8], "big")
+            vector = np.random.default_rng(seed).standard_normal(self.dimension)
+            rows.append(vector / np.linalg.norm(vector))
+        return np.asarray(rows, dtype=np.float32).reshape(len(chips), self.dimension)
+
+
+def fake_pipeline(faces: int = 1) -> FacePipeline:
+    """A FAKE pipeline: fake detector and embedder, real alignment, no quality limits."""
+    return FacePipeline(
+        FakeDetector(faces),
+        FakeEmbedder(),
+        QualityThresholds(
+            min_eye_distance_px=0.0,
+            min_sharpness=0.0,
+            max_yaw_degrees=180.0,
+            min_brightness=0.0,
+            max_brightness=255.0,
+        ),
+    )
