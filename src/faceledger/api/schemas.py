@@ -127,9 +127,13 @@ class CertifyIn(Input):
 
 
 class PasswordIn(Input):
-    """A new password (at least 12 characters, not containing the username)."""
+    """A new password (at least 12 characters, not containing the username); one's own
+    needs the current password as well."""
 
     password: str = Field(min_length=1, max_length=1024)
+    current_password: str | None = Field(
+        None, max_length=1024, description="Required to change one's own password."
+    )
 
 
 # -- API tokens ------------------------------------------------------------------------------
@@ -287,6 +291,12 @@ class ProbeFaceOut(BaseModel):
 
     index: int
     box: dict[str, int]
+
+
+class ProbeFacesOut(BaseModel):
+    """The faces of a probe photo, numbered as ``face_index`` names them."""
+
+    faces: list[ProbeFaceOut]
 
 
 class OverdueOut(BaseModel):

@@ -82,6 +82,13 @@ _SPECS = (
         "request.submit", "File a search request", frozenset({R.REQUESTER}), Scope.NONE, "R1"
     ),
     ActionSpec(
+        "request.faces",
+        "List the faces of a probe photo, to choose the one to search",
+        frozenset({R.REQUESTER}),
+        Scope.NONE,
+        "R1",
+    ),
+    ActionSpec(
         "request.read",
         "Read a search request and list requests",
         REQUEST_READERS,

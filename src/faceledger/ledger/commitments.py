@@ -27,8 +27,10 @@ Payload convention. Two keys are reserved at the top level of every ledger paylo
   "salt": "<salt>", "value": <any canonical JSON>}``.
 
 An entry may reveal any commitment of an earlier entry, as often as it likes. The verifier
-checks each reveal (steps R1-R4 in :class:`RevealTracker`); :meth:`~faceledger.ledger.log.
-Ledger.append` runs the same checks before it writes, so a bad reveal never enters the log.
+checks each reveal (steps R1-R4 in :class:`RevealTracker`) wherever it sees payloads; the
+appender runs the same checks first (:func:`check_new_reveals`), so a bad reveal cannot make
+the log unverifiable for good. A revealed value is as public as its payload: a public export,
+which drops payloads, shows neither reveals nor commitments.
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ REASON_REVEAL_UNKNOWN_COMMITMENT = "reveal_unknown_commitment"
 _HEX_256 = re.compile(r"[0-9a-f]{64}")
 # Canonical JSON spells a key exactly so, followed at once by the colon: a byte search rules out
 # nearly every payload without parsing it.
-_MARKS = (f'"{COMMITMENTS_KEY}":'.encode(), f'"{REVEALS_KEY}":'.encode())
+_KEY_BYTES = (f'"{COMMITMENTS_KEY}":'.encode(), f'"{REVEALS_KEY}":'.encode())
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def mentions_commitments(payload: bytes) -> bool:
 
     True means it may have one (or merely mentions the text): parse it to know.
     """
-    return _MARKS[0] in payload or _MARKS[1] in payload
+    return _KEY_BYTES[0] in payload or _KEY_BYTES[1] in payload
 
 
 class _Reveal(NamedTuple):

@@ -135,13 +135,34 @@ class Access:
             return self.may(session, acting, name)
 
     def allowed(self, acting: Principal) -> frozenset[str]:
-        """Every action without an object that ``acting`` may take (for menus and pages)."""
+        """Every action ``acting`` may take on some object (for menus and page gates): those
+        without an object as :meth:`may` says, request actions by role, approval and unit."""
         with self._ctx.db.read() as session:
-            return frozenset(
-                name
-                for name, spec in ACTIONS.items()
-                if spec.scope in (Scope.NONE, Scope.OWN_ACCOUNT) and self.may(session, acting, name)
-            )
+            profile = self._policy.profile(session)
+            found = set()
+            for name, spec in ACTIONS.items():
+                if spec.scope in (Scope.NONE, Scope.OWN_ACCOUNT, Scope.OTHER_ACCOUNT):
+                    if self.may(session, acting, name):
+                        found.add(name)
+                elif self._could(session, acting, spec, profile):
+                    found.add(name)
+            return frozenset(found)
+
+    def _could(
+        self, session: Session, acting: Principal, spec: ActionSpec, profile: Profile
+    ) -> bool:
+        """Whether ``acting`` could take request action ``spec`` on some request."""
+        try:
+            fresh = self.fresh(session, acting)
+        except Unauthenticated:
+            return False
+        if isinstance(fresh, LocalOperator) or not (fresh.active and fresh.approved):
+            return False
+        if not fresh.roles & spec.roles:
+            return False
+        if spec.scope in (Scope.UNIT_REQUEST, Scope.UNIT_PENDING_REQUEST):
+            return self.in_unit(fresh, profile)
+        return True
 
     # -- who is acting ---------------------------------------------------------------------
 
@@ -231,7 +252,8 @@ class Access:
         problem = _account_problem(fresh, ACTIONS[name], target)
         if problem is not None:
             spec = ACTIONS[name]
-            raise Refused(name, PermissionDenied(problem, action=name), [spec.requirement, "R18"])
+            error = PermissionDenied(problem, action=name, requirements=[spec.requirement])
+            raise Refused(name, error, [spec.requirement, "R18"])
         return fresh
 
     def may_account(self, session: Session, acting: Principal, name: str, target: User) -> bool:
@@ -255,7 +277,9 @@ class Access:
         problem = self._scope_problem(session, fresh, spec, row, profile)
         problem = problem or self._party_problem(session, fresh, spec, row)
         if problem is not None:
-            error = PermissionDenied(problem, action=name, request_id=row.id)
+            error = PermissionDenied(
+                problem, action=name, request_id=row.id, requirements=[spec.requirement]
+            )
             raise Refused(name, error, [spec.requirement, "R18"], request_id=row.id)
         return fresh
 

@@ -300,7 +300,11 @@ class AccountUseCases:
             if combos:
                 raise Refused(
                     "user.create",
-                    PermissionDenied(" ".join(combos), roles=sorted(r.value for r in wanted)),
+                    PermissionDenied(
+                        " ".join(combos),
+                        roles=sorted(r.value for r in wanted),
+                        requirements=["R10"],
+                    ),
                     ["R10", "R18"],
                 )
             check_password_strength(password, username)

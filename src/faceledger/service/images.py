@@ -63,7 +63,9 @@ class ImageUseCases:
             _not_sealed(row)
             staff = steps.access.may(session, me, "request.candidates", row)
             if not staff and candidate_id not in (row.released_candidate_ids or []):
-                raise PermissionDenied("Only released candidates are shown to the requester.")
+                raise PermissionDenied(
+                    "Only released candidates are shown to the requester.", requirements=["R9"]
+                )
             candidate = session.get(CandidateRow, candidate_id)
             if candidate is None or candidate.run.request_id != request_id:
                 raise NotFound(f"Request {request_id} has no candidate {candidate_id}.")

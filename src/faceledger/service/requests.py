@@ -70,10 +70,10 @@ class RequestUseCases:
         (each with a JPEG crop); nothing is embedded or stored.
 
         Raises:
-            PermissionDenied: without ``request.submit`` (recorded).
+            PermissionDenied: without ``request.faces`` (requesters; recorded).
             InvalidImage, NoFaceFound: for an unusable photo.
         """
-        self._access.check(acting, "request.submit")
+        self._access.check(acting, "request.faces")
         image = self._matcher.decode(probe, probe_name)
         boxes = self._ctx.pipeline.detect(image)
         if not boxes:

@@ -75,7 +75,10 @@ class ViolationLog:
         action: LedgerAction = LedgerAction.VIOLATION_RECORDED,
         extra: dict[str, Any] | None = None,
     ) -> ViolationRow:
-        """Store a violation and its one ledger entry (``action``; ``extra`` joins its payload)."""
+        """Store a violation and its one ledger entry (``action``; ``extra`` joins its payload).
+
+        The entry is filed under the request when there is one (so a request's history shows
+        the refused attempts on it), else under the violation."""
         row = ViolationRow(
             kind=str(kind),
             reason=reason,
@@ -90,9 +93,10 @@ class ViolationLog:
             session,
             actor=actor,
             action=action,
-            object_type="violation",
-            object_id=str(row.id),
+            object_type="request" if request_id is not None else "violation",
+            object_id=str(request_id if request_id is not None else row.id),
             payload={
+                "violation_id": row.id,
                 "kind": str(kind),
                 "reason": reason,
                 "requirements": list(requirements),

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from faceledger.errors import Unauthenticated
+from faceledger.errors import FaceLedgerError, InvalidInput, TooManyAttempts, Unauthenticated
 from faceledger.web.auth import (
     CSRF_FIELD,
     LOGIN_COOKIE,
@@ -38,7 +38,7 @@ def _login_nonce(request: Request) -> tuple[str, bool]:
 
 
 def _login_page(
-    request: Request, next_url: str, username: str = "", error: Unauthenticated | None = None
+    request: Request, next_url: str, username: str = "", error: FaceLedgerError | None = None
 ) -> Response:
     nonce, new = _login_nonce(request)
     response = page(
@@ -85,7 +85,7 @@ async def login(request: Request) -> Response:
     try:
         client = request.client.host if request.client else None
         token = await run_in_threadpool(web.service.accounts.login, username, password, client)
-    except Unauthenticated as exc:
+    except (Unauthenticated, TooManyAttempts) as exc:  # 401, or 429 while locked out
         return await run_in_threadpool(_login_page, request, next_url, username, exc)
     response = RedirectResponse(next_url, status_code=303)
     set_session_cookie(request, response, token)
@@ -104,6 +104,38 @@ def logout(request: Request, post: FormPost) -> Response:
     """End the session in the service and drop the cookie."""
     with suppress(Unauthenticated):  # ended meanwhile: logged out either way
         web_of(request).service.accounts.logout(post.viewer.token)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(request, response)
+    return response
+
+
+@router.get("/account/password")
+def password_form(request: Request, viewer: CurrentViewer) -> Response:
+    """Change one's own password: the current one first."""
+    return page(request, viewer, "password.html", title="Change your password")
+
+
+@router.post("/account/password")
+def change_password(request: Request, post: FormPost) -> Response:
+    """Change one's own password through the service (it checks the current one); every
+    session and API token of the account ends, so log in again."""
+    new = post.text("new_password")
+    try:
+        if new != post.text("confirm_password"):
+            raise InvalidInput("The two new passwords differ.", field="confirm_password")
+        web_of(request).service.accounts.set_password(
+            post.user, post.user.username, new, current_password=post.text("current_password")
+        )
+    except FaceLedgerError as exc:
+        status = 400 if isinstance(exc, Unauthenticated) else exc.status
+        return page(
+            request,
+            post.viewer,
+            "password.html",
+            title="Change your password",
+            status=status,
+            error=exc,
+        )
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(request, response)
     return response

@@ -147,4 +147,6 @@ def enable_user(service: Service, acting: Acting, username: Username) -> UserOut
 def set_password(service: Service, acting: Acting, username: Username, body: PasswordIn) -> UserOut:
     """Set an account's password and end its sessions: one's own (any role), or anyone's
     (admin)."""
-    return _user(service.accounts.set_password(acting, username, body.password))
+    return _user(
+        service.accounts.set_password(acting, username, body.password, body.current_password)
+    )

@@ -67,11 +67,12 @@ def set_policy(service: Service, acting: Acting, body: PolicyIn) -> ProposalOut:
 @router.get(
     "/policy/proposals",
     summary="List proposed profile changes",
-    response_model=list[ProposalOut],
+    response_model=Page[ProposalOut],
 )
-def list_proposals(service: Service, acting: Acting) -> list[ProposalOut]:
+def list_proposals(service: Service, acting: Acting, paging: Paging) -> Page[ProposalOut]:
     """Every proposed profile change, newest first (admin)."""
-    return [ProposalOut.model_validate(p.to_dict()) for p in service.policy.list_proposals(acting)]
+    found = service.policy.list_proposals(acting)
+    return page_of([ProposalOut.model_validate(p.to_dict()) for p in found], paging)
 
 
 @router.post(

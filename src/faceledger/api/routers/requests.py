@@ -20,6 +20,7 @@ from faceledger.api.schemas import (
     LeadUseIn,
     OverdueOut,
     ProbeFaceOut,
+    ProbeFacesOut,
     ReviewIn,
 )
 from faceledger.api.uploads import read_upload
@@ -120,19 +121,19 @@ def submit_request(
 @router.post(
     "/requests/probe-faces",
     summary="List the faces of a probe photo",
-    response_model=list[ProbeFaceOut],
+    response_model=ProbeFacesOut,
 )
 def probe_faces(
     service: Service,
     acting: Acting,
     probe: Annotated[UploadFile, File(description="The probe photo (a still image).")],
-) -> list[ProbeFaceOut]:
+) -> ProbeFacesOut:
     """The faces detected in a photo, numbered as `face_index` names them (requester):
     a request for a photo of several faces must name the one to search; the others are never
     embedded or searched. Nothing is stored."""
     data = read_upload(probe, service.settings.max_image_bytes)
     found = service.requests.probe_faces(acting, data, probe.filename or "probe")
-    return [ProbeFaceOut(index=f.index, box=f.box.to_dict()) for f in found]
+    return ProbeFacesOut(faces=[ProbeFaceOut(index=f.index, box=f.box.to_dict()) for f in found])
 
 
 @router.get("/requests", summary="List search requests", response_model=Page[View])
