@@ -15,6 +15,7 @@ training, and the profile refuses role combinations that would defeat independen
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from functools import cache
@@ -173,8 +174,11 @@ class AccountUseCases:
                 both), or an account that is not approved yet or is disabled.
         """
         with self.db.transaction() as session:
-            self._throttle.check(session, username, client, utcnow())
             user = session.scalar(select(User).where(User.username == username))
+            # An unknown name may be a password typed in the wrong field: throttle and record
+            # it only as a hash.
+            key = username if user is not None else _unknown_key(username)
+            self._throttle.check(session, key, client, utcnow())
             problem = self._login_problem(user, password)
             if problem is None and user is not None:
                 if password_needs_rehash(user.password_hash, self.password_hasher):
@@ -201,7 +205,7 @@ class AccountUseCases:
                         "expires_at": login.expires_at.isoformat(),
                     },
                 )
-                self._throttle.record_success(session, username, client)
+                self._throttle.record_success(session, key, client)
                 return token
         assert problem is not None
         known = user is not None
@@ -214,7 +218,7 @@ class AccountUseCases:
                 object_id=username if known else "unknown",
                 payload={"username": username if known else None, "reason": problem[0]},
             )
-            self._throttle.record_failure(session, username, client, utcnow())
+            self._throttle.record_failure(session, key, client, utcnow())
         raise Unauthenticated(problem[1])
 
     def logout(self, token: str) -> None:
@@ -653,6 +657,11 @@ def _revoke_sessions(session: Session, user: User) -> int:
     for login in live:
         login.revoked_at = now
     return len(live)
+
+
+def _unknown_key(username: str) -> str:
+    """The throttling key of a username no account has: a hash, never the text."""
+    return "unknown:" + hashlib.sha256(username.encode("utf-8")).hexdigest()[:32]
 
 
 def _fits(name: str, user: User) -> bool:
