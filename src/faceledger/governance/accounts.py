@@ -49,7 +49,6 @@ __all__ = [
     "parse_agency_kind",
     "parse_roles",
     "password_needs_rehash",
-    "role_refusal",
     "token_digest",
     "verify_password",
 ]
@@ -382,60 +381,6 @@ def new_session_token() -> tuple[str, str]:
 def token_digest(token: str) -> str:
     """Return the SHA-256 (hex) under which a session token is stored."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-# --- who may manage accounts (R2) ---------------------------------------------------------
-
-_ADMIN, _SUPERVISOR, _AUDITOR = Role.ADMIN, Role.SUPERVISOR, Role.AUDITOR
-# Action -> (roles that may do it, what it is in words).
-ACCOUNT_PERMISSIONS: dict[str, tuple[frozenset[Role], str]] = {
-    "agency.create": (frozenset({_ADMIN}), "create agencies"),
-    "user.create": (frozenset({_ADMIN}), "create accounts"),
-    "user.approve": (frozenset({_SUPERVISOR}), "approve accounts"),
-    "user.certify_training": (frozenset({_SUPERVISOR}), "certify training"),
-    "user.disable": (frozenset({_ADMIN, _SUPERVISOR}), "disable accounts"),
-    "user.enable": (frozenset({_ADMIN, _SUPERVISOR}), "enable accounts"),
-    "user.set_password": (frozenset({_ADMIN}), "set another person's password"),
-    "user.list": (frozenset({_ADMIN, _SUPERVISOR, _AUDITOR}), "list accounts"),
-    "user.show": (frozenset({_ADMIN, _SUPERVISOR, _AUDITOR}), "look at another person's account"),
-}
-# Anyone may do these to their own account.
-_SELF_SERVICE = frozenset({"user.set_password", "user.show"})
-# Nobody may do these to their own account: approval and training need a second person (R2).
-_NEVER_FOR_ONESELF = {
-    "user.approve": "approve their own account",
-    "user.certify_training": "certify their own training",
-}
-
-
-def role_refusal(
-    username: str, roles: frozenset[Role], attempted: str, own_account: bool = False
-) -> str | None:
-    """Return why ``username`` with ``roles`` may not do ``attempted``, or None if they may.
-
-    ``own_account`` says the target is the person's own account. ``attempted`` is a key of
-    :data:`ACCOUNT_PERMISSIONS`.
-    """
-    allowed, what = ACCOUNT_PERMISSIONS[attempted]
-    if own_account and attempted in _SELF_SERVICE:
-        return None
-    if not roles & allowed:
-        has = ", ".join(sorted(r.value for r in roles)) or "none"
-        return f"Only {_role_phrase(allowed)} may {what}; {username} has the roles: {has}."
-    if own_account and attempted in _NEVER_FOR_ONESELF:
-        return (
-            f"{username} may not {_NEVER_FOR_ONESELF[attempted]}; another "
-            f"{_role_phrase(allowed, article=False)} must (R2)."
-        )
-    return None
-
-
-def _role_phrase(roles: frozenset[Role], article: bool = True) -> str:
-    names = [
-        f"{'an ' if r.value[0] in 'aeiou' else 'a '}{r.value}" if article else r.value
-        for r in sorted(roles)
-    ]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 # --- input checks -------------------------------------------------------------------------
