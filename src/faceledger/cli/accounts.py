@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -257,9 +258,13 @@ def user_create(
     run(ctx, body)
 
 
-def _change(ctx: typer.Context, verb: str, username: str, method: str, *args: Any) -> None:
+def _change(
+    ctx: typer.Context, verb: str, step: Callable[[FaceLedger, UserInfo], UserInfo]
+) -> None:
+    """Run one account use case as the logged-in person and say what it did."""
+
     def body(service: FaceLedger) -> int:
-        user = getattr(service, method)(current_user(ctx, service), username, *args)
+        user = step(service, current_user(ctx, service))
         console.print(f"{verb} {user.username}", highlight=False)
         return 0
 
@@ -269,7 +274,7 @@ def _change(ctx: typer.Context, verb: str, username: str, method: str, *args: An
 @user_app.command("approve")
 def user_approve(ctx: typer.Context, username: str = typer.Argument(..., help="Account.")) -> None:
     """Approve an account so it may log in (supervisor; not your own)."""
-    _change(ctx, "approved", username, "approve_user")
+    _change(ctx, "approved", lambda s, me: s.accounts.approve_user(me, username))
 
 
 @user_app.command("certify-training")
@@ -284,19 +289,23 @@ def user_certify_training(
             day = dt.date.fromisoformat(until)
         except ValueError:
             raise InvalidInput(f"--until must be a date as YYYY-MM-DD, got {until!r}.") from None
-    _change(ctx, f"training valid through {day.isoformat()} for", username, "certify_training", day)
+    _change(
+        ctx,
+        f"training valid through {day.isoformat()} for",
+        lambda s, me: s.accounts.certify_training(me, username, day),
+    )
 
 
 @user_app.command("disable")
 def user_disable(ctx: typer.Context, username: str = typer.Argument(..., help="Account.")) -> None:
     """Disable an account and end its sessions (admin or supervisor)."""
-    _change(ctx, "disabled", username, "disable_user")
+    _change(ctx, "disabled", lambda s, me: s.accounts.disable_user(me, username))
 
 
 @user_app.command("enable")
 def user_enable(ctx: typer.Context, username: str = typer.Argument(..., help="Account.")) -> None:
     """Enable a disabled account again (admin or supervisor)."""
-    _change(ctx, "enabled", username, "enable_user")
+    _change(ctx, "enabled", lambda s, me: s.accounts.enable_user(me, username))
 
 
 @user_app.command("set-password")

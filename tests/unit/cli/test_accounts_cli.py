@@ -51,21 +51,31 @@ class Cli:
         self.ok(f"login {who} --password-stdin", who, password + "\n")
 
     def create(self, username: str, role: str, agency: str = "operating-unit") -> None:
-        """Create an approved account with password PASSWORD (as root)."""
+        """Create an account with password PASSWORD (as root), approved by the second
+        supervisor 'sam' (whoever created an account may not approve it, R2)."""
         line = f"user create {username} --display-name 'The {role.title()}' --agency {agency}"
         self.ok(f"{line} --role {role} --password-stdin", input=PASSWORD + "\n")
-        self.ok(f"user approve {username}")
+        self.ok(f"user approve {username}", "sam")
 
 
 @pytest.fixture(scope="module")
 def root_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with the bootstrap admin 'root', password PASSWORD, logged out."""
+    """A data directory with the bootstrap admin 'root' and the second supervisor 'sam'
+    (bootstrap-supervisor), both with password PASSWORD, logged out."""
     folder = tmp_path_factory.mktemp("accounts-cli")
     shell = Cli(folder / "data", folder / "sessions")
     FaceLedger.initialise(make_settings(shell.data_dir), "test").close()
     out = shell.ok("user bootstrap-admin root --display-name 'Rosa Root' --json")
-    shell.login("root", json.loads(out)["password"])
-    shell.ok("user set-password --password-stdin", input=PASSWORD + "\n")
+    generated = json.loads(out)["password"]
+    shell.login("root", generated)
+    # One's own password: the current one, then the new one.
+    shell.ok("user set-password --password-stdin", input=f"{generated}\n{PASSWORD}\n")
+    shell.login("root")
+    out = shell.ok("user bootstrap-supervisor sam --display-name 'Sam Second' --json")
+    sam = json.loads(out)
+    assert sam["user"]["roles"] == ["supervisor"] and sam["user"]["approved"] is True
+    shell.login("sam", sam["password"])
+    shell.ok("user set-password --password-stdin", "sam", f"{sam['password']}\n{PASSWORD}\n")
     return shell.data_dir
 
 
@@ -75,6 +85,7 @@ def cli(root_template: Path, tmp_path: Path) -> Iterator[Cli]:
     shell = Cli(tmp_path / "data", tmp_path / "sessions")
     shutil.copytree(root_template, shell.data_dir)
     shell.login("root")
+    shell.login("sam")
     yield shell
 
 
@@ -91,10 +102,14 @@ def test_an_account_goes_from_creation_to_login(cli: Cli) -> None:
     cli.ok(f"{line} --password-stdin", input=PASSWORD + "\n")
     login = cli.fails("login alice --password-stdin", "alice", PASSWORD + "\n")
     assert "not been approved" in login
-    assert "approved alice" in cli.ok("user approve alice")
-    cli.ok("user certify-training alice --until 2099-12-31")
+    refused = cli.fails("user approve alice")
+    assert "root created account 'alice' and may not approve" in refused
+    refused = cli.fails("user certify-training alice --until 2099-12-31")
+    assert "root created account 'alice' and may not certify" in refused
+    assert "approved alice" in cli.ok("user approve alice", "sam")
+    cli.ok("user certify-training alice --until 2099-12-31", "sam")
     shown = json.loads(cli.ok("user show alice --json"))
-    assert (shown["approved_by"], shown["training_certified_until"]) == ("root", "2099-12-31")
+    assert (shown["approved_by"], shown["training_certified_until"]) == ("sam", "2099-12-31")
     cli.login("alice")
     assert json.loads(cli.ok("whoami --json", "alice"))["agency"] == "boston-pd"
     listed = json.loads(cli.ok("user list --agency boston-pd --json"))
@@ -106,7 +121,7 @@ def test_a_generated_initial_password_is_printed_once(cli: Cli) -> None:
     line = "user create bob --display-name Bob --agency operating-unit --role examiner"
     created = json.loads(cli.ok(f"{line} --generate-password --json"))
     assert created["user"]["approved"] is False and len(created["password"]) == 24
-    cli.ok("user approve bob")
+    cli.ok("user approve bob", "sam")
     cli.login("bob", created["password"])
 
 
@@ -153,10 +168,11 @@ def test_a_refused_command_exits_2_with_the_reason(cli: Cli) -> None:
     cli.create("rita", "requester")
     cli.login("rita")
     refused = cli.fails("agency create x-pd --name X --kind operating_unit", "rita")
-    assert "Only an admin may create agencies" in refused
-    assert "Only an admin, an auditor or a supervisor may list accounts" in cli.fails(
-        "user list", "rita"
-    )
+    assert "rita may not create an agency (agency.create)" in refused
+    assert "needs one of the roles admin; rita has requester" in refused
+    refused = cli.fails("user list", "rita")
+    assert "rita may not list accounts (user.list)" in refused
+    assert "needs one of the roles admin, auditor, supervisor" in refused
 
 
 def test_disabling_ends_the_session_and_a_new_password_logs_out(cli: Cli) -> None:
@@ -167,22 +183,28 @@ def test_disabling_ends_the_session_and_a_new_password_logs_out(cli: Cli) -> Non
     assert "is disabled" in cli.fails("login erin --password-stdin", "erin", PASSWORD + "\n")
     cli.ok("user enable erin")
     cli.login("erin")
-    out = cli.ok("user set-password --password-stdin", "erin", "a fresh new passphrase\n")
+    refused = cli.fails("user set-password --password-stdin", "erin", "a wrong passphrase\n" * 2)
+    assert "password" in refused.lower() and cli.session_file("erin").exists()
+    new = f"{PASSWORD}\na fresh new passphrase\n"
+    out = cli.ok("user set-password --password-stdin", "erin", new)
     assert "log in again" in out and not cli.session_file("erin").exists()
     cli.login("erin", "a fresh new passphrase")
 
 
 @pytest.mark.parametrize(
-    ("line", "words"),
+    ("line", "words", "stdin"),
     [
-        ("user certify-training root --until 31/12/2099", "YYYY-MM-DD"),
-        ("user certify-training root --until 2099-12-31", "another supervisor"),
-        ("user show ghost", "No account named 'ghost'"),
-        ("user disable root", "last active admin"),
-        ("agency create 'Bad Slug' --name B --kind operating_unit", "Agency slug"),
-        ("user set-password --password-stdin", "at least 12 characters"),
-        ("login root --password-stdin", "Unknown username or wrong password"),
+        ("user certify-training root --until 31/12/2099", "YYYY-MM-DD", None),
+        ("user certify-training root --until 2099-12-31", "another supervisor", None),
+        ("user show ghost", "No account named 'ghost'", None),
+        ("user disable root", "last active admin", None),
+        ("agency create 'Bad Slug' --name B --kind operating_unit", "Agency slug", None),
+        ("user set-password --password-stdin", "at least 12 characters", f"{PASSWORD}\n"),
+        ("user set-password --password-stdin", "No password on standard input", ""),
+        ("login root --password-stdin", "Unknown username or wrong password", None),
     ],
 )
-def test_errors_exit_2_with_a_message(cli: Cli, line: str, words: str) -> None:
-    assert words in cli.fails(line, input="too short\n")
+def test_errors_exit_2_with_a_message(cli: Cli, line: str, words: str, stdin: str | None) -> None:
+    # Each command reads "too short" as its (last) password from standard input.
+    text = "too short\n" if stdin is None else (f"{stdin}too short\n" if stdin else "")
+    assert words in cli.fails(line, input=text)

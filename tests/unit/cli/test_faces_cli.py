@@ -9,25 +9,35 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from faceledger.cli import app
+from faceledger.governance.accounts import LocalOperator
+from faceledger.governance.models import ViolationRow
+from faceledger.governance.policy import UNSAFE_LAB_PROFILE
+from faceledger.service import FaceLedger
+from tests.conftest import make_settings
+
+# Ad-hoc search and verify run only under the (unsafe) lab profile, which warns on every use.
+pytestmark = pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning")
 
 runner = CliRunner()
 
 
-def cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["--data-dir", str(data_dir), *args])
+def cli(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--data-dir", str(data_dir), *args], env=env)
     return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Path:
+    """A lab data directory (ad-hoc search and verify allowed) with gallery 'g'."""
     folder = tmp_path_factory.mktemp("cli") / "data"
     tree = folder.parent / "people"
     for name in ("obama", "biden", "kit_harington"):
         shutil.copytree(faces_dir / "people" / name, tree / name)
-    assert cli(folder, "init")[0] == 0
+    assert cli(folder, "init", env={"FACELEDGER_POLICY_PROFILE": "lab"})[0] == 0
     code, out, err = cli(folder, "enroll", str(tree), "--gallery", "g", "--json")
     assert code == 0, err
     assert json.loads(out)["enrolled"] == 9
@@ -58,6 +68,39 @@ def test_search_json_and_table(data_dir: Path, faces_dir: Path) -> None:
     code, out, _ = cli(data_dir, "search", str(probe))
     assert code == 0
     assert "investigative leads only" in out and "obama" in out
+
+
+def test_search_and_verify_are_refused_outside_the_lab_profile(
+    tmp_path: Path, faces_dir: Path
+) -> None:
+    data = tmp_path / "data"
+    assert cli(data, "init")[0] == 0  # the default profile, massachusetts
+    people = faces_dir / "people"
+    code, out, err = cli(data, "search", str(people / "obama/obama1.jpg"))
+    assert code == 2 and out == ""
+    assert "massachusetts profile does not allow" in err and "search.adhoc" in err
+    pair = (str(people / "obama/obama1.jpg"), str(people / "amy/amy1.png"))
+    code, out, err = cli(data, "verify", *pair)
+    assert code == 2 and out == ""
+    assert "massachusetts profile does not allow" in err and "verify.adhoc" in err
+    assert UNSAFE_LAB_PROFILE not in err
+    code, out, _ = cli(data, "ledger", "entries", "--action", "access.denied", "--json")
+    denied = json.loads(out)
+    assert code == 0 and len(denied) == 2
+    code, out, _ = cli(data, "ledger", "entries", "--action", "search.run", "--json")
+    assert json.loads(out) == []
+    service = FaceLedger(make_settings(data))
+    try:
+        with service.context.db.read() as session:
+            rows = session.scalars(select(ViolationRow).order_by(ViolationRow.id)).all()
+            found = [(r.kind, r.details["attempted"], r.actor) for r in rows]
+    finally:
+        service.close()
+    me = LocalOperator.current().ledger_actor
+    assert found == [
+        ("forbidden_attempt", "search.adhoc", me),
+        ("forbidden_attempt", "verify.adhoc", me),
+    ]
 
 
 def test_search_with_nobody_above_threshold_exits_1(data_dir: Path, faces_dir: Path) -> None:

@@ -12,6 +12,9 @@ from typer.testing import CliRunner
 
 from faceledger.cli import app
 
+# Ad-hoc verify (the recorded actions here) runs only under the unsafe lab profile, which warns.
+pytestmark = pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning")
+
 runner = CliRunner()
 
 
@@ -22,15 +25,19 @@ def cli(data_dir: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Path:
-    """A data directory with a few recorded actions and a saved trusted checkpoint."""
+    """A lab data directory (ad-hoc verify allowed) with a few recorded actions and a saved
+    trusted checkpoint."""
     data = tmp_path_factory.mktemp("ledger") / "data"
     people = faces_dir / "people"
-    assert cli(data, "init")[0] == 0
-    cli(data, "verify", str(people / "amy/amy1.png"), str(people / "amy/amy2.png"))
-    cli(data, "verify", str(people / "amy/amy1.png"), str(people / "raj/raj1.png"))
+    lab = runner.invoke(
+        app, ["--data-dir", str(data), "init"], env={"FACELEDGER_POLICY_PROFILE": "lab"}
+    )
+    assert lab.exit_code == 0, lab.stderr
+    assert cli(data, "verify", str(people / "amy/amy1.png"), str(people / "amy/amy2.png"))[0] == 0
+    assert cli(data, "verify", str(people / "amy/amy1.png"), str(people / "raj/raj1.png"))[0] == 1
     code, out, _ = cli(data, "ledger", "checkpoint", "--save", str(data.parent / "trusted.json"))
     assert code == 0 and json.loads(out)["tree_size"] >= 3
-    cli(data, "verify", str(people / "raj/raj1.png"), str(people / "raj/raj2.png"))
+    assert cli(data, "verify", str(people / "raj/raj1.png"), str(people / "raj/raj2.png"))[0] == 0
     return data
 
 

@@ -68,11 +68,17 @@ def desk(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Desk:
         "--kind",
         "requesting_agency",
     )
+    # Whoever created an account may not approve it or certify its training (R2): the unit's
+    # second supervisor, made once with bootstrap-supervisor, does both.
+    sup = desk.json("admin", "user", "bootstrap-supervisor", "sup", "--display-name", "Sue Sup")
+    desk.ok("sup", "login", "sup", "--password-stdin", stdin=sup["password"] + "\n")
     until = (dt.date.today() + dt.timedelta(days=100)).isoformat()
+    # Four different people per request: requester, operator, first and peer reviewer.
     for user, agency, roles in (
         ("det", "boston-pd", ["requester"]),
         ("ex1", "ma-state-police", ["examiner"]),
-        ("ex2", "ma-state-police", ["examiner", "reviewer"]),
+        ("ex2", "ma-state-police", ["examiner"]),
+        ("ex3", "ma-state-police", ["examiner", "reviewer"]),
     ):
         role_args = [a for r in roles for a in ("--role", r)]
         desk.ok(
@@ -88,8 +94,10 @@ def desk(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Desk:
             "--password-stdin",
             stdin=PASSWORD + "\n",
         )
-        desk.ok("admin", "user", "approve", user)
-        desk.ok("admin", "user", "certify-training", user, "--until", until)
+        code, _, err = desk.run("admin", "user", "approve", user)
+        assert code == 2 and "admin created account" in err
+        desk.ok("sup", "user", "approve", user)
+        desk.ok("sup", "user", "certify-training", user, "--until", until)
         desk.ok(user, "login", user, "--password-stdin", stdin=PASSWORD + "\n")
     return desk
 
@@ -136,10 +144,13 @@ def test_file_search_review_release_and_use(desk: Desk, faces_dir: Path) -> None
     assert candidates[0]["external_id"] == "obama"
     marks = [f"{c['id']}={'possible_lead' if c['rank'] == 1 else 'not_match'}" for c in candidates]
     mark_args = [a for m in marks for a in ("--mark", m)]
-    assert desk.json("ex1", "review", "submit", rid, *mark_args)["state"] == "reviewed"
     code, _, err = desk.run("ex1", "review", "submit", rid, *mark_args)
-    assert code == 2 and "did the first review" in err
-    assert desk.json("ex2", "review", "submit", rid, *mark_args)["state"] == "peer_reviewed"
+    assert code == 2 and "request.review.first" in err  # the operator may not review
+    assert desk.json("ex2", "review", "submit", rid, *mark_args)["state"] == "reviewed"
+    code, _, err = desk.run("ex2", "review", "submit", rid, *mark_args)
+    assert code == 2 and "ex2 is the first reviewer of request 1" in err
+    assert "(request.review.peer)" in err and "four different people (R10)" in err
+    assert desk.json("ex3", "review", "submit", rid, *mark_args)["state"] == "peer_reviewed"
     released = desk.json("ex1", "request", "release", rid)
     assert released["release"]["caveat"].startswith("investigative lead only")
     seen = desk.json("det", "request", "show", rid)
@@ -181,9 +192,10 @@ def test_role_and_session_errors(desk: Desk, faces_dir: Path) -> None:
     code, _, err = desk.run("nobody", "request", "list")
     assert code == 2 and "faceledger login" in err
     code, _, err = desk.run("det", "violations", "list")
-    assert code == 2 and "supervisors, auditors and admins" in err
+    assert code == 2 and "det may not list violations (violations.read)" in err
+    assert "needs one of the roles admin, auditor, supervisor" in err
     code, _, err = desk.run("det", "policy", "set", "lab")
-    assert code == 2 and "Only an admin" in err
+    assert code == 2 and "(policy.propose)" in err and "roles admin; det has requester" in err
 
 
 def test_policy_show_and_offences(desk: Desk) -> None:

@@ -253,6 +253,41 @@ def test_reveal_of_a_redacted_commitment_is_counted_unchecked(
     )
 
 
+def _redact(lines: list[str], seqs: set[int]) -> list[str]:
+    records = [json.loads(line) for line in lines]
+    for record in records:
+        if record["type"] == "entry" and record["seq"] in seqs:
+            del record["payload"]
+    return [json.dumps(r) + "\n" for r in records]
+
+
+def test_partly_redacted_export_tells_unseen_from_absent_commitments(
+    db: Database, ledger: Ledger, db_path: Path, public_key: Ed25519PublicKey
+) -> None:
+    c = commit(MARKS)
+    entries = [
+        _append(db, ledger, payload)
+        for payload in ({"n": 0}, {"commitments": {"marks": c.digest}}, {"n": 2}, {"n": 3})
+    ]
+    # Entry 3 reveals from entries 0, 1 and 2; only 1 made a commitment. (No checkpoint signs
+    # the log, so only the reveal checks can object to the rewrite.)
+    reveals = [make_reveal(seq, "marks", c.salt, MARKS) for seq in (0, 1, 2)]
+    _rewrite_payload(db_path, entries[3], {"reveals": reveals})
+    lines = _export(db, ledger)
+    # Two runs of redacted entries: 0 (closed) and 2 (the latest): both reveals go unchecked.
+    report = verify_export(_redact(lines, {0, 2}), public_key)
+    assert (report.reveals_checked, report.reveals_unchecked) == (1, 2)
+    # With entry 2's payload visible, its missing commitment is a failure again.
+    with pytest.raises(VerificationFailed) as info:
+        verify_export(_redact(lines, {0}), public_key)
+    details = info.value.details
+    assert (details["seq"], details["reason"], details["commitment_seq"]) == (
+        3,
+        "reveal_unknown_commitment",
+        2,
+    )
+
+
 def test_export_with_payloads_checks_reveals(
     db: Database, ledger: Ledger, public_key: Ed25519PublicKey, blind_log: BlindLog
 ) -> None:
@@ -420,21 +455,20 @@ def test_append_refuses_what_the_verifier_would_reject(
     reveals: Reveals,
     reason: str,
     commitment_seq: int | None,
-    request: pytest.FixtureRequest,
     db: Database,
     ledger: Ledger,
     db_url: str,
     public_key: Ed25519PublicKey,
     blind_log: BlindLog,
 ) -> None:
-    case = request.node.callspec.id
-    if case in ("forward", "itself"):
-        # For the new entry 5, entry 4 is earlier: point past the log instead, or at itself.
-        reveals = _marks({"forward": 6, "itself": 5}[case])
+    if reason == "reveal_not_earlier" and commitment_seq is not None and commitment_seq < 5:
+        # The new entry is 5, for which entries 3 and 4 are earlier: aim two entries further.
+        commitment_seq += 2
+        reveals = _marks(commitment_seq)
     with pytest.raises(LedgerError) as info:
         _append(db, ledger, {"reveals": reveals(blind_log)})
     assert info.value.details["reason"] == reason
-    if commitment_seq is not None and case not in ("forward", "itself"):
+    if commitment_seq is not None:
         assert info.value.details["commitment_seq"] == commitment_seq
     with db.read() as session:
         assert ledger.tree_size(session) == 5
