@@ -37,6 +37,7 @@ class Unit:
     requester: UserInfo
     examiner: UserInfo
     reviewer: UserInfo
+    second_examiner: UserInfo
     supervisor: UserInfo
     auditor: UserInfo
     outsider_examiner: UserInfo
@@ -46,7 +47,7 @@ class Unit:
 
     def verify_ledger(self) -> VerifyReport:
         """Check the whole ledger with the public key alone, as an auditor would."""
-        self.service.audit.sign_checkpoint()
+        self.service.audit.sign_checkpoint(self.auditor)
         key = load_public_key(self.service.public_key_path)
         return verify_database(self.service.settings.db_url, key)
 
@@ -65,21 +66,26 @@ def unit(enrolled_template: Path, faces_dir: Path, tmp_path: Path) -> Iterator[U
     service.accounts.create_agency(
         admin, "boston-pd", "Boston Police Department", "requesting_agency", "US-MA"
     )
+    # The unit's second person (R2): the accounts the admin creates are approved and certified
+    # by a supervisor who did not create them.
+    supervisor, _ = service.accounts.bootstrap_supervisor("sup-brown", "Sup-Brown", PASSWORD)
     people = {
         "requester": ("det-jones", "boston-pd", ["requester"]),
         "examiner": ("ex-smith", "ma-state-police", ["examiner"]),
+        "second_examiner": ("ex-park", "ma-state-police", ["examiner"]),
         "reviewer": ("ex-lee", "ma-state-police", ["examiner", "reviewer"]),
-        "supervisor": ("sup-brown", "ma-state-police", ["supervisor"]),
         "auditor": ("aud-green", "ma-state-police", ["auditor"]),
         "outsider_examiner": ("ex-bpd", "boston-pd", ["examiner"]),
     }
     for username, agency, roles in people.values():
         service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-    # The bootstrap admin is also the unit's first supervisor: it approves accounts (R2).
     until = dt.date.today() + dt.timedelta(days=200)
     for username, _, _ in people.values():
-        service.accounts.approve_user(admin, username)
-        service.accounts.certify_training(admin, username, until)
+        service.accounts.approve_user(supervisor, username)
+        service.accounts.certify_training(supervisor, username, until)
+    # The supervisor was made at bootstrap, not by the admin: the admin certifies its training.
+    service.accounts.certify_training(admin, supervisor.username, until)
     users = {key: service.accounts.get_user(admin, name) for key, (name, _, _) in people.items()}
+    users["supervisor"] = service.accounts.get_user(admin, supervisor.username)
     yield Unit(service, faces_dir, admin, **users)
     service.close()

@@ -333,7 +333,8 @@ class AccountUseCases:
         with self._on_account(acting, "user.approve", username) as (session, me, user):
             if user.approved:
                 raise Conflict(f"Account {username!r} is approved already.")
-            user.approved, user.approved_by_id, user.approved_at = True, me.id, utcnow()
+            approver = self._access.user_row(session, me)
+            user.approved, user.approved_by, user.approved_at = True, approver, utcnow()
             return self._account_changed(
                 session, me, LedgerAction.USER_APPROVE, user, approved_by=me.username
             )

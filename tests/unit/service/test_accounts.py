@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from alembic import command
 from argon2 import PasswordHasher
-from sqlalchemy import inspect, select, update
+from sqlalchemy import func, inspect, select, update
 
+from faceledger import FaceLedger
 from faceledger.db import utcnow
 from faceledger.errors import (
     Conflict,
@@ -24,18 +25,18 @@ from faceledger.errors import (
     Unauthenticated,
 )
 from faceledger.governance.accounts import (
-    ACCOUNT_PERMISSIONS,
     Agency,
     User,
     UserInfo,
     UserSession,
     check_password_strength,
-    role_refusal,
     token_digest,
 )
+from faceledger.governance.actions import ACTIONS, Party, Scope
 from faceledger.governance.context import AgencyKind, Role
+from faceledger.governance.models import ViolationRow
 from faceledger.ledger import LedgerEntry
-from faceledger.service.accounts import SESSION_LIFETIME, AccountUseCases
+from faceledger.service.accounts import SESSION_LIFETIME
 from tests.conftest import make_settings
 
 # Cheap parameters keep the suite fast; production uses argon2-cffi's RFC 9106 defaults.
@@ -44,7 +45,7 @@ PASSWORD = "a long enough passphrase"
 OTHER_AGENCY = "springfield-pd"
 
 
-class Service(AccountUseCases):
+class Service(FaceLedger):
     password_hasher = FAST_HASHER
 
 
@@ -52,8 +53,8 @@ class Service(AccountUseCases):
 
 
 def entries(service: Service, action: str | None = None) -> list[LedgerEntry]:
-    with service.db.read() as session:
-        return service.ledger.query(session, action=action, limit=10_000)
+    with service.context.db.read() as session:
+        return service.context.ledger.query(session, action=action, limit=10_000)
 
 
 def payload(entry: LedgerEntry) -> Mapping[str, Any]:
@@ -61,9 +62,14 @@ def payload(entry: LedgerEntry) -> Mapping[str, Any]:
     return entry.payload
 
 
+def newest_violation_id(service: Service) -> int | None:
+    with service.context.db.read() as session:
+        return session.scalar(select(func.max(ViolationRow.id)))
+
+
 def snapshot(service: Service) -> dict[str, Any]:
     """Every row of the account tables, and the ledger size."""
-    with service.db.read() as session:
+    with service.context.db.read() as session:
         return {
             "agencies": [
                 (a.slug, a.name, a.kind, a.jurisdiction) for a in session.scalars(select(Agency))
@@ -84,7 +90,8 @@ def snapshot(service: Service) -> dict[str, Any]:
                 (s.user_id, s.token_sha256, s.revoked_at)
                 for s in session.scalars(select(UserSession))
             ],
-            "ledger": service.ledger.tree_size(session),
+            "violations": session.scalar(select(func.count()).select_from(ViolationRow)),
+            "ledger": service.context.ledger.tree_size(session),
         }
 
 
@@ -98,8 +105,17 @@ def service(tmp_path: Path) -> Iterator[Service]:
 
 def bootstrap(service: Service) -> UserInfo:
     """Bootstrap 'root' and give it the password PASSWORD through the use case itself."""
-    root = service.accounts.bootstrap_admin("root", "Rosa Root")[0]
-    return service.accounts.set_password(root, "root", PASSWORD)
+    root, generated = service.accounts.bootstrap_admin("root", "Rosa Root")
+    return service.accounts.set_password(root, "root", PASSWORD, current_password=generated)
+
+
+SUPERVISOR = "sam-super"
+
+
+@pytest.fixture
+def supervisor(service: Service, admin: UserInfo) -> UserInfo:
+    """The unit's second supervisor (made at bootstrap, not by the admin), password PASSWORD."""
+    return service.accounts.bootstrap_supervisor(SUPERVISOR, "Sam Super", PASSWORD)[0]
 
 
 @pytest.fixture
@@ -109,9 +125,12 @@ def admin(service: Service) -> UserInfo:
 
 
 @pytest.fixture
-def person(service: Service, admin: UserInfo) -> Callable[..., UserInfo]:
-    """Make an account with the given roles, approved by the bootstrap admin unless told not."""
-    agencies = {a.slug for a in service.accounts.list_agencies()}
+def person(
+    service: Service, admin: UserInfo, supervisor: UserInfo
+) -> Callable[..., UserInfo]:
+    """Make an account with the given roles (created by the bootstrap admin), approved by the
+    second supervisor unless told not: its creator may not approve it (R2)."""
+    agencies = {a.slug for a in service.accounts.list_agencies(admin)}
 
     def make(
         username: str, *roles: str, approved: bool = True, agency: str = "operating-unit"
@@ -120,7 +139,7 @@ def person(service: Service, admin: UserInfo) -> Callable[..., UserInfo]:
             service.accounts.create_agency(admin, agency, agency.title(), "requesting_agency", "MA")
             agencies.add(agency)
         user = service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-        return service.accounts.approve_user(admin, username) if approved else user
+        return service.accounts.approve_user(supervisor, username) if approved else user
 
     return make
 
@@ -130,15 +149,21 @@ ONE_ROLE = {role: f"only-{role.value}" for role in Role}
 
 @pytest.fixture(scope="module")
 def cast_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with the bootstrap admin, one approved account per role, and 'target'."""
+    """A data directory with the bootstrap admin, one approved account per role, and 'target'.
+
+    The supervisor is the bootstrap supervisor; it approves the accounts the admin creates."""
     data_dir = tmp_path_factory.mktemp("cast") / "data"
     service = Service.initialise(make_settings(data_dir), "test")
     try:
         admin = bootstrap(service)
         service.accounts.create_agency(admin, OTHER_AGENCY, "Springfield PD", "requesting_agency", "MA")
+        supervisor_name = ONE_ROLE[Role.SUPERVISOR]
+        supervisor, _ = service.accounts.bootstrap_supervisor(supervisor_name, "One Role", PASSWORD)
         for role, username in ONE_ROLE.items():
+            if role is Role.SUPERVISOR:
+                continue
             service.accounts.create_user(admin, username, "One Role", "operating-unit", [role], PASSWORD)
-            service.accounts.approve_user(admin, username)
+            service.accounts.approve_user(supervisor, username)
         service.accounts.create_user(admin, "target", "Tara Target", OTHER_AGENCY, ["requester"], PASSWORD)
     finally:
         service.close()
@@ -172,7 +197,8 @@ def test_bootstrap_creates_an_approved_admin_once(service: Service) -> None:
     check_password_strength(password, "root")
     assert service.accounts.user_for_token(service.accounts.login("root", password)) == admin
 
-    created = [(e.action, e.actor, e.object_id) for e in entries(service)[1:3]]
+    assert [e.action for e in entries(service)[:2]] == ["system.init", "policy.profile_set"]
+    created = [(e.action, e.actor, e.object_id) for e in entries(service)[2:4]]
     assert created == [
         ("agency.create", "system", "ma-state-police"),
         ("user.create", "system", "root"),
@@ -208,7 +234,7 @@ def test_bootstrap_refuses_bad_input_and_writes_nothing(
 def test_login_opens_a_session_of_twelve_hours(service: Service, admin: UserInfo) -> None:
     token = service.accounts.login("root", PASSWORD)
     assert service.accounts.user_for_token(token).username == "root"
-    with service.db.read() as session:
+    with service.context.db.read() as session:
         login = session.scalars(select(UserSession)).one()
         assert login.token_sha256 == token_digest(token) != token
         assert login.expires_at - login.created_at == SESSION_LIFETIME == dt.timedelta(hours=12)
@@ -253,7 +279,7 @@ def test_logout_ends_the_session(service: Service, admin: UserInfo) -> None:
 
 def test_expired_and_unknown_tokens_are_refused(service: Service, admin: UserInfo) -> None:
     token = service.accounts.login("root", PASSWORD)
-    with service.db.transaction() as session:
+    with service.context.db.transaction() as session:
         session.execute(update(UserSession).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
     with pytest.raises(Unauthenticated, match="expired"):
         service.accounts.user_for_token(token)
@@ -269,7 +295,7 @@ def test_a_hash_made_with_other_parameters_is_upgraded_at_login(service: Service
     stronger = Stronger(service.settings)
     try:
         stronger.accounts.login("root", PASSWORD)
-        with stronger.db.read() as session:
+        with stronger.context.db.read() as session:
             stored = session.scalars(select(User.password_hash)).one()
         assert stored.startswith("$argon2id$v=19$m=16,t=2,p=1$")
         service.accounts.login("root", PASSWORD)  # still verifies with the old hasher
@@ -281,7 +307,7 @@ def test_a_hash_made_with_other_parameters_is_upgraded_at_login(service: Service
 
 
 def test_new_accounts_cannot_log_in_until_a_supervisor_approves(
-    service: Service, admin: UserInfo, person: Callable[..., UserInfo]
+    service: Service, admin: UserInfo, supervisor: UserInfo, person: Callable[..., UserInfo]
 ) -> None:
     alice = person("alice", "examiner", approved=False)
     assert not alice.approved and not alice.actor().account_approved
@@ -289,21 +315,51 @@ def test_new_accounts_cannot_log_in_until_a_supervisor_approves(
         service.accounts.login("alice", PASSWORD)
     with pytest.raises(Unauthenticated, match="Unknown username or wrong password"):
         service.accounts.login("alice", "a wrong password here")  # the state shows only to the holder
-    with pytest.raises(Unauthenticated):  # an unapproved account cannot act, not even on itself
+    with pytest.raises(PermissionDenied, match="not approved"):  # not even on itself
         service.accounts.approve_user(alice, "alice")
+    # Whoever created the account may not approve it too (R2): a second person must.
+    before = snapshot(service)
+    with pytest.raises(PermissionDenied, match="a second person must"):
+        service.accounts.approve_user(admin, "alice")
+    after = snapshot(service)
+    assert after["ledger"] == before["ledger"] + 1
+    assert after["violations"] == before["violations"] + 1
+    assert {**after, "ledger": 0, "violations": 0} == {**before, "ledger": 0, "violations": 0}
+    assert [payload(e)["action"] for e in entries(service, "access.denied")] == [
+        "user.approve",
+        "user.approve",
+    ]
 
-    approved = service.accounts.approve_user(admin, "alice")
-    assert approved.approved and approved.approved_by == "root"
+    approved = service.accounts.approve_user(supervisor, "alice")
+    assert approved.approved and approved.approved_by == SUPERVISOR
     assert approved.approved_at is not None
     assert service.accounts.user_for_token(service.accounts.login("alice", PASSWORD)).approved
     [entry] = entries(service, "user.approve")
     assert (entry.actor, entry.object_id, entry.payload) == (
-        "user:root",
+        f"user:{SUPERVISOR}",
         "alice",
-        {"username": "alice", "approved_by": "root"},
+        {"username": "alice", "approved_by": SUPERVISOR},
     )
     with pytest.raises(Conflict, match="approved already"):
-        service.accounts.approve_user(admin, "alice")
+        service.accounts.approve_user(supervisor, "alice")
+
+
+def test_the_creator_of_an_account_cannot_certify_its_training(
+    service: Service, admin: UserInfo, supervisor: UserInfo, person: Callable[..., UserInfo]
+) -> None:
+    person("alice", "examiner")
+    until = utcnow().date() + dt.timedelta(days=30)
+    before = snapshot(service)
+    with pytest.raises(PermissionDenied, match="a second person must"):
+        service.accounts.certify_training(admin, "alice", until)
+    after = snapshot(service)
+    assert (after["ledger"], after["violations"]) == (before["ledger"] + 1, before["violations"] + 1)
+    assert {**after, "ledger": 0, "violations": 0} == {**before, "ledger": 0, "violations": 0}
+    [denied] = entries(service, "access.denied")
+    assert payload(denied)["action"] == "user.certify_training"
+    assert "R2" in payload(denied)["requirements"]
+    certified = service.accounts.certify_training(supervisor, "alice", until)
+    assert certified.training_certified_until == until
 
 
 def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> None:
@@ -315,7 +371,7 @@ def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> Non
     for attempt in attempts:
         with pytest.raises(PermissionDenied, match="another supervisor must"):
             attempt()
-    assert [payload(e)["attempted"] for e in entries(cast, "auth.denied")] == [
+    assert [payload(e)["action"] for e in entries(cast, "access.denied")] == [
         "user.approve",
         "user.certify_training",
     ]
@@ -336,20 +392,23 @@ USE_CASES: dict[str, Callable[[Service, UserInfo], object]] = {
     "user.list": lambda s, a: s.accounts.list_users(a),
     "user.show": lambda s, a: s.accounts.get_user(a, "target"),
 }
-TARGET = {"agency.create": "new-pd", "user.create": "newbie", "user.list": "*"}
+ACCOUNT_ACTIONS = {
+    name: spec.roles
+    for name, spec in ACTIONS.items()
+    if name.startswith(("user.", "agency.create"))
+}
+"""The registry's agency and account actions, with the roles each needs."""
 DENIED = [
     (action, role)
-    for action, (allowed, _) in ACCOUNT_PERMISSIONS.items()
+    for action, allowed in ACCOUNT_ACTIONS.items()
     for role in Role
     if role not in allowed
 ]
-ALLOWED = [
-    (action, role) for action, (allowed, _) in ACCOUNT_PERMISSIONS.items() for role in allowed
-]
+ALLOWED = [(action, role) for action, allowed in ACCOUNT_ACTIONS.items() for role in allowed]
 
 
 def test_every_permission_has_a_use_case_under_test() -> None:
-    assert set(USE_CASES) == set(ACCOUNT_PERMISSIONS)
+    assert set(USE_CASES) == set(ACCOUNT_ACTIONS)
 
 
 @pytest.mark.parametrize(("action", "role"), DENIED, ids=[f"{a}-{r}" for a, r in DENIED])
@@ -360,24 +419,26 @@ def test_each_use_case_refuses_each_role_without_permission(
     before = snapshot(cast)
     with pytest.raises(PermissionDenied) as raised:
         USE_CASES[action](cast, acting)
-    needed = ACCOUNT_PERMISSIONS[action][0]
-    assert raised.value.message.startswith("Only ")
+    needed = ACCOUNT_ACTIONS[action]
+    assert raised.value.message.startswith(f"{acting.username} may not ")
+    assert "needs one of the roles" in raised.value.message
     assert all(r.value in raised.value.message for r in needed)
-    # The refusal is recorded (a violation, R18, and an auth.denied entry); nothing else changes.
+    # The refusal is recorded one way (one violation, R18, with its one access.denied entry);
+    # nothing else changes.
     after = snapshot(cast)
-    assert after["ledger"] == before["ledger"] + 2
-    assert entries(cast, "violation.recorded")[-1].payload["details"]["attempted"] == action
-    assert {**after, "ledger": 0} == {**before, "ledger": 0}
-    [denied] = entries(cast, "auth.denied")
-    assert (denied.actor, denied.object_type, denied.object_id) == (
-        acting.ledger_actor,
-        action.split(".")[0],
-        TARGET.get(action, "target"),
-    )
+    assert after["ledger"] == before["ledger"] + 1
+    assert after["violations"] == before["violations"] + 1
+    assert {**after, "ledger": 0, "violations": 0} == {**before, "ledger": 0, "violations": 0}
+    [denied] = entries(cast, "access.denied")
+    assert (denied.actor, denied.object_type) == (acting.ledger_actor, "violation")
     assert denied.payload == {
-        "attempted": action,
+        "kind": "denied_action",
         "reason": raised.value.message,
-        "roles": [role.value],
+        "requirements": [ACTIONS[action].requirement, "R18"],
+        "request_id": None,
+        "details": {"attempted": action, "status": 403},
+        "action": action,
+        "violation_id": newest_violation_id(cast),
     }
 
 
@@ -386,7 +447,7 @@ def test_each_use_case_allows_the_roles_it_names(cast: Service, action: str, rol
     if action == "user.enable":
         cast.accounts.disable_user(as_user(cast, "root"), "target")
     USE_CASES[action](cast, as_user(cast, ONE_ROLE[role]))
-    assert not entries(cast, "auth.denied")
+    assert not entries(cast, "access.denied")
 
 
 @pytest.mark.parametrize("username", ["", "x" * 300])
@@ -394,39 +455,66 @@ def test_a_refusal_is_recorded_whatever_the_target_name(cast: Service, username:
     requester = as_user(cast, ONE_ROLE[Role.REQUESTER])
     with pytest.raises(PermissionDenied):
         cast.accounts.create_user(requester, username, "X", "operating-unit", ["admin"], PASSWORD)
-    [denied] = entries(cast, "auth.denied")
-    assert denied.object_id == (username[:200] or "?")
+    [denied] = entries(cast, "access.denied")
+    assert payload(denied)["action"] == "user.create"
+    assert payload(denied)["details"] == {"attempted": "user.create", "status": 403}
 
 
 def test_anyone_may_see_their_own_account_and_set_their_own_password(cast: Service) -> None:
     requester = as_user(cast, ONE_ROLE[Role.REQUESTER])
     assert cast.accounts.get_user(requester, requester.username) == requester
-    cast.accounts.set_password(requester, requester.username, "my brand new passphrase")
+    before = snapshot(cast)
+    # One's own password changes only with the current one.
+    with pytest.raises(InvalidInput, match="current password"):
+        cast.accounts.set_password(requester, requester.username, "my brand new passphrase")
+    with pytest.raises(Unauthenticated):
+        cast.accounts.set_password(
+            requester, requester.username, "my brand new passphrase", current_password="wrong one!"
+        )
+    assert snapshot(cast) == before
+    cast.accounts.set_password(
+        requester, requester.username, "my brand new passphrase", current_password=PASSWORD
+    )
     with pytest.raises(Unauthenticated):
         cast.accounts.login(requester.username, PASSWORD)
     assert cast.accounts.login(requester.username, "my brand new passphrase")
     entry = entries(cast, "user.set_password")[-1]
-    assert entry.payload == {"username": requester.username, "by": "self", "sessions_revoked": 1}
+    assert entry.payload == {
+        "username": requester.username,
+        "by": "self",
+        "sessions_revoked": 1,
+        "tokens_revoked": 0,
+    }
 
 
 def test_a_stale_user_record_cannot_act_after_its_account_is_disabled(cast: Service) -> None:
     admin = as_user(cast, "root")
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
     cast.accounts.disable_user(admin, supervisor.username)
-    with pytest.raises(Unauthenticated, match="disabled"):
+    before = snapshot(cast)
+    with pytest.raises(PermissionDenied, match="disabled"):
         cast.accounts.approve_user(supervisor, "target")
+    after = snapshot(cast)
+    assert (after["ledger"], after["violations"]) == (before["ledger"] + 1, before["violations"] + 1)
+    assert {**after, "ledger": 0, "violations": 0} == {**before, "ledger": 0, "violations": 0}
+    assert cast.accounts.get_user(admin, "target").approved is False
 
 
-def test_role_refusal_reads_like_a_sentence() -> None:
-    roles = frozenset({Role.REQUESTER, Role.EXAMINER})
-    assert role_refusal("ann", roles, "user.disable") == (
-        "Only an admin or a supervisor may disable accounts; ann has the roles: "
-        "examiner, requester."
-    )
-    assert role_refusal("ann", roles, "user.show", own_account=True) is None
-    assert role_refusal("sue", frozenset({Role.SUPERVISOR}), "user.approve", True) == (
-        "sue may not approve their own account; another supervisor must (R2)."
-    )
+def test_the_registry_says_who_may_act_on_which_account() -> None:
+    # Approval and training need a second person: never one's own account, nor one created.
+    for name in ("user.approve", "user.certify_training"):
+        spec = ACTIONS[name]
+        assert spec.roles == {Role.SUPERVISOR} and spec.scope is Scope.OTHER_ACCOUNT
+        assert Party.ACCOUNT_CREATOR in spec.distinct_from and spec.requirement == "R2"
+    # Anyone may look at their own account and change their own password; others' need roles.
+    assert ACTIONS["user.set_password"].scope is Scope.OWN_ACCOUNT
+    assert ACTIONS["user.set_password"].roles == {Role.ADMIN}
+    assert ACTIONS["user.show"].scope is Scope.OWN_ACCOUNT
+    assert ACTIONS["user.disable"].roles == ACTIONS["user.enable"].roles == {
+        Role.ADMIN,
+        Role.SUPERVISOR,
+    }
+    assert not any(ACTIONS[a].local_operator for a in ACCOUNT_ACTIONS)
 
 
 # -- training ------------------------------------------------------------------------------
@@ -477,7 +565,7 @@ def test_disabling_blocks_login_and_ends_existing_sessions(cast: Service) -> Non
     with pytest.raises(Unauthenticated, match="is disabled"):
         cast.accounts.login(examiner, PASSWORD)
     [entry] = entries(cast, "user.disable")
-    assert entry.payload == {"username": examiner, "sessions_revoked": 1}
+    assert entry.payload == {"username": examiner, "sessions_revoked": 1, "tokens_revoked": 0}
     with pytest.raises(Conflict, match="disabled already"):
         cast.accounts.disable_user(supervisor, examiner)
 
@@ -533,7 +621,12 @@ def test_an_admin_resets_a_password_and_ends_the_sessions(cast: Service) -> None
         cast.accounts.user_for_token(token)
     cast.accounts.login(examiner, "reset by the admin ok")
     entry = entries(cast, "user.set_password")[-1]
-    assert entry.payload == {"username": examiner, "by": "admin", "sessions_revoked": 1}
+    assert entry.payload == {
+        "username": examiner,
+        "by": "admin",
+        "sessions_revoked": 1,
+        "tokens_revoked": 0,
+    }
 
 
 # -- agencies and accounts -----------------------------------------------------------------
@@ -542,7 +635,10 @@ def test_an_admin_resets_a_password_and_ends_the_sessions(cast: Service) -> None
 def test_agencies_are_created_listed_and_recorded(service: Service, admin: UserInfo) -> None:
     agency = service.accounts.create_agency(admin, "boston-pd", "Boston Police", "requesting_agency", "MA")
     assert agency.kind is AgencyKind.REQUESTING_AGENCY
-    assert [a.slug for a in service.accounts.list_agencies()] == ["boston-pd", "operating-unit"]
+    assert [a.slug for a in service.accounts.list_agencies(admin)] == [
+        "boston-pd",
+        "operating-unit",
+    ]
     [entry] = entries(service, "agency.create")[1:]
     assert (entry.actor, entry.object_id, entry.payload) == (
         "user:root",
@@ -581,22 +677,48 @@ def test_bad_agencies_are_refused_and_nothing_is_written(
 def test_a_new_account_is_recorded_without_its_password(
     service: Service, admin: UserInfo, person: Callable[..., UserInfo]
 ) -> None:
-    bob = person("bob", "requester", "examiner", approved=False, agency=OTHER_AGENCY)
-    assert bob.roles == {Role.REQUESTER, Role.EXAMINER}
+    bob = person("bob", "requester", approved=False, agency=OTHER_AGENCY)
+    assert bob.roles == {Role.REQUESTER}
     assert (bob.agency, bob.agency_kind) == (OTHER_AGENCY, AgencyKind.REQUESTING_AGENCY)
-    with service.db.read() as session:
+    with service.context.db.read() as session:
         stored = session.scalars(select(User).where(User.username == "bob")).one()
-        assert stored.role_names == "examiner,requester"
+        assert stored.role_names == "requester"
         assert stored.password_hash.startswith("$argon2id$")
     [entry] = [e for e in entries(service, "user.create") if e.object_id == "bob"]
     assert entry.payload == {
         "username": "bob",
         "display_name": "Bob",
         "agency": OTHER_AGENCY,
-        "roles": ["examiner", "requester"],
+        "roles": ["requester"],
         "approved": False,
         "bootstrap": False,
     }
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [
+        ["requester", "examiner"],
+        ["requester", "supervisor"],
+        ["auditor", "reviewer"],
+        ["auditor", "admin"],
+        ["admin", "examiner"],
+    ],
+)
+def test_roles_the_profile_forbids_together_are_refused_and_recorded(
+    cast: Service, roles: list[str]
+) -> None:
+    root = as_user(cast, "root")
+    before = snapshot(cast)
+    with pytest.raises(PermissionDenied) as raised:
+        cast.accounts.create_user(root, "newbie", "New Person", "operating-unit", roles, PASSWORD)
+    assert all(r in raised.value.message for r in roles)
+    after = snapshot(cast)
+    assert (after["ledger"], after["violations"]) == (before["ledger"] + 1, before["violations"] + 1)
+    assert {**after, "ledger": 0, "violations": 0} == {**before, "ledger": 0, "violations": 0}
+    [denied] = entries(cast, "access.denied")
+    assert payload(denied)["action"] == "user.create"
+    assert "R10" in payload(denied)["requirements"]
 
 
 @pytest.mark.parametrize(
@@ -654,7 +776,7 @@ def test_user_info_gives_the_policy_actor_and_a_json_shape(cast: Service) -> Non
     assert actor.roles == {Role.EXAMINER} and actor.account_approved and actor.active
     shape = examiner.to_dict()
     assert json.loads(json.dumps(shape)) == shape
-    assert shape["roles"] == ["examiner"] and shape["approved_by"] == "root"
+    assert shape["roles"] == ["examiner"] and shape["approved_by"] == ONE_ROLE[Role.SUPERVISOR]
     assert "password" not in json.dumps(shape)
 
 
@@ -673,8 +795,8 @@ def test_no_ledger_entry_holds_a_password_hash_or_token(cast: Service) -> None:
 
 def test_migration_0003_downgrades_and_upgrades(service: Service) -> None:
     tables = {"agencies", "users", "user_sessions"}
-    assert tables <= set(inspect(service.db.engine).get_table_names())
-    command.downgrade(service.db._alembic_config(), "0002")
-    assert not tables & set(inspect(service.db.engine).get_table_names())
-    service.db.upgrade()
-    assert tables <= set(inspect(service.db.engine).get_table_names())
+    assert tables <= set(inspect(service.context.db.engine).get_table_names())
+    command.downgrade(service.context.db._alembic_config(), "0002")
+    assert not tables & set(inspect(service.context.db.engine).get_table_names())
+    service.context.db.upgrade()
+    assert tables <= set(inspect(service.context.db.engine).get_table_names())

@@ -19,26 +19,34 @@ from faceledger.errors import (
     MultipleFaces,
     NoFaceFound,
     NotFound,
+    PermissionDenied,
 )
+from faceledger.governance.models import ViolationRow
 from faceledger.gallery.models import Photo, Subject, Template
 from faceledger.gallery.sources import EnrolItem, from_folder_tree, from_manifest
 from tests.unit.biometrics.test_image import png_claiming
 from tests.unit.service.conftest import ACTOR, GALLERY
 
+# The biometric fixtures use the lab profile (ad hoc search runs only there); it warns loudly.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::faceledger.governance.policy.UnsafeProfileWarning"
+)
+
 
 def counts(service: FaceLedger) -> dict[str, int]:
     """Row counts of every gallery table and the ledger size."""
-    with service.db.read() as session:
+    with service.context.db.read() as session:
         rows = {
             model.__tablename__: session.scalar(select(func.count()).select_from(model)) or 0
             for model in (Subject, Photo, Template)
         }
-        rows["ledger"] = service.ledger.tree_size(session)
+        rows["violations"] = session.scalar(select(func.count()).select_from(ViolationRow)) or 0
+        rows["ledger"] = service.context.ledger.tree_size(session)
     return rows
 
 
 def test_enrolment_summary_and_records(enrolled: FaceLedger) -> None:
-    (summary,) = enrolled.galleries.list_galleries()
+    (summary,) = enrolled.galleries.list_galleries(ACTOR)
     assert (summary.name, summary.subjects, summary.photos, summary.templates) == (
         GALLERY,
         13,
@@ -49,7 +57,7 @@ def test_enrolment_summary_and_records(enrolled: FaceLedger) -> None:
 
 
 def test_leave_one_out_rank1_is_54_of_54(enrolled: FaceLedger, faces_dir: Path) -> None:
-    detail = enrolled.galleries.gallery_detail(GALLERY)
+    detail = enrolled.galleries.gallery_detail(ACTOR, GALLERY)
     photos = [(s["external_id"], p) for s in detail["subjects"] for p in s["photos"]]
     assert len(photos) == 54
     correct = []
@@ -152,6 +160,7 @@ def test_bad_enrolment_photos_are_reported_and_not_written(
         "subjects": 0,
         "photos": 0,
         "templates": 0,
+        "violations": 0,
     }
 
 
@@ -172,7 +181,7 @@ def test_deleting_a_subject_removes_it_from_search(enrolled: FaceLedger, faces_d
     assert "obama" not in {c.external_id for c in after.candidates}
     assert not after.candidates[0].above_threshold
     # A fresh process rebuilds the index from the database and agrees.
-    enrolled.reset_index_files()
+    enrolled.context.reset_index_files()
     fresh = FaceLedger(enrolled.settings)
     try:
         again = fresh.searches.search(ACTOR, probe, [GALLERY], top_k=50).faces[0]
@@ -197,9 +206,9 @@ def test_manifest_enrolment_keeps_provenance(
     )
     summary = empty.galleries.enroll(ACTOR, "booking-photos", from_manifest(manifest))
     assert summary.enrolled == 2 and summary.new_subjects == 1
-    detail = empty.galleries.gallery_detail("booking-photos")
+    detail = empty.galleries.gallery_detail(ACTOR, "booking-photos")
     assert detail["subjects"][0]["external_id"] == "B-100"
-    with empty.db.read() as session:
+    with empty.context.db.read() as session:
         provenance = session.scalars(select(Photo.provenance)).all()
     assert {p["captured_at"] for p in provenance} == {"2020-01-02", "2021-03-04"}
     assert all(p["source"] == "booking" for p in provenance)
@@ -230,9 +239,9 @@ def test_actions_are_in_the_ledger(empty: FaceLedger, faces_dir: Path) -> None:
     empty.galleries.enroll(ACTOR, "g", [EnrolItem(people / "amy/amy1.png", "amy", "Amy")])
     result = empty.searches.search(ACTOR, people / "amy/amy2.png", ["g"])
     verdict = empty.searches.verify(ACTOR, people / "amy/amy1.png", people / "amy/amy2.png")
-    with empty.db.read() as session:
-        actions = [e.action for e in empty.ledger.query(session, limit=100)]
-        search_entry = empty.ledger.query(session, action="search.run")[0]
+    with empty.context.db.read() as session:
+        actions = [e.action for e in empty.context.ledger.query(session, limit=100)]
+        search_entry = empty.context.ledger.query(session, action="search.run")[0]
     assert actions.count("gallery.enroll") == 1
     assert "search.run" in actions and "verify.run" in actions
     assert search_entry.seq == result.ledger_seq
@@ -250,3 +259,36 @@ def test_upload_size_limit(enrolled: FaceLedger, faces_dir: Path) -> None:
             small.searches.search(ACTOR, data.getvalue(), [GALLERY])
     finally:
         small.close()
+
+
+def test_ad_hoc_search_and_verify_are_refused_outside_the_lab_profile(
+    enrolled_massachusetts: FaceLedger, faces_dir: Path
+) -> None:
+    service = enrolled_massachusetts
+    people = faces_dir / "people"
+    attempts = {
+        "search.adhoc": lambda: service.searches.search(
+            ACTOR, people / "obama/obama_small.jpg", [GALLERY]
+        ),
+        "verify.adhoc": lambda: service.searches.verify(
+            ACTOR, people / "obama/obama1.jpg", people / "obama/obama2.jpg"
+        ),
+    }
+    for action, attempt in attempts.items():
+        before = counts(service)
+        with pytest.raises(PermissionDenied, match="massachusetts profile does not allow"):
+            attempt()
+        # Recorded one way: one forbidden-attempt violation and its one access.denied entry.
+        after = counts(service)
+        assert after == {**before, "ledger": before["ledger"] + 1, "violations": before["violations"] + 1}
+        with service.context.db.read() as session:
+            [entry] = service.context.ledger.query(session, limit=1, offset=after["ledger"] - 1)
+            row = session.scalars(select(ViolationRow).order_by(ViolationRow.id.desc())).first()
+            assert row is not None and row.kind == "forbidden_attempt"
+            assert row.ledger_seq == entry.seq
+        assert entry.action == "access.denied"
+        assert entry.payload is not None and entry.payload["action"] == action
+        assert "R3" in entry.payload["requirements"]
+    with service.context.db.read() as session:
+        actions = {e.action for e in service.context.ledger.query(session, limit=10_000)}
+    assert not {"search.run", "verify.run"} & actions
