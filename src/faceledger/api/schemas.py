@@ -418,3 +418,6 @@ class VerifyOut(BaseModel):
     latest_checkpoint: int | None
     signed_size: int
     unsigned_entries: int
+    commitments: int = Field(description="Salted commitments seen (first reviews).")
+    reveals_checked: int = Field(description="Reveals checked against their commitment.")
+    reveals_unchecked: int = Field(description="Reveals whose commitment was redacted.")

@@ -174,6 +174,9 @@ def verify(service: Service, acting: Acting) -> VerifyOut:
         latest_checkpoint=report.latest_checkpoint,
         signed_size=report.signed_size,
         unsigned_entries=report.unsigned_entries,
+        commitments=report.commitments,
+        reveals_checked=report.reveals_checked,
+        reveals_unchecked=report.reveals_unchecked,
     )
 
 
