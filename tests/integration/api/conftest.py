@@ -2,7 +2,9 @@
 by a real uvicorn server on a local port (so uploads really stream over a socket).
 
 Each persona holds exactly one role, so a role table reads plainly; ``root`` (the bootstrap
-admin, also a supervisor) sets things up. Every persona calls with its own API token.
+admin, also a supervisor) creates the accounts and ``sup-boot`` (the bootstrap supervisor)
+approves and certifies them, since whoever creates an account may not approve it (R2). Every
+persona mints and calls with its own API token.
 """
 
 from __future__ import annotations
@@ -44,6 +46,13 @@ PEOPLE = {
     "auditor": ("aud-green", "ma-state-police"),
     "admin": ("adm-white", "ma-state-police"),
 }
+EXTRA_PEOPLE = {
+    # A second examiner: on one request the operator (who ran the search), the first reviewer
+    # and the peer reviewer must be different people (R10), and only examiners review first.
+    "examiner2": ("ex-wong", "ma-state-police", ("examiner",)),
+}
+SECOND_SUPERVISOR = "sup-boot"
+"""The second person at bootstrap: approves and certifies the accounts root creates (R2)."""
 PROBE = "people/obama/obama_small.jpg"
 COURT_ORDER = {
     "court": "Suffolk Superior Court",
@@ -87,6 +96,7 @@ class ApiUnit:
     client: httpx.Client
     faces: Path
     root: UserInfo
+    second_supervisor: UserInfo
     users: dict[str, UserInfo]
     tokens: dict[str, str]
 
@@ -130,8 +140,8 @@ class ApiUnit:
 
     def ledger_size(self) -> int:
         """Entries in the ledger now."""
-        with self.service.db.read() as session:
-            return self.service.ledger.tree_size(session)
+        with self.service.context.db.read() as session:
+            return self.service.context.ledger.tree_size(session)
 
 
 def mounted(service: FaceLedger) -> Starlette:
@@ -161,20 +171,27 @@ def serving(app: Starlette) -> Iterator[httpx.Client]:
         sock.close()
 
 
-def populate(service: ApiFaceLedger) -> tuple[UserInfo, dict[str, UserInfo], dict[str, str]]:
-    """Set up agencies, one approved and trained account per persona, and their API tokens."""
+def populate(
+    service: ApiFaceLedger,
+) -> tuple[UserInfo, UserInfo, dict[str, UserInfo], dict[str, str]]:
+    """Set up agencies, one approved and trained account per persona (and the extra people),
+    and an API token each minted for themselves."""
     root, _ = service.accounts.bootstrap_admin(
         "root", "First Admin", agency_slug="ma-state-police", agency_name="MA State Police FR"
     )
+    second, _ = service.accounts.bootstrap_supervisor(SECOND_SUPERVISOR, "Bootstrap Supervisor")
     service.accounts.create_agency(root, "boston-pd", "Boston Police Department", "requesting_agency")
     until = dt.date.today() + dt.timedelta(days=200)
+    people = {p: (name, agency, (p,)) for p, (name, agency) in PEOPLE.items()}
+    people.update(EXTRA_PEOPLE)
     users, tokens = {}, {}
-    for persona, (username, agency) in PEOPLE.items():
-        service.accounts.create_user(root, username, username.title(), agency, [persona], PASSWORD)
-        service.accounts.approve_user(root, username)
-        users[persona] = service.accounts.certify_training(root, username, until)
-        _, tokens[persona] = service.tokens.create_api_token(root, username, f"{persona} tests")
-    return root, users, tokens
+    for persona, (username, agency, roles) in people.items():
+        service.accounts.create_user(root, username, username.title(), agency, list(roles), PASSWORD)
+        service.accounts.approve_user(second, username)
+        user = service.accounts.certify_training(second, username, until)
+        users[persona] = user
+        _, tokens[persona] = service.tokens.create_api_token(user, username, f"{persona} tests")
+    return root, second, users, tokens
 
 
 @contextmanager
@@ -183,9 +200,9 @@ def running_unit(template: Path, data_dir: Path, faces: Path, **settings: Any) -
     shutil.copytree(template, data_dir)
     service = ApiFaceLedger(make_settings(data_dir, **settings))
     try:
-        root, users, tokens = populate(service)
+        root, second, users, tokens = populate(service)
         with serving(mounted(service)) as client:
-            yield ApiUnit(service, client, faces, root, users, tokens)
+            yield ApiUnit(service, client, faces, root, second, users, tokens)
     finally:
         service.close()
 

@@ -34,13 +34,13 @@ def test_without_a_valid_token_it_is_401(unit: ApiUnit, headers: dict[str, str])
 
 def test_api_token_lifecycle(unit: ApiUnit) -> None:
     issued = unit.call(
-        "admin", "POST", "/tokens", json={"username": "ex-smith", "name": "records sync"}
+        "examiner", "POST", "/tokens", json={"username": "ex-smith", "name": "records sync"}
     )
     assert issued.status_code == 201, issued.text
     body = issued.json()
     token = body["token"]
     assert token.startswith("flt_") and body["username"] == "ex-smith"
-    assert body["created_by"] == "adm-white" and body["expires_at"] is None
+    assert body["created_by"] == "ex-smith" and body["expires_at"] is None
 
     me = unit.client.get("/api/v1/me", headers=bearer(token))
     assert me.status_code == 200 and me.json()["username"] == "ex-smith"
@@ -59,7 +59,10 @@ def test_api_token_lifecycle(unit: ApiUnit) -> None:
     created = unit.call(
         "auditor", "GET", "/ledger/entries", params={"action": "token.create"}
     ).json()
-    assert any(e["payload"]["name"] == "records sync" for e in created["items"])
+    mint = [e for e in created["items"] if e["payload"]["name"] == "records sync"]
+    assert len(mint) == 1
+    # Made with the examiner's own token, the entry names the person and that token.
+    assert mint[0]["actor"].startswith("user:ex-smith+token:")
 
     revoked = unit.call("admin", "POST", f"/tokens/{body['id']}/revoke")
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
@@ -71,11 +74,11 @@ def test_api_token_lifecycle(unit: ApiUnit) -> None:
 
 def test_expired_token_and_disabled_account_are_refused(unit: ApiUnit) -> None:
     issued = unit.call(
-        "admin", "POST", "/tokens", json={"username": "aud-green", "name": "t", "expires_days": 1}
+        "auditor", "POST", "/tokens", json={"username": "aud-green", "name": "t", "expires_days": 1}
     ).json()
     token = issued["token"]
     assert unit.client.get("/api/v1/me", headers=bearer(token)).status_code == 200
-    with unit.service.db.transaction() as session:  # a day passes
+    with unit.service.context.db.transaction() as session:  # a day passes
         row = session.get(ApiToken, issued["id"])
         assert row is not None
         row.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
@@ -83,17 +86,24 @@ def test_expired_token_and_disabled_account_are_refused(unit: ApiUnit) -> None:
 
     disabled = unit.call("supervisor", "POST", "/users/aud-green/disable")
     assert disabled.status_code == 200, disabled.text
-    assert "disabled" in unauthenticated(unit, unit.auth("auditor"))
+    # Disabling ends the account's API tokens, and they stay ended once it is enabled again.
+    assert "revoked" in unauthenticated(unit, unit.auth("auditor"))
     assert unit.call("supervisor", "POST", "/users/aud-green/enable").status_code == 200
+    assert "revoked" in unauthenticated(unit, unit.auth("auditor"))
+    _, unit.tokens["auditor"] = unit.service.tokens.create_api_token(
+        unit.users["auditor"], "aud-green", "auditor tests, again"
+    )
     assert unit.call("auditor", "GET", "/me").status_code == 200
 
 
-def test_only_admins_issue_tokens_and_not_for_unusable_accounts(unit: ApiUnit) -> None:
+def test_only_the_account_s_own_person_issues_its_tokens(unit: ApiUnit) -> None:
     body = {"username": "ex-smith", "name": "mine"}
-    details = error_of(
-        unit.call("supervisor", "POST", "/tokens", json=body), 403, "permission_denied"
-    )
-    assert details["capability"] == "tokens.manage"
+    before = unit.call("auditor", "GET", "/ledger/entries", params={"action": "access.denied"})
+    for who in ("supervisor", "admin"):  # an admin included: a token acts as its person
+        details = error_of(unit.call(who, "POST", "/tokens", json=body), 403, "permission_denied")
+        assert details["username"] == "ex-smith"
+    after = unit.call("auditor", "GET", "/ledger/entries", params={"action": "access.denied"})
+    assert after.json()["total"] == before.json()["total"] + 2  # each refusal recorded (R18)
     created = unit.call(
         "admin",
         "POST",
@@ -108,7 +118,7 @@ def test_only_admins_issue_tokens_and_not_for_unusable_accounts(unit: ApiUnit) -
     )
     assert created.status_code == 201 and created.json()["approved"] is False
     pending = {"username": "new-examiner", "name": "too early"}
-    error_of(unit.call("admin", "POST", "/tokens", json=pending), 409, "conflict")
+    error_of(unit.call("admin", "POST", "/tokens", json=pending), 403, "permission_denied")
     error_of(
         unit.call("admin", "POST", "/tokens", json={**body, "username": "ghost"}), 404, "not_found"
     )

@@ -36,15 +36,16 @@ def test_policy_denial_is_403_with_every_reason(
 
 def test_wrong_role_is_403(unit: ApiUnit) -> None:
     filed = unit.file("requester").json()
-    # The lifecycle: the policy engine refuses, naming R1.
-    details = error_of(
-        unit.call("requester", "POST", f"/requests/{filed['id']}/search"), 403, "policy_denied"
-    )
-    assert "R1" in details["requirements"]
-    # Outside the lifecycle: the capability table, or the account rules, refuse.
+    # The lifecycle: the requester sees their request, but only the operating unit searches.
+    refused = unit.call("requester", "POST", f"/requests/{filed['id']}/search")
+    details = error_of(refused, 403, "permission_denied")
+    assert details["action"] == "request.search" and details["request_id"] == filed["id"]
+    assert "operating unit" in refused.json()["error"]["message"]
+    # Outside the lifecycle: the access registry, or the account rules, refuse.
     details = error_of(unit.call("requester", "GET", "/violations"), 403, "permission_denied")
+    assert details["action"] == "violations.read"
     details = error_of(unit.call("examiner", "GET", "/ledger/entries"), 403, "permission_denied")
-    assert details["capability"] == "ledger.read"
+    assert details["action"] == "ledger.read"
     assert set(details["roles"]) == {"auditor", "supervisor", "admin"}
     error_of(
         unit.call(
@@ -92,8 +93,15 @@ def test_not_found_is_404(unit: ApiUnit, who: str, method: str, path: str) -> No
     error_of(unit.call(who, method, path), 404, "not_found")
 
 
-def test_a_requester_cannot_see_another_s_request(unit: ApiUnit) -> None:
+def test_a_requester_cannot_see_another_agency_s_request(unit: ApiUnit) -> None:
     filed = unit.file("requester").json()
+    agency = unit.call(
+        "admin",
+        "POST",
+        "/agencies",
+        json={"slug": "cambridge-pd", "name": "Cambridge PD", "kind": "requesting_agency"},
+    )
+    assert agency.status_code == 201, agency.text
     other = unit.call(
         "admin",
         "POST",
@@ -101,18 +109,21 @@ def test_a_requester_cannot_see_another_s_request(unit: ApiUnit) -> None:
         json={
             "username": "det-other",
             "display_name": "Det Other",
-            "agency": "boston-pd",
+            "agency": "cambridge-pd",
             "roles": ["requester"],
             "password": "another long passphrase",
         },
     )
     assert other.status_code == 201, other.text
-    unit.service.accounts.approve_user(unit.root, "det-other")
-    _, token = unit.service.tokens.create_api_token(unit.root, "det-other", "tests")
+    # adm-white created the account and may not approve it; the bootstrap supervisor does (R2).
+    det_other = unit.service.accounts.approve_user(unit.second_supervisor, "det-other")
+    _, token = unit.service.tokens.create_api_token(det_other, "det-other", "tests")
     hidden = unit.client.get(
         f"/api/v1/requests/{filed['id']}", headers={"Authorization": f"Bearer {token}"}
     )
     error_of(hidden, 404, "not_found")
+    listed = unit.client.get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"})
+    assert listed.status_code == 200 and filed["id"] not in [r["id"] for r in listed.json()["items"]]
 
 
 @pytest.mark.parametrize(
@@ -175,10 +186,18 @@ def test_service_input_checks_are_400(unit: ApiUnit) -> None:
     weak = unit.call(
         "admin",
         "PUT",
-        f"/users/{unit.users['admin'].username}/password",
+        f"/users/{unit.users['requester'].username}/password",
         json={"password": "short"},
     )
     assert error_of(weak, 400, "invalid_input")["field"] == "password"
+    # One's own password needs the current one, which this route cannot carry yet.
+    own = unit.call(
+        "admin",
+        "PUT",
+        f"/users/{unit.users['admin'].username}/password",
+        json={"password": "another long passphrase"},
+    )
+    assert error_of(own, 400, "invalid_input")["field"] == "current_password"
     unknown = unit.call("admin", "PUT", "/policy", json={"profile": "atlantis"})
     error_of(unknown, 400, "invalid_input")
     path_like = unit.call("admin", "PUT", "/policy", json={"profile": "/etc/passwd"})

@@ -36,18 +36,23 @@ def test_entries_filter_and_page(unit: ApiUnit) -> None:
     creates = unit.call(
         "auditor", "GET", "/ledger/entries", params={"action": "user.create", "limit": 2}
     ).json()
-    assert creates["total"] == 7 and len(creates["items"]) == 2  # root and six personas
+    # root, the bootstrap supervisor, six personas and the second examiner
+    assert creates["total"] == 9 and len(creates["items"]) == 2
     by_root = unit.call(
         "auditor",
         "GET",
         "/ledger/entries",
         params={"actor": "user:root", "object_type": "user", "object_id": "ex-smith"},
     ).json()
-    assert {e["action"] for e in by_root["items"]} == {
-        "user.create",
-        "user.approve",
-        "user.certify_training",
-    }
+    assert {e["action"] for e in by_root["items"]} == {"user.create"}
+    # Whoever created an account may not approve it or certify its training (R2).
+    by_second = unit.call(
+        "auditor",
+        "GET",
+        "/ledger/entries",
+        params={"actor": "user:sup-boot", "object_type": "user", "object_id": "ex-smith"},
+    ).json()
+    assert {e["action"] for e in by_second["items"]} == {"user.approve", "user.certify_training"}
     future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
     later = unit.call("auditor", "GET", "/ledger/entries", params={"since": future}).json()
     assert later == {"items": [], "total": 0, "limit": 50, "offset": 0}
@@ -107,7 +112,7 @@ def test_checkpoint_proof_export_and_public_key(unit: ApiUnit) -> None:
 def test_verify_names_the_first_tampered_entry(unit: ApiUnit) -> None:
     assert unit.call("auditor", "POST", "/ledger/verify").status_code == 200
     edit = text("UPDATE ledger_entries SET actor = :actor WHERE seq = 5")
-    with unit.service.db.transaction() as session:  # someone with database access edits
+    with unit.service.context.db.transaction() as session:  # someone with database access edits
         actor = session.scalar(text("SELECT actor FROM ledger_entries WHERE seq = 5"))
         session.execute(edit, {"actor": "user:nobody"})
     try:
@@ -116,6 +121,6 @@ def test_verify_names_the_first_tampered_entry(unit: ApiUnit) -> None:
         )
         assert details["seq"] == 5 and "expected" in details and "actual" in details
     finally:
-        with unit.service.db.transaction() as session:
+        with unit.service.context.db.transaction() as session:
             session.execute(edit, {"actor": actor})
     assert unit.call("auditor", "POST", "/ledger/verify").status_code == 200

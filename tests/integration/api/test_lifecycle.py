@@ -4,6 +4,7 @@ and the ledger proven and verified by an auditor, all through /api/v1."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tests.integration.api.conftest import (
@@ -52,8 +53,13 @@ def test_court_order_request_from_filing_to_verified_ledger(unit: ApiUnit) -> No
     mine = unit.call("requester", "GET", f"/requests/{rid}").json()
     assert mine["run"]["candidates"] == [] and mine["release"] is None
 
-    first = unit.call(
+    # R10: the operator may not review their own search; a second examiner reviews first.
+    own = unit.call(
         "examiner", "POST", f"/requests/{rid}/reviews", json={"marks": marks(searched.json())}
+    )
+    error_of(own, 403, "permission_denied")
+    first = unit.call(
+        "examiner2", "POST", f"/requests/{rid}/reviews", json={"marks": marks(searched.json())}
     )
     assert first.status_code == 200 and first.json()["state"] == "reviewed"
 
@@ -65,7 +71,7 @@ def test_court_order_request_from_filing_to_verified_ledger(unit: ApiUnit) -> No
         "reviewer", "POST", f"/requests/{rid}/reviews", json={"marks": marks(searched.json())}
     )
     assert peer.status_code == 200, peer.text
-    assert {r["reviewer"] for r in peer.json()["reviews"]} == {"ex-smith", "rev-lee"}
+    assert {r["reviewer"] for r in peer.json()["reviews"]} == {"ex-wong", "rev-lee"}
 
     released = unit.call("examiner", "POST", f"/requests/{rid}/release")
     assert released.status_code == 200 and released.json()["state"] == "released"
@@ -107,9 +113,23 @@ def test_court_order_request_from_filing_to_verified_ledger(unit: ApiUnit) -> No
         "request.review.first",
         "request.review.peer",
         "request.release",
-        "policy.denied",
         "request.lead_use",
     ]
+    # Each refusal is one "access.denied" entry (on its violation) naming the request.
+    denied_entries = unit.call(
+        "auditor", "GET", "/ledger/entries", params={"action": "access.denied", "limit": 500}
+    ).json()["items"]
+    refusals = [e["payload"] for e in denied_entries if e["payload"]["request_id"] == rid]
+    assert [r["action"] for r in refusals] == ["request.review.first", "request.lead_use"]
+    assert "R10" in refusals[0]["requirements"] and "R11" in refusals[1]["requirements"]
+    # Every entry made with a token names it; the first review commits to its marks, which
+    # the peer review's entry reveals.
+    by_action = {e["action"]: e for e in page["items"]}
+    assert re.fullmatch(r"user:ex-smith\+token:\d+", by_action["request.search"]["actor"])
+    assert re.fullmatch(r"user:det-jones\+token:\d+", by_action["request.submit"]["actor"])
+    first_entry = by_action["request.review.first"]["payload"]
+    assert "marks" not in first_entry and "marks" in first_entry["commitments"]
+    assert "marks" in str(by_action["request.review.peer"]["payload"])
     assert page["total"] == len(actions) and page["offset"] == 0
     seq = page["items"][1]["seq"]
     proof = unit.call("auditor", "GET", f"/ledger/entries/{seq}/proof")
@@ -128,7 +148,10 @@ def test_emergency_needs_a_supervisor_then_a_filing_or_is_sealed(unit: ApiUnit) 
     assert filed.status_code == 201, filed.text
     first = filed.json()
     assert first["state"] == "submitted" and first["emergency"]["filing_deadline"]
-    error_of(unit.call("examiner", "POST", f"/requests/{first['id']}/search"), 409, "conflict")
+    # Until a supervisor approves it, examiners do not see the request at all.
+    error_of(unit.call("examiner", "POST", f"/requests/{first['id']}/search"), 404, "not_found")
+    error_of(unit.call("examiner", "GET", f"/requests/{first['id']}"), 404, "not_found")
+    assert unit.call("supervisor", "GET", f"/requests/{first['id']}").status_code == 200
     approved = unit.call("supervisor", "POST", f"/requests/{first['id']}/approve-emergency")
     assert approved.status_code == 200, approved.text
     assert approved.json()["emergency"]["approving_supervisor"] == "sup-brown"
@@ -141,7 +164,8 @@ def test_emergency_needs_a_supervisor_then_a_filing_or_is_sealed(unit: ApiUnit) 
     assert filing.status_code == 200, filing.text
     assert filing.json()["emergency"]["filing_reference"] == "SUCR-EM-7"
     overdue = unit.call("supervisor", "POST", "/emergencies/overdue-check")
-    assert overdue.status_code == 200 and overdue.json() == {"flagged": []}
+    assert overdue.status_code == 200 and overdue.json() == {"flagged": [], "sealed": []}
+    error_of(unit.call("auditor", "POST", "/emergencies/overdue-check"), 403, "permission_denied")
 
     second = unit.file("requester", EMERGENCY_FIELDS).json()
     unit.call("supervisor", "POST", f"/requests/{second['id']}/approve-emergency")
@@ -161,7 +185,7 @@ def test_images_follow_the_request_s_visibility(unit: ApiUnit) -> None:
     s = unit.service
     filed = s.requests.submit_request(unit.users["requester"], unit.form(), unit.photo(), "probe.jpg")
     searched = s.requests.run_request_search(unit.users["examiner"], filed.id).to_dict()
-    s.reviews.submit_review(unit.users["examiner"], filed.id, marks(searched))
+    s.reviews.submit_review(unit.users["examiner2"], filed.id, marks(searched))
     s.reviews.submit_review(unit.users["reviewer"], filed.id, marks(searched))
     s.reviews.release_request(unit.users["examiner"], filed.id)
     ids = [c["id"] for c in searched["run"]["candidates"]]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from faceledger.api import build_api
-from tests.conftest import GALLERY
+from tests.conftest import ACTOR, GALLERY
 from tests.integration.api.conftest import (
     EMERGENCY_FIELDS,
     PERSONAS,
@@ -41,12 +41,16 @@ class States:
     released_candidate: int
     pending_user: str
     token_id: int
+    proposal_id: int
     subject: str
     photo_id: int
 
 
 Call = Callable[[States], dict[str, Any]]
 """What to send: ``path`` values to fill in, and ``json``/``data``/``files``/``params``."""
+
+ME = "<the caller's own username>"
+"""A placeholder in ``json`` for the calling persona's username (a token is one's own)."""
 
 
 def nothing(_: States) -> dict[str, Any]:
@@ -63,10 +67,13 @@ class Spec:
 
 
 ALL = frozenset(PERSONAS)
+REQUEST_READERS = ALL - {"admin"}  # an admin runs the installation, not its searches
 STAFF_READ = frozenset({"examiner", "reviewer", "supervisor", "auditor", "admin"})
 LEDGER_READ = frozenset({"auditor", "supervisor", "admin"})
 ACCOUNT_READ = frozenset({"supervisor", "auditor", "admin"})
-IMAGE_VIEWERS = frozenset({"requester", "examiner", "reviewer", "supervisor"})
+IMAGE_VIEWERS = frozenset({"requester", "examiner", "reviewer", "supervisor", "auditor"})
+NO_SIGHT = frozenset({"admin"})
+"""Who cannot see a request at all, so a lifecycle step on it answers 404 (R1)."""
 ONLY = frozenset
 PUBLIC = Spec(None)
 
@@ -97,8 +104,8 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/agencies"): Spec(ALL),
     ("GET", "/policy"): Spec(ALL),
     ("GET", "/policy/offences"): Spec(ALL),
-    ("GET", "/requests"): Spec(ALL),
-    ("GET", "/requests/{request_id}"): Spec(ALL, _req("released")),
+    ("GET", "/requests"): Spec(REQUEST_READERS),
+    ("GET", "/requests/{request_id}"): Spec(REQUEST_READERS, _req("released")),
     # -- accounts ----------------------------------------------------------------------------
     ("POST", "/agencies"): Spec(
         ONLY({"admin"}),
@@ -128,29 +135,39 @@ ROUTES: dict[tuple[str, str], Spec] = {
         ONLY({"admin"}), _user("", json={"password": "another long passphrase"})
     ),
     # -- tokens and policy -------------------------------------------------------------------
-    ("POST", "/tokens"): Spec(
-        ONLY({"admin"}), lambda s: {"json": {"username": "root", "name": "t"}}
-    ),
-    ("GET", "/tokens"): Spec(ONLY({"admin"})),
+    # Anyone issues and lists their own tokens; only an admin revokes another's (root's here).
+    ("POST", "/tokens"): Spec(ALL, lambda s: {"json": {"username": ME, "name": "t"}}),
+    ("GET", "/tokens"): Spec(ALL),
     ("POST", "/tokens/{token_id}/revoke"): Spec(
         ONLY({"admin"}), lambda s: {"path": {"token_id": s.token_id}}
     ),
     ("PUT", "/policy"): Spec(ONLY({"admin"}), lambda s: {"json": {"profile": "washington"}}),
+    ("GET", "/policy/proposals"): Spec(ONLY({"admin"})),
+    ("POST", "/policy/proposals/{proposal_id}/approve"): Spec(
+        ONLY({"admin"}), lambda s: {"path": {"proposal_id": s.proposal_id}, "json": {}}
+    ),
     # -- the lifecycle (the policy engine decides) -------------------------------------------
     ("POST", "/requests"): Spec(ONLY({"requester"}), lambda s: {"form": True}),
+    ("POST", "/requests/probe-faces"): Spec(ONLY({"requester"}), lambda s: {"probe": True}),
+    # A submitted emergency is not yet in the examiners' and reviewers' sight either.
     ("POST", "/requests/{request_id}/approve-emergency"): Spec(
-        ONLY({"supervisor"}), _req("emergency_submitted")
+        ONLY({"supervisor"}),
+        _req("emergency_submitted"),
+        hidden_from=NO_SIGHT | {"examiner", "reviewer"},
     ),
-    ("POST", "/requests/{request_id}/search"): Spec(ONLY({"examiner"}), _req("approved")),
+    ("POST", "/requests/{request_id}/search"): Spec(
+        ONLY({"examiner"}), _req("approved"), hidden_from=NO_SIGHT
+    ),
     ("POST", "/requests/{request_id}/reviews"): Spec(
         ONLY({"examiner"}),
         lambda s: {"path": {"request_id": s.searched}, "json": {"marks": s.candidate_marks}},
+        hidden_from=NO_SIGHT,
     ),
     ("POST", "/requests/{request_id}/release"): Spec(
-        ONLY({"examiner", "supervisor"}), _req("peer_reviewed")
+        ONLY({"examiner", "supervisor"}), _req("peer_reviewed"), hidden_from=NO_SIGHT
     ),
     ("POST", "/requests/{request_id}/close"): Spec(
-        ONLY({"examiner"}), _req("searched", json={"reason": "no lead"})
+        ONLY({"examiner"}), _req("searched", json={"reason": "no lead"}), hidden_from=NO_SIGHT
     ),
     ("POST", "/requests/{request_id}/lead-uses"): Spec(
         ONLY({"requester"}),
@@ -158,28 +175,25 @@ ROUTES: dict[tuple[str, str], Spec] = {
             "path": {"request_id": s.released},
             "json": {"candidate_id": s.released_candidate, "use": "further_investigation"},
         },
+        hidden_from=NO_SIGHT,
     ),
     ("POST", "/requests/{request_id}/emergency-filing"): Spec(
         ONLY({"requester", "supervisor"}),
         _req("emergency_approved", json={"reference": "SUCR-EM-9"}),
+        hidden_from=NO_SIGHT,
     ),
     ("POST", "/requests/{request_id}/court-refusal"): Spec(
         ONLY({"supervisor", "admin"}), _req("emergency_approved", json={"note": ""})
     ),
-    ("POST", "/emergencies/overdue-check"): Spec(ONLY({"supervisor", "auditor", "admin"})),
+    ("POST", "/emergencies/overdue-check"): Spec(ONLY({"supervisor", "admin"})),
     # -- images ------------------------------------------------------------------------------
-    ("GET", "/requests/{request_id}/probe"): Spec(
-        IMAGE_VIEWERS, _req("searched"), hidden_from=ONLY({"auditor", "admin"})
-    ),
+    ("GET", "/requests/{request_id}/probe"): Spec(IMAGE_VIEWERS, _req("searched")),
     ("GET", "/requests/{request_id}/faces/{face_index}/crop.jpg"): Spec(
-        IMAGE_VIEWERS,
-        lambda s: {"path": {"request_id": s.searched, "face_index": 0}},
-        hidden_from=ONLY({"auditor", "admin"}),
+        IMAGE_VIEWERS, lambda s: {"path": {"request_id": s.searched, "face_index": 0}}
     ),
     ("GET", "/requests/{request_id}/candidates/{candidate_id}/chip.jpg"): Spec(
         ONLY({"examiner", "reviewer", "supervisor", "auditor"}),
         lambda s: {"path": {"request_id": s.searched, "candidate_id": s.candidate}},
-        hidden_from=ONLY({"admin"}),
     ),
     # -- violations, galleries, ledger -------------------------------------------------------
     ("GET", "/violations"): Spec(ONLY({"supervisor", "auditor", "admin"})),
@@ -238,18 +252,21 @@ def states(unit: ApiUnit) -> States:
     s.requests.approve_emergency(u["supervisor"], emergency_approved)
     searched_id, candidates = searched()
     peer_reviewed, peer_candidates = searched()
-    s.reviews.submit_review(u["examiner"], peer_reviewed, agreed(peer_candidates))
+    # Operator (examiner), first reviewer (examiner2) and peer reviewer differ (R10).
+    s.reviews.submit_review(u["examiner2"], peer_reviewed, agreed(peer_candidates))
     s.reviews.submit_review(u["reviewer"], peer_reviewed, agreed(peer_candidates))
     released, released_candidates = searched()
-    s.reviews.submit_review(u["examiner"], released, agreed(released_candidates))
+    s.reviews.submit_review(u["examiner2"], released, agreed(released_candidates))
     s.reviews.submit_review(u["reviewer"], released, agreed(released_candidates))
     s.reviews.release_request(u["examiner"], released)
     pending = s.accounts.create_user(
         unit.root, "pending-user", "Pending", "boston-pd", ["requester"], "x" * 16
     )
     token, _ = s.tokens.create_api_token(unit.root, "root", "to revoke")
-    subject = s.galleries.gallery_detail(GALLERY)["subjects"][0]
-    s.audit.sign_checkpoint()
+    # Root proposes the active profile again: approving it (a second admin) changes nothing.
+    proposal = s.policy.propose_profile(unit.root, s.policy.active_profile().name)
+    subject = s.galleries.gallery_detail(ACTOR, GALLERY)["subjects"][0]
+    s.audit.sign_checkpoint(ACTOR)
     return States(
         approved=approved,
         emergency_submitted=emergency_submitted,
@@ -262,6 +279,7 @@ def states(unit: ApiUnit) -> States:
         released_candidate=released_candidates[0]["id"],
         pending_user=pending.username,
         token_id=token.id,
+        proposal_id=proposal.id,
         subject=subject["external_id"],
         photo_id=subject["photos"][0]["photo_id"],
     )
@@ -270,8 +288,12 @@ def states(unit: ApiUnit) -> States:
 def send(unit: ApiUnit, states: States, who: str | None, method: str, path: str) -> Any:
     call = ROUTES[(method, path)].call(states)
     url = path.format(**call.pop("path", {}))
+    if isinstance(call.get("json"), dict) and who is not None:
+        call["json"] = {k: unit.users[who].username if v == ME else v for k, v in call["json"].items()}
     if call.pop("form", False):
         return unit.file(who) if who else unit.call(None, method, url)
+    if call.pop("probe", False):
+        call["files"] = {"probe": ("probe.jpg", unit.photo(), "image/jpeg")}
     return unit.call(who, method, url, **call)
 
 

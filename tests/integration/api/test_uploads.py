@@ -40,11 +40,11 @@ def unit(
 
 def stored(unit: ApiUnit) -> tuple[int, int, int]:
     """Requests, probe images and ledger entries stored now."""
-    with unit.service.db.read() as session:
+    with unit.service.context.db.read() as session:
         return (
             session.scalar(select(func.count()).select_from(RequestRow)) or 0,
             session.scalar(select(func.count()).select_from(ProbeImage)) or 0,
-            unit.service.ledger.tree_size(session),
+            unit.service.context.ledger.tree_size(session),
         )
 
 

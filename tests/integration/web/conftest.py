@@ -36,12 +36,17 @@ from tests.e2e.conftest import PASSWORD, FastFaceLedger
 PEOPLE = {
     "requester": ("det-jones", "boston-pd", ["requester"]),
     "other_requester": ("det-ortiz", "boston-pd", ["requester"]),
+    "outside_requester": ("det-cole", "somerville-pd", ["requester"]),
     "examiner": ("ex-smith", "ma-state-police", ["examiner"]),
+    "first_reviewer": ("ex-patel", "ma-state-police", ["examiner"]),
     "reviewer": ("ex-lee", "ma-state-police", ["examiner", "reviewer"]),
-    "supervisor": ("sup-brown", "ma-state-police", ["supervisor"]),
     "auditor": ("aud-green", "ma-state-police", ["auditor"]),
+    "second_admin": ("admin-2", "ma-state-police", ["admin"]),
 }
 ADMIN = "admin"
+SUPERVISOR = "sup-brown"
+"""The installation's second supervisor (bootstrap-supervisor), of the admin's unit: it
+approves and certifies the accounts the admin creates, since their creator may not (R2)."""
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 COURT_ORDER = {
     "court": "Suffolk Superior Court",
@@ -73,21 +78,29 @@ def people_template(enrolled_template: Path, tmp_path_factory: pytest.TempPathFa
     shutil.copytree(enrolled_template, data_dir)
     service = FastFaceLedger(make_settings(data_dir))
     try:
-        admin, _ = service.accounts.bootstrap_admin(
+        admin, generated = service.accounts.bootstrap_admin(
             ADMIN,
             "First Admin",
             agency_slug="ma-state-police",
             agency_name="Massachusetts State Police FR unit",
         )
-        service.accounts.set_password(admin, ADMIN, PASSWORD)
+        service.accounts.set_password(admin, ADMIN, PASSWORD, current_password=generated)
+        supervisor, _ = service.accounts.bootstrap_supervisor(
+            SUPERVISOR, SUPERVISOR.title(), PASSWORD
+        )
+        until = dt.date.today() + dt.timedelta(days=200)
+        # Nobody created the bootstrap supervisor, so the admin may certify its training.
+        service.accounts.certify_training(admin, SUPERVISOR, until)
         service.accounts.create_agency(
             admin, "boston-pd", "Boston Police Department", "requesting_agency", "US-MA"
         )
-        until = dt.date.today() + dt.timedelta(days=200)
+        service.accounts.create_agency(
+            admin, "somerville-pd", "Somerville Police Department", "requesting_agency", "US-MA"
+        )
         for username, agency, roles in PEOPLE.values():
             service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-            service.accounts.approve_user(admin, username)
-            service.accounts.certify_training(admin, username, until)
+            service.accounts.approve_user(supervisor, username)
+            service.accounts.certify_training(supervisor, username, until)
     finally:
         service.close()
     return data_dir
@@ -159,7 +172,9 @@ class Site:
         """A request taken to release through the service (quicker than the forms): its id,
         the released candidate and one candidate that was not released."""
         photo = (self.faces / "people" / "obama" / "obama_small.jpg").read_bytes()
-        requester, examiner, reviewer = (self.user(n) for n in ("det-jones", "ex-smith", "ex-lee"))
+        requester, examiner, first, peer = (
+            self.user(n) for n in ("det-jones", "ex-smith", "ex-patel", "ex-lee")
+        )
         s = self.service
         form = RequestForm(
             case_number="BPD-2026-2001",
@@ -183,15 +198,17 @@ class Site:
             }
             for c in found
         ]
-        s.reviews.submit_review(examiner, filed.id, marks)
-        s.reviews.submit_review(reviewer, filed.id, marks)
+        # Requester, operator, first and peer reviewer are four different people (R10).
+        s.reviews.submit_review(first, filed.id, marks)
+        s.reviews.submit_review(peer, filed.id, marks)
         s.reviews.release_request(examiner, filed.id)
         return filed.id, lead, next(c["id"] for c in found if c["id"] != lead)
 
     def ledger_size(self) -> int:
         """How many ledger entries there are."""
-        with self.service.db.read() as session:
-            return self.service.ledger.tree_size(session)
+        context = self.service.context
+        with context.db.read() as session:
+            return context.ledger.tree_size(session)
 
     def close(self) -> None:
         for client in [*self._clients.values(), *self._spare]:

@@ -68,10 +68,16 @@ def test_request_to_release_through_the_pages(site: Site) -> None:
     for src in images - {f"{page}/faces/0.jpg"}:
         assert_jpeg(site, "ex-smith", src)
 
-    # 3. The first review: one outcome and note per candidate.
+    # 3. The first review, by another examiner than the one who ran the search (R10): one
+    # outcome and note per candidate. The operator may not review their own search.
     review = f"{page}/review"
     fields = review_fields(rows, "obama", FIRST_NOTE)
-    assert site.post("ex-smith", review, review, data=fields).status_code == 303
+    own = site.post("ex-smith", review, review, data=fields)
+    assert own.status_code == 403 and "four different people" in own.text
+    assert 'data-testid="request-state">searched<' in site.as_("ex-smith").get(page).text
+    first = site.as_("ex-patel").get(review).text
+    fields = review_fields(candidates(first), "obama", FIRST_NOTE)
+    assert site.post("ex-patel", review, review, data=fields).status_code == 303
     assert 'data-testid="request-state">reviewed<' in site.as_("ex-smith").get(page).text
 
     # 4. The peer reviewer sees the blind notice and not the first review, then submits.

@@ -56,12 +56,14 @@ def test_missing_photo_and_bad_fields_are_named(module_site: Site) -> None:
 def test_review_must_mark_every_candidate(site: Site) -> None:
     filed = site.file_request()
     page = filed.headers["location"]
-    site.post("ex-smith", f"{page}/search", page)
+    assert site.post("ex-smith", f"{page}/search", page).status_code == 303
     review = f"{page}/review"
-    form = site.as_("ex-smith").get(review).text
+    # The first review is by another examiner than the operator who ran the search (R10).
+    form = site.as_("ex-patel").get(review).text
     ids = re.findall(r'name="candidate" value="(\d+)"', form)
+    assert ids, form
     answer = site.post(
-        "ex-smith",
+        "ex-patel",
         review,
         review,
         data={"candidate": ids, f"outcome-{ids[0]}": "possible_lead", f"note-{ids[0]}": "ears"},
@@ -82,8 +84,10 @@ def test_emergency_approval_deadline_filing_and_sealing(site: Site) -> None:
     request_id = request_id_of(page)
     supervise = site.as_("sup-brown").get("/supervise").text
     assert 'data-testid="awaiting-approval"' in supervise and f"/requests/{request_id}" in supervise
-    refused = site.post("ex-smith", f"{page}/approve-emergency", page)
-    assert refused.status_code == 403 and "R1" in refused.text
+    # A pending emergency is not yet routed to the examiners: for them it does not exist.
+    refused = site.post("ex-smith", f"{page}/approve-emergency", "/")
+    assert refused.status_code == 404
+    assert site.as_("ex-smith").get(page).status_code == 404
     approved = site.post("sup-brown", f"{page}/approve-emergency", "/supervise")
     assert approved.status_code == 303
     deadlines = site.as_("sup-brown").get("/supervise").text
@@ -92,7 +96,13 @@ def test_emergency_approval_deadline_filing_and_sealing(site: Site) -> None:
     checked = site.post("sup-brown", "/supervise/overdue", "/supervise")
     assert "No newly overdue court filings." in checked.text
     assert site.post("ex-smith", f"{page}/search", page).status_code == 303
-    filed_at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+    # A filing cannot predate the request; one made before it is refused.
+    early = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    too_early = site.post(
+        "det-jones", f"{page}/file-statement", page, data={"reference": "X", "filed_at": early}
+    )
+    assert too_early.status_code == 400 and "before request" in too_early.text
+    filed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
     statement = site.post(
         "det-jones",
         f"{page}/file-statement",
@@ -185,11 +195,15 @@ def test_ledger_browser_filters_and_pages(module_site: Site) -> None:
 
 def test_api_tokens_shown_once_then_revoked(site: Site) -> None:
     assert 'data-testid="task-tokens"' in site.as_("admin").get("/").text
+    # A token acts as the one who issues it: the form has no username, and one posted is
+    # ignored (nobody, an admin included, issues a token acting as someone else).
     made = site.post(
         "admin", "/admin/tokens", "/admin/tokens", data={"username": "ex-smith", "name": "ci"}
     )
     token = re.search(r'data-testid="new-token"><code>([^<]+)</code>', made.text)
     assert made.status_code == 200 and token
+    assert "for admin created" in made.text
+    assert site.service.tokens.user_for_api_token(token.group(1)).username == "admin"
     listed = site.as_("admin").get("/admin/tokens").text
     assert token.group(1) not in listed and 'data-testid="token-row"' in listed
     (token_id,) = re.findall(r'action="/admin/tokens/(\d+)/revoke"', listed)
@@ -197,6 +211,8 @@ def test_api_tokens_shown_once_then_revoked(site: Site) -> None:
     assert revoked.status_code == 303
     assert 'data-testid="revoke-token"' not in site.as_("admin").get("/admin/tokens").text
     bad = site.post(
-        "admin", "/admin/tokens", "/admin/tokens", data={"username": "nobody", "name": "x"}
+        "admin", "/admin/tokens", "/admin/tokens", data={"name": "x", "expires_days": "soon"}
     )
-    assert bad.status_code == 404 and "nobody" in bad.text
+    assert bad.status_code == 400 and "expires_days" in bad.text
+    gone = site.post("admin", "/admin/tokens/999999/revoke", "/admin/tokens")
+    assert gone.status_code == 404 and "999999" in gone.text
