@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from faceledger.api.pagination import Page
-from faceledger.governance.context import AgencyKind, LeadUseKind, ReviewOutcome, Role
+from faceledger.governance.context import AgencyKind, LeadUseKind, ReviewOutcome, ReviewStage, Role
 from faceledger.governance.tokens import MAX_TOKEN_DAYS
 
 _NAME = Field(min_length=1, max_length=200)
@@ -252,6 +252,12 @@ class ReviewIn(Input):
     """A review: one mark per candidate of the search."""
 
     marks: list[MarkIn] = Field(description="Every candidate of the search, each once.")
+    stage: ReviewStage | None = Field(
+        None,
+        description="The review meant (first or peer): a first review that lost a race then "
+        "answers 409 instead of being taken for a peer review. Left out, the request's state "
+        "decides.",
+    )
 
 
 class CloseIn(Input):

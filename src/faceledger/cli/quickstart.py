@@ -49,6 +49,8 @@ def quickstart(
             profile = service.policy.active_profile()
             if profile.unsafe:
                 err_console.print(f"[bold red]{profile.unsafe_banner}[/]")
+            # Refuse (and record) before enrolling anything: outside the lab, nothing is done.
+            service.access.check(me, "search.adhoc")
             summary = service.galleries.enroll(me, gallery, from_folder_tree(people))
             console.print(
                 f"enrolled {summary.enrolled} photos ({summary.duplicates_skipped} already "

@@ -15,6 +15,8 @@ from faceledger.cli.common import console, err_console, handled, print_json, run
 from faceledger.cli.session import current_user
 from faceledger.errors import InvalidInput
 from faceledger.governance.accounts import UserInfo
+from faceledger.governance.context import ReviewStage
+from faceledger.governance.forms import enum_value
 
 if TYPE_CHECKING:
     from faceledger.service import FaceLedger
@@ -382,6 +384,9 @@ def review_submit(
         "of possible_lead, not_match, inconclusive (repeat).",
     ),
     marks_file: Path | None = typer.Option(None, exists=True, help="JSON list of marks."),
+    stage: str | None = typer.Option(
+        None, help="first or peer: the review you mean (a lost race then answers 409)."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Submit your review: the first review, or the blind peer review after it."""
@@ -394,7 +399,8 @@ def review_submit(
                 marks += json.loads(marks_file.read_text(encoding="utf-8"))
             except ValueError as exc:
                 raise InvalidInput(f"{marks_file} is not a JSON list of marks: {exc}") from None
-        print_request(service.reviews.submit_review(me, request_id, marks), as_json)
+        meant = enum_value(ReviewStage, stage, "stage") if stage else None
+        print_request(service.reviews.submit_review(me, request_id, marks, meant), as_json)
         return 0
 
     run(ctx, body)

@@ -62,9 +62,15 @@ class RequestSteps:
 
     @contextmanager
     def step(
-        self, acting: Principal, name: str, request_id: int, *, write: bool = True
+        self,
+        acting: Principal,
+        name: str | Callable[[RequestRow], str],
+        request_id: int,
+        *,
+        write: bool = True,
     ) -> Iterator[tuple[Session, Principal, RequestRow]]:
-        """Open the transaction of registry action ``name`` on request ``request_id``.
+        """Open the transaction of registry action ``name`` on request ``request_id`` (or of
+        the action ``name(row)`` picks from the request as this transaction reads it).
 
         Yields the session, the acting principal as stored now, and the request row, once the
         registry allows the action on that request. A refusal raised inside (registry or
@@ -75,7 +81,8 @@ class RequestSteps:
             row = session.get(RequestRow, request_id)
             if row is None:
                 raise no_such_request(request_id)
-            self.access.require_request(session, fresh, name, row)
+            chosen = name if isinstance(name, str) else name(row)
+            self.access.require_request(session, fresh, chosen, row)
             yield session, fresh, row
 
     def decide(

@@ -55,12 +55,19 @@ class ReviewUseCases:
         self._steps = steps
 
     def submit_review(
-        self, acting: Principal, request_id: int, marks: Sequence[dict[str, Any]]
+        self,
+        acting: Principal,
+        request_id: int,
+        marks: Sequence[dict[str, Any]],
+        stage: ReviewStage | None = None,
     ) -> RequestView:
         """Record a review: the first by an examiner of the unit, then a blind peer review by
         a second person (R10); requester, operator and both reviewers are four people.
 
         ``marks``: one ``{"candidate_id", "outcome", "note"}`` per candidate of the run.
+        ``stage`` is the review the caller means to give; interfaces pass the one they showed,
+        so that a first review that lost a race answers 409 instead of being taken for a peer
+        review. Left out, it follows the request's state as the step's transaction reads it.
 
         Raises:
             NotFound: for a request outside the caller's sight.
@@ -70,16 +77,26 @@ class ReviewUseCases:
             InvalidInput: for marks that do not cover the candidate list exactly.
         """
         now, steps = utcnow(), self._steps
-        with steps.access.transaction(acting, write=False) as (session, _):
-            found = session.get(RequestRow, request_id)
-            state = found.state if found is not None else State.SEARCHED.value
-        first = state != State.REVIEWED.value
-        name = "request.review.first" if first else "request.review.peer"
-        with steps.step(acting, name, request_id) as (session, me, row):
+
+        def meant(row: RequestRow) -> ReviewStage:
+            if stage is not None:
+                return stage
+            if row.state != State.REVIEWED.value:
+                return ReviewStage.FIRST
+            # The first reviewer submitting again means the first review again (a retry or a
+            # lost race: 409), not a peer review of their own.
+            first = {r.reviewer_id for r in row.reviews if r.stage == ReviewStage.FIRST.value}
+            return ReviewStage.FIRST if acting.id in first else ReviewStage.PEER
+
+        def name_of(row: RequestRow) -> str:
+            return f"request.review.{meant(row).value}"
+
+        with steps.step(acting, name_of, request_id) as (session, me, row):
+            given = meant(row)
+            first = given is ReviewStage.FIRST
             wanted = State.SEARCHED if first else State.REVIEWED
-            steps.require_state(row, (wanted,), "review the candidates")
+            steps.require_state(row, (wanted,), f"give the {given.value} review")
             action = Action.FIRST_REVIEW if first else Action.PEER_REVIEW
-            stage = ReviewStage.FIRST if first else ReviewStage.PEER
             assert row.run is not None
             known = {c.id for c in row.run.candidates}
             cleaned = self._clean_marks(marks, known)
@@ -88,7 +105,7 @@ class ReviewUseCases:
             review = ReviewRow(
                 request_id=row.id,
                 reviewer_id=me.id,
-                stage=stage.value,
+                stage=given.value,
                 marks=cleaned,
                 submitted_at=now,
             )
@@ -106,7 +123,7 @@ class ReviewUseCases:
                 session.flush()
             except IntegrityError:  # a second review of this stage lost the race
                 raise Conflict(
-                    f"Request {row.id} already has its {stage.value} review.", request_id=row.id
+                    f"Request {row.id} already has its {given.value} review.", request_id=row.id
                 ) from None
             steps.move(session, row, Event.FIRST_REVIEW if first else Event.PEER_REVIEW, now)
             steps.log(

@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from faceledger.errors import FaceLedgerError
-from faceledger.governance.context import ReviewOutcome
+from faceledger.governance.context import ReviewOutcome, ReviewStage
+from faceledger.governance.forms import enum_value
 from faceledger.web.auth import FormPost, Posted, Viewer, need
 from faceledger.web.render import page
 from faceledger.web.requests import request_page
@@ -112,7 +113,13 @@ def submit_review(request: Request, request_id: int, post: FormPost) -> Response
         if m["outcome"]
     ]
     try:
-        web_of(request).service.reviews.submit_review(post.user, request_id, payload)
+        stage = post.text("stage")
+        web_of(request).service.reviews.submit_review(
+            post.user,
+            request_id,
+            payload,
+            enum_value(ReviewStage, stage, "stage") if stage else None,
+        )
     except FaceLedgerError as exc:
         return _review_page(request, post.viewer, request_id, marks, exc)
     return RedirectResponse(f"/requests/{request_id}#reviews", status_code=303)

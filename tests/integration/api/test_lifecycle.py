@@ -107,15 +107,19 @@ def test_court_order_request_from_filing_to_verified_ledger(unit: ApiUnit) -> No
     assert entries.status_code == 200
     page = entries.json()
     actions = [e["action"] for e in page["items"]]
+    # The request's history holds its refused attempts too: the operator's own first review
+    # (R10) and an uncorroborated arrest (R11), each one "access.denied" entry.
     assert actions == [
         "request.submit",
         "request.search",
+        "access.denied",
         "request.review.first",
         "request.review.peer",
         "request.release",
+        "access.denied",
         "request.lead_use",
     ]
-    # Each refusal is one "access.denied" entry (on its violation) naming the request.
+    # Each refusal is one "access.denied" entry naming the request and its violation.
     denied_entries = unit.call(
         "auditor", "GET", "/ledger/entries", params={"action": "access.denied", "limit": 500}
     ).json()["items"]

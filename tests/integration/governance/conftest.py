@@ -134,12 +134,11 @@ class Governed:
         return counts
 
     def last_entries(self, n: int) -> list[Any]:
-        """The newest ``n`` ledger entries, oldest first."""
+        """The newest ``n`` ledger entries (plain records), oldest first."""
+        ledger = self.service.context.ledger
         with self.service.context.db.read() as session:
-            rows = session.scalars(
-                select(LedgerEntryRow).order_by(LedgerEntryRow.seq.desc()).limit(n)
-            ).all()
-        return list(reversed(rows))
+            total = ledger.count(session)
+            return ledger.query(session, offset=max(0, total - n), limit=n)
 
 
 def _build(root: Path, enrolled: Path, faces: Path) -> tuple[dict[str, str], dict[str, int]]:

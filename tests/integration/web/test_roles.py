@@ -87,7 +87,8 @@ def test_actions_are_decided_by_the_service(module_site: Site) -> None:
     before = module_site.ledger_size()
     refused = module_site.post("det-jones", f"{page}/search", page)
     assert refused.status_code == 403
-    assert "R1" in refused.text and 'data-testid="error-reasons"' in refused.text
+    # The page says why, with the requirement, as the service decided it.
+    assert "Requirements: R1" in refused.text and "(request.search)" in refused.text
     assert module_site.ledger_size() > before  # the refusal itself is recorded
     assert 'data-testid="request-state">approved<' in module_site.as_("det-jones").get(page).text
 

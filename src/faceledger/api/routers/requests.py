@@ -183,7 +183,7 @@ def submit_review(service: Service, acting: Acting, request_id: RequestId, body:
     """Mark every candidate: the first review (examiner), then the blind peer review by a
     second examiner or reviewer (R10)."""
     marks = [m.model_dump(mode="json") for m in body.marks]
-    return service.reviews.submit_review(acting, request_id, marks)
+    return service.reviews.submit_review(acting, request_id, marks, body.stage)
 
 
 @router.post(
