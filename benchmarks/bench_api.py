@@ -1,9 +1,11 @@
 """Latency of the search endpoint under 20 concurrent clients, gallery of 10,000 faces.
 
 Set-up (not timed): a data directory with the 54 shared photos plus random unit vectors up to
-``--gallery`` templates, a requesting agency, a requester and an examiner, and ``--requests``
-approved court-order requests. Then the real server process (`faceledger serve`) is started on
-loopback and examiners' clients call ``POST /api/v1/requests/{id}/search``:
+``--gallery`` templates (enrolled by the local operator), a requesting agency, a requester and
+an examiner (created by the bootstrap admin, approved and certified by a second supervisor),
+and ``--requests`` approved court-order requests. Then the real server process
+(`faceledger serve`) is started on loopback and examiners' clients call
+``POST /api/v1/requests/{id}/search``:
 
   * baseline: the same use case called in-process, one at a time (no HTTP);
   * one HTTP client, sequential;
@@ -33,9 +35,11 @@ from benchmarks.bench_search import add_random_templates
 from benchmarks.common import describe, percentile, require_faces
 from faceledger import FaceLedger, load_settings
 from faceledger.gallery.sources import from_folder_tree
+from faceledger.governance.accounts import LocalOperator
 from faceledger.governance.forms import RequestForm
 
 PASSWORD = "benchmark password 2026"
+OPERATOR = LocalOperator("bench")
 
 
 def make_form(n: int) -> RequestForm:
@@ -74,23 +78,33 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        service = FaceLedger.initialise(load_settings({"data_dir": data}, environ={}), "bench")
-        service.galleries.enroll("bench", "people", from_folder_tree(faces / "people"))
+        settings = load_settings({"data_dir": data}, environ={})
+        service = FaceLedger.initialise(settings, OPERATOR.ledger_actor)
+        service.galleries.enroll(OPERATOR, "people", from_folder_tree(faces / "people"))
         add_random_templates(service, "people", args.gallery - 54)
-        admin, _ = service.accounts.bootstrap_admin("admin", "Bench Admin", agency_slug="ma-state-police")
+        # The examiner must belong to the operating unit (the massachusetts profile's
+        # "ma-state-police"); whoever creates an account may not approve or certify it.
+        admin, _ = service.accounts.bootstrap_admin(
+            "admin", "Bench Admin", agency_slug="ma-state-police"
+        )
+        supervisor, _ = service.accounts.bootstrap_supervisor("sup", "Bench Supervisor")
         service.accounts.create_agency(admin, "bench-pd", "Bench PD", "requesting_agency")
         until = dt.date.today() + dt.timedelta(days=100)
+        people = {}
         for name, agency, roles in (
             ("req", "bench-pd", ["requester"]),
             ("exam", "ma-state-police", ["examiner"]),
         ):
             service.accounts.create_user(admin, name, name, agency, roles, PASSWORD)
-            service.accounts.approve_user(admin, name)
-            service.accounts.certify_training(admin, name, until)
-        requester, examiner = service.accounts.get_user(admin, "req"), service.accounts.get_user(admin, "exam")
+            service.accounts.approve_user(supervisor, name)
+            people[name] = service.accounts.certify_training(supervisor, name, until)
+        requester, examiner = people["req"], people["exam"]
         print(f"filing {needed} requests…", flush=True)
-        ids = [service.requests.submit_request(requester, make_form(i), probe).id for i in range(needed)]
-        size = service.galleries.list_galleries()[0].templates
+        ids = [
+            service.requests.submit_request(requester, make_form(i), probe).id
+            for i in range(needed)
+        ]
+        size = service.galleries.list_galleries(OPERATOR)[0].templates
 
         baseline_ids, sequential_ids, load_ids = (
             ids[:baseline_n],

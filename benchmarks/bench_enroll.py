@@ -21,7 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import require_faces
 from faceledger import FaceLedger, load_settings
+from faceledger.biometrics.image import read_image_file
 from faceledger.gallery.sources import from_folder_tree
+from faceledger.governance.accounts import LocalOperator
+
+OPERATOR = LocalOperator("bench")
 
 
 def enrol_rate(faces: Path, workers: int) -> float:
@@ -30,11 +34,12 @@ def enrol_rate(faces: Path, workers: int) -> float:
         settings = load_settings(
             {"data_dir": Path(tmp) / "data", "enroll_workers": workers}, environ={}
         )
-        service = FaceLedger.initialise(settings, "bench")
+        service = FaceLedger.initialise(settings, OPERATOR.ledger_actor)
         items = from_folder_tree(faces / "people")
-        service.pipeline.analyse(service.decode(items[0].path))  # load the models first
+        first = read_image_file(items[0].path, settings.max_image_pixels, settings.max_image_bytes)
+        service.context.pipeline.analyse(first)  # load the models first
         start = time.perf_counter()
-        summary = service.galleries.enroll("bench", "people", items)
+        summary = service.galleries.enroll(OPERATOR, "people", items)
         elapsed = time.perf_counter() - start
         service.close()
     assert summary.enrolled == len(items), summary.to_dict()

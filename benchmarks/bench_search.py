@@ -6,6 +6,9 @@ Reports, all measured in this run so machine noise cancels in the ratios:
   * the whole service search (pipeline + index + candidate lookup + ledger append);
 and the ratio of the last to the baseline (what search and the ledger add on top of the models).
 
+Ad hoc search outside a request is allowed only under an unsafe profile, so the data directory
+is initialised with the ``lab`` profile and the local operator searches.
+
     .venv/bin/python benchmarks/bench_search.py [--extra 100000] [--repeat 30]
 """
 
@@ -16,6 +19,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # the budget is for one core
@@ -27,24 +31,27 @@ from sqlalchemy import func, insert, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import describe, percentile, require_faces, timed
 from faceledger import FaceLedger, load_settings
+from faceledger.biometrics.image import DecodedImage, read_image_file
 from faceledger.biometrics.pipeline import normalise
 from faceledger.gallery import store
 from faceledger.gallery.models import Gallery, Photo, Subject, Template
 from faceledger.gallery.sources import from_folder_tree
+from faceledger.governance.accounts import LocalOperator
+from faceledger.governance.policy import UnsafeProfileWarning
 
-ACTOR = "bench"
+OPERATOR = LocalOperator("bench")
 
 
 def add_random_templates(service: FaceLedger, gallery_name: str, count: int) -> None:
     """Insert ``count`` synthetic subjects, each with one photo and a random unit template."""
     rng = np.random.default_rng(42)
     vectors = normalise(rng.normal(size=(count, 128)).astype(np.float32))
-    with service.db.transaction() as session:
+    with service.context.db.transaction() as session:
         gallery = store.get_gallery(session, gallery_name)
         base = 1 + max(
             session.scalar(select(func.max(model.id))) or 0 for model in (Subject, Photo, Template)
         )
-        model = service.pipeline.embedder.model
+        model = service.context.pipeline.embedder.model
         for start in range(0, count, 10_000):
             ids = range(base + start, base + min(count, start + 10_000))
             session.execute(
@@ -111,31 +118,40 @@ def main() -> None:
     args = parser.parse_args()
     faces = require_faces()
     faiss.omp_set_num_threads(1)
+    warnings.filterwarnings("ignore", category=UnsafeProfileWarning)  # lab profile, on purpose
     probe = faces / "groups" / "kit_with_rose.jpg"
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings({"data_dir": Path(tmp) / "data"}, environ={})
-        service = FaceLedger.initialise(settings, ACTOR)
-        service.galleries.enroll(ACTOR, "people", from_folder_tree(faces / "people"))
+        settings = load_settings(
+            {"data_dir": Path(tmp) / "data", "policy_profile": "lab"}, environ={}
+        )
+        service = FaceLedger.initialise(settings, OPERATOR.ledger_actor)
+        ctx = service.context
+        service.galleries.enroll(OPERATOR, "people", from_folder_tree(faces / "people"))
         start = time.perf_counter()
         add_random_templates(service, "people", args.extra)
         insert_s = time.perf_counter() - start
         start = time.perf_counter()
-        first = service.searches.search(ACTOR, probe, ["people"])  # builds and saves the index
+        first = service.searches.search(OPERATOR, probe, ["people"])  # builds and saves the index
         build_s = time.perf_counter() - start
         leads = sorted(f.candidates[0].external_id for f in first.faces)
-        size = service.galleries.list_galleries()[0].templates
+        size = service.galleries.list_galleries(OPERATOR)[0].templates
 
-        with service.db.read() as session:
+        with ctx.db.read() as session:
             gallery = store.get_gallery(session, "people")
             gid, generation = gallery.id, gallery.generation
-        index = service.indexes.get(gid, generation, lambda: (_ for _ in ()).throw(RuntimeError))
+        index = ctx.indexes.get(gid, generation, lambda: (_ for _ in ()).throw(RuntimeError))
         query = first.faces[0]
-        image = service.decode(probe)
-        unit = service.pipeline.analyse(image)[0].unit_embedding
+
+        def decode() -> DecodedImage:
+            return read_image_file(probe, settings.max_image_pixels, settings.max_image_bytes)
+
+        unit = ctx.pipeline.analyse(decode())[0].unit_embedding
         index_times = timed(lambda: index.search(unit[None, :], 10), args.repeat * 10)
-        pipeline_times = timed(lambda: service.pipeline.analyse(service.decode(probe)), args.repeat)
-        service_times = timed(lambda: service.searches.search(ACTOR, probe, ["people"]), args.repeat)
+        pipeline_times = timed(lambda: ctx.pipeline.analyse(decode()), args.repeat)
+        service_times = timed(
+            lambda: service.searches.search(OPERATOR, probe, ["people"]), args.repeat
+        )
         service.close()
 
     base = percentile(pipeline_times, 50)

@@ -211,7 +211,7 @@ class Access:
                 f"A command run on the data directory without a login may not "
                 f"{spec.description[0].lower()}{spec.description[1:]} ({spec.name}); log in."
             )
-        if spec.name in _DECIDED_BY_POLICY:
+        if spec.name in _DECIDED_BY_POLICY and spec.scope is not Scope.NONE:
             return None  # the policy engine checks roles, approval and training (R1, R2)
         if not (acting.approved and acting.active):
             return f"Account {acting.username!r} is disabled or not approved (R2)."

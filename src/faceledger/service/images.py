@@ -18,6 +18,7 @@ from faceledger.gallery.models import Template
 from faceledger.governance.accounts import Principal
 from faceledger.governance.lifecycle import State
 from faceledger.governance.models import CandidateRow, ProbeImage, RequestRow
+from faceledger.service.access import Refused
 from faceledger.service.request_core import RequestSteps
 from faceledger.service.searches import Matcher
 
@@ -63,8 +64,14 @@ class ImageUseCases:
             _not_sealed(row)
             staff = steps.access.may(session, me, "request.candidates", row)
             if not staff and candidate_id not in (row.released_candidate_ids or []):
-                raise PermissionDenied(
-                    "Only released candidates are shown to the requester.", requirements=["R9"]
+                raise Refused(
+                    "request.candidates",
+                    PermissionDenied(
+                        "Only released candidates are shown to the requester.",
+                        requirements=["R9"],
+                    ),
+                    ["R9", "R18"],
+                    request_id=request_id,
                 )
             candidate = session.get(CandidateRow, candidate_id)
             if candidate is None or candidate.run.request_id != request_id:

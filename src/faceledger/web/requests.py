@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from faceledger.db import utcnow
-from faceledger.errors import FaceLedgerError, InvalidImage, InvalidInput, PolicyDenied
+from faceledger.errors import FaceLedgerError, InvalidImage, InvalidInput, NotFound, PolicyDenied
 from faceledger.governance.context import (
     AuthorityKind,
     LeadUseKind,
@@ -199,6 +199,8 @@ def request_page(
 ) -> Response:
     """The page of one request as ``viewer`` may see it, with ``error`` from a failed
     action (its status becomes the page's)."""
+    if isinstance(error, NotFound):
+        raise error  # out of sight: the error page, without asking (and recording) again
     service = web_of(request).service
     data = service.requests.get_request(viewer.user, request_id).to_dict()
     banner = service.policy.active_profile().unsafe_banner

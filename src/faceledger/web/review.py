@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from faceledger.errors import FaceLedgerError
+from faceledger.errors import FaceLedgerError, NotFound
 from faceledger.governance.context import ReviewOutcome, ReviewStage
 from faceledger.governance.forms import enum_value
 from faceledger.web.auth import FormPost, Posted, Viewer, need
@@ -69,6 +69,8 @@ def _review_page(
     marks: dict[str, dict[str, str]] | None = None,
     error: FaceLedgerError | None = None,
 ) -> Response:
+    if isinstance(error, NotFound):
+        raise error  # out of sight: the error page, without asking (and recording) again
     service = web_of(request).service
     data = service.requests.get_request(viewer.user, request_id).to_dict()
     run = data["run"] or {}

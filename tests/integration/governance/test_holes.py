@@ -37,6 +37,7 @@ from faceledger.errors import (
 )
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.governance.accounts import LocalOperator, UserInfo
+from faceledger.governance.context import ReviewStage
 from faceledger.governance.models import CandidateRow, ProbeImage, RequestRow, SearchRun
 from faceledger.governance.profiles import load_profile
 from faceledger.ledger import load_public_key, verify_database
@@ -249,7 +250,9 @@ def test_hole2_first_reviewer_may_not_peer_review(governed: Governed) -> None:
     view_marks = marks_for(governed, "reviewed")
     before = governed.counts()
     with pytest.raises(PermissionDenied) as caught:
-        governed.service.reviews.submit_review(governed.who("ex2"), rid, view_marks)
+        governed.service.reviews.submit_review(
+            governed.who("ex2"), rid, view_marks, ReviewStage.PEER
+        )
     assert "first reviewer" in caught.value.message
     assert_recorded(governed, before, "request.review.peer")
     assert request_row(governed, rid)["state"] == "reviewed"
