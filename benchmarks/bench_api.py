@@ -134,8 +134,11 @@ def main() -> None:
                     start = time.perf_counter()
                     response = c.post(f"/requests/{rid}/search")
                     elapsed = time.perf_counter() - start
-                assert response.status_code == 200, response.text
+                if response.status_code != 200:
+                    failures.append(f"request {rid}: {response.status_code} {response.text}")
                 return elapsed
+
+            failures: list[str] = []
 
             sequential = [search(rid) for rid in sequential_ids]
             start = time.perf_counter()
@@ -144,6 +147,10 @@ def main() -> None:
             wall = time.perf_counter() - start
         finally:
             stop_server(server)
+        if failures:  # every search must succeed: show what the server logged, then stop
+            print("\n".join([f"{len(failures)} searches failed:", *failures]))
+            print("\n".join(["server output:", *server.output[-200:]]))
+            sys.exit(1)
 
     base = percentile(baseline, 50)
     print(

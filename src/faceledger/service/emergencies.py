@@ -105,7 +105,7 @@ class EmergencyUseCases:
                     actor=me.ledger_actor,
                     request_id=row.id,
                 )
-            return steps.view(session, me, row)
+        return steps.view_of(me, request_id)
 
     def record_court_refusal(
         self, acting: Principal, request_id: int, note: str = ""
@@ -127,7 +127,7 @@ class EmergencyUseCases:
                 {"reason": row.sealed_reason},
                 decision,
             )
-            return steps.view(session, me, row)
+        return steps.view_of(me, request_id)
 
     def _seal(self, session: Session, row: RequestRow, now: dt.datetime, reason: str) -> None:
         self._steps.move(session, row, Event.SEAL, now)

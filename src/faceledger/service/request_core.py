@@ -279,6 +279,16 @@ class RequestSteps:
             allowed += [n for n in _SEEING if self.access.may(session, acting, n, row)]
         return tuple(allowed)
 
+    def view_of(self, acting: Principal, request_id: int) -> RequestView:
+        """The request as ``acting`` may see it now, read after a step committed: the view is
+        built outside the step's write transaction, which then holds SQLite's lock no longer
+        than the change itself."""
+        with self.ctx.db.read() as session:
+            row = session.get(RequestRow, request_id)
+            if row is None:
+                raise no_such_request(request_id)
+            return self.view(session, acting, row)
+
     def view(self, session: Session, acting: Principal, row: RequestRow) -> RequestView:
         """The request as ``acting`` may see it, with the actions they may take next."""
         allowed = self.allowed_actions(session, acting, row, utcnow())

@@ -187,15 +187,15 @@ class RequestUseCases:
                 },
                 decision,
             )
-            view = steps.view(session, fresh, row)
+            filed = row.id
         if denied:
             # The denied request is kept (R17 counts it); one that asked for a forbidden input
             # or purpose is also a refused attempt, recorded as one (R18).
-            refusal = steps.refusal(denied[0], view.id)
+            refusal = steps.refusal(denied[0], filed)
             if refusal.kind is ViolationKind.FORBIDDEN_ATTEMPT:
                 self._access.run(acting, lambda _: _raise(refusal))
             raise refusal.error
-        return view
+        return steps.view_of(fresh, filed)
 
     @staticmethod
     def _gallery_rows(session: Session, names: Sequence[str]) -> list[Any]:
@@ -226,7 +226,7 @@ class RequestUseCases:
                 },
                 decision,
             )
-            return steps.view(session, me, row)
+        return steps.view_of(me, request_id)
 
     # -- searching -------------------------------------------------------------------------
 
@@ -326,8 +326,7 @@ class RequestUseCases:
                 },
                 decision,
             )
-            session.refresh(row)
-            return steps.view(session, me, row)
+        return steps.view_of(me, request_id)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -81,12 +81,7 @@ class ReviewUseCases:
         def meant(row: RequestRow) -> ReviewStage:
             if stage is not None:
                 return stage
-            if row.state != State.REVIEWED.value:
-                return ReviewStage.FIRST
-            # The first reviewer submitting again means the first review again (a retry or a
-            # lost race: 409), not a peer review of their own.
-            first = {r.reviewer_id for r in row.reviews if r.stage == ReviewStage.FIRST.value}
-            return ReviewStage.FIRST if acting.id in first else ReviewStage.PEER
+            return ReviewStage.PEER if row.state == State.REVIEWED.value else ReviewStage.FIRST
 
         def name_of(row: RequestRow) -> str:
             return f"request.review.{meant(row).value}"
@@ -134,8 +129,7 @@ class ReviewUseCases:
                 payload,
                 decision,
             )
-            session.refresh(row)
-            return steps.view(session, me, row)
+        return steps.view_of(me, request_id)
 
     def _reveal_first(self, session: Session, row: RequestRow) -> dict[str, Any]:
         """The reveal of the first review's committed marks, for the peer review's entry."""
@@ -206,7 +200,7 @@ class ReviewUseCases:
                 {"released_candidate_ids": agreed, "caveat": release.caveat},
                 decision,
             )
-            return steps.view(session, me, row)
+        return steps.view_of(me, request_id)
 
     def close_no_lead(self, acting: Principal, request_id: int, reason: str) -> RequestView:
         """Close a searched request with nothing released."""
@@ -228,7 +222,7 @@ class ReviewUseCases:
                 {"reason": row.closed_reason},
                 decision,
             )
-            return steps.view(session, me, row)
+        return steps.view_of(me, request_id)
 
     def record_lead_use(
         self,
@@ -276,5 +270,4 @@ class ReviewUseCases:
                 decision,
             )
             session.flush()
-            session.refresh(row)
-            return steps.view(session, me, row)
+        return steps.view_of(me, request_id)

@@ -107,11 +107,13 @@ def test_court_order_request_from_filing_to_verified_ledger(unit: ApiUnit) -> No
     assert entries.status_code == 200
     page = entries.json()
     actions = [e["action"] for e in page["items"]]
-    # The request's history holds its refused attempts too: the operator's own first review
-    # (R10) and an uncorroborated arrest (R11), each one "access.denied" entry.
+    # The request's history holds its refused attempts too: the requester's look at an
+    # unreleased candidate (R9), the operator's own first review (R10) and an uncorroborated
+    # arrest (R11), each one "access.denied" entry.
     assert actions == [
         "request.submit",
         "request.search",
+        "access.denied",
         "access.denied",
         "request.review.first",
         "request.review.peer",
@@ -124,8 +126,13 @@ def test_court_order_request_from_filing_to_verified_ledger(unit: ApiUnit) -> No
         "auditor", "GET", "/ledger/entries", params={"action": "access.denied", "limit": 500}
     ).json()["items"]
     refusals = [e["payload"] for e in denied_entries if e["payload"]["request_id"] == rid]
-    assert [r["action"] for r in refusals] == ["request.review.first", "request.lead_use"]
-    assert "R10" in refusals[0]["requirements"] and "R11" in refusals[1]["requirements"]
+    assert [r["action"] for r in refusals] == [
+        "request.candidates",
+        "request.review.first",
+        "request.lead_use",
+    ]
+    assert "R9" in refusals[0]["requirements"] and "R10" in refusals[1]["requirements"]
+    assert "R11" in refusals[2]["requirements"]
     # Every entry made with a token names it; the first review commits to its marks, which
     # the peer review's entry reveals.
     by_action = {e["action"]: e for e in page["items"]}

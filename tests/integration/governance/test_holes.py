@@ -721,10 +721,11 @@ def test_hole7_custom_copy_that_loosens_massachusetts_is_unsafe(
 def test_hole8_second_first_review_is_a_conflict(governed: Governed) -> None:
     rid, ex2 = governed.requests["searched"], governed.who("ex2")
     first = marks_for(governed, "searched")
-    governed.service.reviews.submit_review(ex2, rid, first)
+    # The pages, the API and the CLI say which review they mean: a repeated first review.
+    governed.service.reviews.submit_review(ex2, rid, first, ReviewStage.FIRST)
     before = governed.counts()
     with pytest.raises(Conflict) as caught:
-        governed.service.reviews.submit_review(ex2, rid, first)
+        governed.service.reviews.submit_review(ex2, rid, first, ReviewStage.FIRST)
     assert caught.value.status == 409
     assert_unchanged(governed, before)
 
