@@ -25,7 +25,9 @@ def test_demo_has_every_stage_and_a_verifying_ledger(faces_dir: Path, tmp_path: 
     try:
         admin = service.accounts.get_user(
             service.accounts.user_for_token(
-                service.accounts.login("admin", result.stdout.split("administrator: admin / ")[1].split()[0])
+                service.accounts.login(
+                    "admin", result.stdout.split("administrator: admin / ")[1].split()[0]
+                )
             ),
             "admin",
         )

@@ -127,12 +127,16 @@ def test_court_order_request_to_release(unit: Unit) -> None:
     lead = seen.candidates[0]["id"]
     with pytest.raises(PolicyDenied, match="independent corroborating evidence"):
         s.reviews.record_lead_use(unit.requester, filed.id, lead, "arrest")
-    used = s.reviews.record_lead_use(unit.requester, filed.id, lead, "arrest", "Latent print ID LP-778")
+    used = s.reviews.record_lead_use(
+        unit.requester, filed.id, lead, "arrest", "Latent print ID LP-778"
+    )
     assert used.to_dict()["lead_uses"][0]["corroboration_ref"] == "Latent print ID LP-778"
     assert [v.requirements for v in violations(unit)] == [("R11", "R18")]
     report = unit.verify_ledger()
     with s.context.db.read() as session:
-        actions = [e.action for e in s.context.ledger.query(session, object_type="request", limit=50)]
+        actions = [
+            e.action for e in s.context.ledger.query(session, object_type="request", limit=50)
+        ]
     assert actions == [
         "request.submit",
         "request.search",
@@ -259,9 +263,9 @@ def test_peer_review_must_be_independent(unit: Unit) -> None:
     with pytest.raises(Conflict, match="is reviewed, not peer_reviewed"):
         s.reviews.release_request(unit.examiner, filed.id)
     assert s.requests.get_request(unit.supervisor, filed.id).state == "reviewed"
-    assert s.requests.get_request(unit.supervisor, filed.id).to_dict()["reviews"][0]["reviewer"] == (
-        "ex-park"
-    )
+    assert s.requests.get_request(unit.supervisor, filed.id).to_dict()["reviews"][0][
+        "reviewer"
+    ] == ("ex-park")
     unit.verify_ledger()
 
 
@@ -273,7 +277,9 @@ def test_disagreeing_reviews_release_nothing_and_close_as_no_lead(unit: Unit) ->
     s.reviews.submit_review(unit.reviewer, filed.id, marks(searched, lead_rank=2))
     with pytest.raises(Conflict, match="close it as no_lead"):
         s.reviews.release_request(unit.examiner, filed.id)
-    closed = s.reviews.close_no_lead(unit.examiner, filed.id, "Reviewers did not agree on any lead.")
+    closed = s.reviews.close_no_lead(
+        unit.examiner, filed.id, "Reviewers did not agree on any lead."
+    )
     assert closed.state == "no_lead"
     assert s.requests.get_request(unit.requester, filed.id).candidates == []
 
@@ -369,7 +375,9 @@ def test_court_refusal_seals_and_deletes_linked_data(unit: Unit) -> None:
     filed = s.requests.submit_request(unit.requester, emergency, probe(unit))
     s.requests.approve_emergency(unit.supervisor, filed.id)
     s.requests.run_request_search(unit.examiner, filed.id)
-    sealed = s.emergencies.record_court_refusal(unit.supervisor, filed.id, "Order refused on 2026-11-20.")
+    sealed = s.emergencies.record_court_refusal(
+        unit.supervisor, filed.id, "Order refused on 2026-11-20."
+    )
     assert sealed.state == "sealed"
     assert sealed.candidates == []
     with s.context.db.read() as session:

@@ -180,13 +180,17 @@ def populate(
         "root", "First Admin", agency_slug="ma-state-police", agency_name="MA State Police FR"
     )
     second, _ = service.accounts.bootstrap_supervisor(SECOND_SUPERVISOR, "Bootstrap Supervisor")
-    service.accounts.create_agency(root, "boston-pd", "Boston Police Department", "requesting_agency")
+    service.accounts.create_agency(
+        root, "boston-pd", "Boston Police Department", "requesting_agency"
+    )
     until = dt.date.today() + dt.timedelta(days=200)
     people = {p: (name, agency, (p,)) for p, (name, agency) in PEOPLE.items()}
     people.update(EXTRA_PEOPLE)
     users, tokens = {}, {}
     for persona, (username, agency, roles) in people.items():
-        service.accounts.create_user(root, username, username.title(), agency, list(roles), PASSWORD)
+        service.accounts.create_user(
+            root, username, username.title(), agency, list(roles), PASSWORD
+        )
         service.accounts.approve_user(second, username)
         user = service.accounts.certify_training(second, username, until)
         users[persona] = user

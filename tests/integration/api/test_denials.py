@@ -123,7 +123,9 @@ def test_a_requester_cannot_see_another_agency_s_request(unit: ApiUnit) -> None:
     )
     error_of(hidden, 404, "not_found")
     listed = unit.client.get("/api/v1/requests", headers={"Authorization": f"Bearer {token}"})
-    assert listed.status_code == 200 and filed["id"] not in [r["id"] for r in listed.json()["items"]]
+    assert listed.status_code == 200 and filed["id"] not in [
+        r["id"] for r in listed.json()["items"]
+    ]
 
 
 @pytest.mark.parametrize(

@@ -194,7 +194,9 @@ def test_emergency_needs_a_supervisor_then_a_filing_or_is_sealed(unit: ApiUnit) 
 
 def test_images_follow_the_request_s_visibility(unit: ApiUnit) -> None:
     s = unit.service
-    filed = s.requests.submit_request(unit.users["requester"], unit.form(), unit.photo(), "probe.jpg")
+    filed = s.requests.submit_request(
+        unit.users["requester"], unit.form(), unit.photo(), "probe.jpg"
+    )
     searched = s.requests.run_request_search(unit.users["examiner"], filed.id).to_dict()
     s.reviews.submit_review(unit.users["examiner2"], filed.id, marks(searched))
     s.reviews.submit_review(unit.users["reviewer"], filed.id, marks(searched))

@@ -289,7 +289,9 @@ def send(unit: ApiUnit, states: States, who: str | None, method: str, path: str)
     call = ROUTES[(method, path)].call(states)
     url = path.format(**call.pop("path", {}))
     if isinstance(call.get("json"), dict) and who is not None:
-        call["json"] = {k: unit.users[who].username if v == ME else v for k, v in call["json"].items()}
+        call["json"] = {
+            k: unit.users[who].username if v == ME else v for k, v in call["json"].items()
+        }
     if call.pop("form", False):
         return unit.file(who) if who else unit.call(None, method, url)
     if call.pop("probe", False):

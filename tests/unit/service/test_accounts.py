@@ -125,9 +125,7 @@ def admin(service: Service) -> UserInfo:
 
 
 @pytest.fixture
-def person(
-    service: Service, admin: UserInfo, supervisor: UserInfo
-) -> Callable[..., UserInfo]:
+def person(service: Service, admin: UserInfo, supervisor: UserInfo) -> Callable[..., UserInfo]:
     """Make an account with the given roles (created by the bootstrap admin), approved by the
     second supervisor unless told not: its creator may not approve it (R2)."""
     agencies = {a.slug for a in service.accounts.list_agencies(admin)}
@@ -138,7 +136,9 @@ def person(
         if agency not in agencies:
             service.accounts.create_agency(admin, agency, agency.title(), "requesting_agency", "MA")
             agencies.add(agency)
-        user = service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
+        user = service.accounts.create_user(
+            admin, username, username.title(), agency, roles, PASSWORD
+        )
         return service.accounts.approve_user(supervisor, username) if approved else user
 
     return make
@@ -156,15 +156,21 @@ def cast_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     service = Service.initialise(make_settings(data_dir), "test")
     try:
         admin = bootstrap(service)
-        service.accounts.create_agency(admin, OTHER_AGENCY, "Springfield PD", "requesting_agency", "MA")
+        service.accounts.create_agency(
+            admin, OTHER_AGENCY, "Springfield PD", "requesting_agency", "MA"
+        )
         supervisor_name = ONE_ROLE[Role.SUPERVISOR]
         supervisor, _ = service.accounts.bootstrap_supervisor(supervisor_name, "One Role", PASSWORD)
         for role, username in ONE_ROLE.items():
             if role is Role.SUPERVISOR:
                 continue
-            service.accounts.create_user(admin, username, "One Role", "operating-unit", [role], PASSWORD)
+            service.accounts.create_user(
+                admin, username, "One Role", "operating-unit", [role], PASSWORD
+            )
             service.accounts.approve_user(supervisor, username)
-        service.accounts.create_user(admin, "target", "Tara Target", OTHER_AGENCY, ["requester"], PASSWORD)
+        service.accounts.create_user(
+            admin, "target", "Tara Target", OTHER_AGENCY, ["requester"], PASSWORD
+        )
     finally:
         service.close()
     return data_dir
@@ -314,7 +320,9 @@ def test_new_accounts_cannot_log_in_until_a_supervisor_approves(
     with pytest.raises(Unauthenticated, match="not been approved by a supervisor"):
         service.accounts.login("alice", PASSWORD)
     with pytest.raises(Unauthenticated, match="Unknown username or wrong password"):
-        service.accounts.login("alice", "a wrong password here")  # the state shows only to the holder
+        service.accounts.login(
+            "alice", "a wrong password here"
+        )  # the state shows only to the holder
     with pytest.raises(PermissionDenied, match="not approved"):  # not even on itself
         service.accounts.approve_user(alice, "alice")
     # Whoever created the account may not approve it too (R2): a second person must.
@@ -353,7 +361,10 @@ def test_the_creator_of_an_account_cannot_certify_its_training(
     with pytest.raises(PermissionDenied, match="a second person must"):
         service.accounts.certify_training(admin, "alice", until)
     after = snapshot(service)
-    assert (after["ledger"], after["violations"]) == (before["ledger"] + 1, before["violations"] + 1)
+    assert (after["ledger"], after["violations"]) == (
+        before["ledger"] + 1,
+        before["violations"] + 1,
+    )
     assert {**after, "ledger": 0, "violations": 0} == {**before, "ledger": 0, "violations": 0}
     [denied] = entries(service, "access.denied")
     assert payload(denied)["action"] == "user.certify_training"
@@ -366,7 +377,9 @@ def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> Non
     supervisor = as_user(cast, ONE_ROLE[Role.SUPERVISOR])
     attempts: list[Callable[[], object]] = [
         lambda: cast.accounts.approve_user(supervisor, supervisor.username),
-        lambda: cast.accounts.certify_training(supervisor, supervisor.username, dt.date(2099, 1, 1)),
+        lambda: cast.accounts.certify_training(
+            supervisor, supervisor.username, dt.date(2099, 1, 1)
+        ),
     ]
     for attempt in attempts:
         with pytest.raises(PermissionDenied, match="another supervisor must"):
@@ -380,15 +393,21 @@ def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> Non
 # -- role checks, table-driven -------------------------------------------------------------
 
 USE_CASES: dict[str, Callable[[Service, UserInfo], object]] = {
-    "agency.create": lambda s, a: s.accounts.create_agency(a, "new-pd", "New PD", "requesting_agency"),
+    "agency.create": lambda s, a: s.accounts.create_agency(
+        a, "new-pd", "New PD", "requesting_agency"
+    ),
     "user.create": lambda s, a: s.accounts.create_user(
         a, "newbie", "New Person", "operating-unit", ["requester"], PASSWORD
     ),
     "user.approve": lambda s, a: s.accounts.approve_user(a, "target"),
-    "user.certify_training": lambda s, a: s.accounts.certify_training(a, "target", dt.date(2099, 1, 1)),
+    "user.certify_training": lambda s, a: s.accounts.certify_training(
+        a, "target", dt.date(2099, 1, 1)
+    ),
     "user.disable": lambda s, a: s.accounts.disable_user(a, "target"),
     "user.enable": lambda s, a: s.accounts.enable_user(a, "target"),
-    "user.set_password": lambda s, a: s.accounts.set_password(a, "target", "another good passphrase"),
+    "user.set_password": lambda s, a: s.accounts.set_password(
+        a, "target", "another good passphrase"
+    ),
     "user.list": lambda s, a: s.accounts.list_users(a),
     "user.show": lambda s, a: s.accounts.get_user(a, "target"),
 }
@@ -495,7 +514,10 @@ def test_a_stale_user_record_cannot_act_after_its_account_is_disabled(cast: Serv
     with pytest.raises(PermissionDenied, match="disabled"):
         cast.accounts.approve_user(supervisor, "target")
     after = snapshot(cast)
-    assert (after["ledger"], after["violations"]) == (before["ledger"] + 1, before["violations"] + 1)
+    assert (after["ledger"], after["violations"]) == (
+        before["ledger"] + 1,
+        before["violations"] + 1,
+    )
     assert {**after, "ledger": 0, "violations": 0} == {**before, "ledger": 0, "violations": 0}
     assert cast.accounts.get_user(admin, "target").approved is False
 
@@ -510,10 +532,14 @@ def test_the_registry_says_who_may_act_on_which_account() -> None:
     assert ACTIONS["user.set_password"].scope is Scope.OWN_ACCOUNT
     assert ACTIONS["user.set_password"].roles == {Role.ADMIN}
     assert ACTIONS["user.show"].scope is Scope.OWN_ACCOUNT
-    assert ACTIONS["user.disable"].roles == ACTIONS["user.enable"].roles == {
-        Role.ADMIN,
-        Role.SUPERVISOR,
-    }
+    assert (
+        ACTIONS["user.disable"].roles
+        == ACTIONS["user.enable"].roles
+        == {
+            Role.ADMIN,
+            Role.SUPERVISOR,
+        }
+    )
     assert not any(ACTIONS[a].local_operator for a in ACCOUNT_ACTIONS)
 
 
@@ -606,7 +632,9 @@ def test_weak_passwords_are_refused_and_nothing_is_written(
     root = as_user(cast, "root")
     before = snapshot(cast)
     with pytest.raises(InvalidInput, match=words):
-        cast.accounts.create_user(root, "newbie", "New Person", "operating-unit", ["requester"], password)
+        cast.accounts.create_user(
+            root, "newbie", "New Person", "operating-unit", ["requester"], password
+        )
     with pytest.raises(InvalidInput, match=words.replace("newbie", "target")):
         cast.accounts.set_password(root, "target", password.replace("newbie", "target"))
     assert snapshot(cast) == before
@@ -633,7 +661,9 @@ def test_an_admin_resets_a_password_and_ends_the_sessions(cast: Service) -> None
 
 
 def test_agencies_are_created_listed_and_recorded(service: Service, admin: UserInfo) -> None:
-    agency = service.accounts.create_agency(admin, "boston-pd", "Boston Police", "requesting_agency", "MA")
+    agency = service.accounts.create_agency(
+        admin, "boston-pd", "Boston Police", "requesting_agency", "MA"
+    )
     assert agency.kind is AgencyKind.REQUESTING_AGENCY
     assert [a.slug for a in service.accounts.list_agencies(admin)] == [
         "boston-pd",
@@ -714,7 +744,10 @@ def test_roles_the_profile_forbids_together_are_refused_and_recorded(
         cast.accounts.create_user(root, "newbie", "New Person", "operating-unit", roles, PASSWORD)
     assert all(r in raised.value.message for r in roles)
     after = snapshot(cast)
-    assert (after["ledger"], after["violations"]) == (before["ledger"] + 1, before["violations"] + 1)
+    assert (after["ledger"], after["violations"]) == (
+        before["ledger"] + 1,
+        before["violations"] + 1,
+    )
     assert {**after, "ledger": 0, "violations": 0} == {**before, "ledger": 0, "violations": 0}
     [denied] = entries(cast, "access.denied")
     assert payload(denied)["action"] == "user.create"

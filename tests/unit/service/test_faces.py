@@ -21,16 +21,14 @@ from faceledger.errors import (
     NotFound,
     PermissionDenied,
 )
-from faceledger.governance.models import ViolationRow
 from faceledger.gallery.models import Photo, Subject, Template
 from faceledger.gallery.sources import EnrolItem, from_folder_tree, from_manifest
+from faceledger.governance.models import ViolationRow
 from tests.unit.biometrics.test_image import png_claiming
 from tests.unit.service.conftest import ACTOR, GALLERY
 
 # The biometric fixtures use the lab profile (ad hoc search runs only there); it warns loudly.
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::faceledger.governance.policy.UnsafeProfileWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning")
 
 
 def counts(service: FaceLedger) -> dict[str, int]:
@@ -227,11 +225,15 @@ def test_manifest_errors_name_the_problem(tmp_path: Path) -> None:
 def test_verify_same_and_different_people(empty: FaceLedger, faces_dir: Path) -> None:
     people = faces_dir / "people"
     same = empty.searches.verify(ACTOR, people / "obama/obama1.jpg", people / "obama/obama2.jpg")
-    different = empty.searches.verify(ACTOR, people / "obama/obama1.jpg", people / "biden/biden1.jpg")
+    different = empty.searches.verify(
+        ACTOR, people / "obama/obama1.jpg", people / "biden/biden1.jpg"
+    )
     assert same.above_threshold and not different.above_threshold
     assert same.distance < different.distance
     with pytest.raises(MultipleFaces, match="2 faces found"):
-        empty.searches.verify(ACTOR, people / "obama/obama1.jpg", faces_dir / "groups/two_people.jpg")
+        empty.searches.verify(
+            ACTOR, people / "obama/obama1.jpg", faces_dir / "groups/two_people.jpg"
+        )
 
 
 def test_actions_are_in_the_ledger(empty: FaceLedger, faces_dir: Path) -> None:
@@ -280,7 +282,11 @@ def test_ad_hoc_search_and_verify_are_refused_outside_the_lab_profile(
             attempt()
         # Recorded one way: one forbidden-attempt violation and its one access.denied entry.
         after = counts(service)
-        assert after == {**before, "ledger": before["ledger"] + 1, "violations": before["violations"] + 1}
+        assert after == {
+            **before,
+            "ledger": before["ledger"] + 1,
+            "violations": before["violations"] + 1,
+        }
         with service.context.db.read() as session:
             [entry] = service.context.ledger.query(session, limit=1, offset=after["ledger"] - 1)
             row = session.scalars(select(ViolationRow).order_by(ViolationRow.id.desc())).first()
