@@ -69,6 +69,11 @@ class ActionSpec:
     unsafe_profile_only: bool = False
     """Only under an unsafe profile (lab): ad hoc searches outside any request."""
 
+    @property
+    def phrase(self) -> str:
+        """The description as it reads inside a sentence ("may not run an approved ...")."""
+        return self.description[0].lower() + self.description[1:]
+
 
 R = Role
 ALL_ROLES = frozenset(Role)

@@ -4,8 +4,8 @@
 local operator, unsafe-profile-only) for the acting :data:`Principal`, read again from the
 database so a stale login cannot act. The search lifecycle's steps also ask the policy engine
 (roles, training, legal basis...); both refuse the same way: the step raises :class:`Refused`
-inside its transaction, :meth:`Access.run` rolls it back, records the refusal in a transaction
-of its own (one ``access.denied`` ledger entry, one violation of a
+inside its transaction, :meth:`Access.transaction` rolls it back, records the refusal in a
+transaction of its own (one ``access.denied`` ledger entry, one violation of a
 :class:`~faceledger.governance.violations.ViolationKind`), then raises the error for a person.
 
 An object outside the actor's scope is answered as if it did not exist (404), and the message
@@ -14,9 +14,9 @@ reveals nothing about it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -37,15 +37,14 @@ if TYPE_CHECKING:
     from faceledger.governance.profiles import Profile
     from faceledger.service.policy import PolicyStore
 
-T = TypeVar("T")
-
 PENDING_STATES = frozenset({State.DRAFT, State.SUBMITTED, State.DENIED})
 """States in which a request is not (or never was) approved: not for the unit's examiners."""
 _DECIDED_BY_POLICY = frozenset(POLICY_ACTIONS.values())
 
 
 class Refused(Exception):
-    """A refusal raised inside a use case's transaction; :meth:`Access.run` records it."""
+    """A refusal raised inside a use case's transaction; :meth:`Access.transaction` records
+    it."""
 
     def __init__(
         self,
@@ -96,14 +95,13 @@ class Access:
                 fresh = self.require(session, acting, name) if name else self.fresh(session, acting)
                 yield session, fresh
         except Refused as refused:
-            if refused.record:
-                self._record(acting, refused)
-            raise refused.error from None
+            self.refuse(acting, refused)
 
-    def run(self, acting: Principal, step: Callable[[Session], T], *, write: bool = True) -> T:
-        """Run ``step`` in :meth:`transaction` and return what it returns."""
-        with self.transaction(acting, write=write) as (session, _):
-            return step(session)
+    def refuse(self, acting: Principal, refused: Refused) -> NoReturn:
+        """Record a refusal decided after its use case's transaction ended, and raise it."""
+        if refused.record:
+            self._record(acting, refused)
+        raise refused.error
 
     def _record(self, acting: Principal, refused: Refused) -> None:
         with self._ctx.db.transaction() as session:
@@ -199,8 +197,8 @@ class Access:
         profile = self._policy.profile(session)
         if spec.unsafe_profile_only and not profile.unsafe:
             return (
-                f"The {profile.name} profile does not allow {spec.description[0].lower()}"
-                f"{spec.description[1:]}: every search needs a request with a legal basis "
+                f"The {profile.name} profile does not allow {spec.phrase}"
+                f": every search needs a request with a legal basis "
                 f"(action {spec.name}, {spec.requirement}). File a request, or use a data "
                 "directory under the lab profile for research."
             )
@@ -209,7 +207,7 @@ class Access:
                 return None
             return (
                 f"A command run on the data directory without a login may not "
-                f"{spec.description[0].lower()}{spec.description[1:]} ({spec.name}); log in."
+                f"{spec.phrase} ({spec.name}); log in."
             )
         if spec.name in _DECIDED_BY_POLICY and spec.scope is not Scope.NONE:
             return None  # the policy engine checks roles, approval and training (R1, R2)
@@ -219,8 +217,8 @@ class Access:
             return None  # decided per account
         if not acting.roles & spec.roles:
             return (
-                f"{acting.username} may not {spec.description[0].lower()}"
-                f"{spec.description[1:]} ({spec.name}): it needs one of the roles "
+                f"{acting.username} may not {spec.phrase}"
+                f" ({spec.name}): it needs one of the roles "
                 f"{_phrase(spec.roles)}; {acting.username} has {_phrase(acting.roles)}."
             )
         return None
@@ -238,7 +236,10 @@ class Access:
                 else ViolationKind.DENIED_ACTION
             )
             error = PermissionDenied(
-                problem, action=name, roles=sorted(r.value for r in spec.roles)
+                problem,
+                action=name,
+                roles=sorted(r.value for r in spec.roles),
+                requirements=[spec.requirement],
             )
             raise Refused(name, error, [spec.requirement, "R18"], kind=kind)
         return fresh
@@ -361,7 +362,7 @@ class Access:
         row: RequestRow,
         profile: Profile,
     ) -> str | None:
-        what = f"{spec.description[0].lower()}{spec.description[1:]}"
+        what = spec.phrase
         if spec.scope is Scope.OWN_AGENCY_REQUEST:
             agency = session.get(Agency, row.agency_id)
             if agency is None or agency.slug != acting.agency:
@@ -403,14 +404,14 @@ class Access:
         parts = " and ".join(p.value.replace("_", " ") for p in played)
         return (
             f"{acting.username} is the {parts} of request {row.id} and may not "
-            f"{spec.description[0].lower()}{spec.description[1:]} too ({spec.name}): "
+            f"{spec.phrase} too ({spec.name}): "
             "requester, operator, first reviewer and peer reviewer are four different people "
             f"({spec.requirement})."
         )
 
 
 def _account_problem(acting: Principal, spec: ActionSpec, target: User) -> str | None:
-    what = f"{spec.description[0].lower()}{spec.description[1:]}"
+    what = spec.phrase
     own = acting.id == target.id
     if spec.scope is Scope.OWN_ACCOUNT and not own and not acting.roles & spec.roles:
         return (

@@ -37,7 +37,6 @@ from faceledger.governance.models import (
 )
 from faceledger.governance.policy import Decision
 from faceledger.governance.violations import ViolationKind
-from faceledger.service.access import Refused
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.request_core import RequestSteps
 from faceledger.service.request_views import RequestView
@@ -193,7 +192,7 @@ class RequestUseCases:
             # or purpose is also a refused attempt, recorded as one (R18).
             refusal = steps.refusal(denied[0], filed)
             if refusal.kind is ViolationKind.FORBIDDEN_ATTEMPT:
-                self._access.run(acting, lambda _: _raise(refusal))
+                self._access.refuse(acting, refusal)
             raise refusal.error
         return steps.view_of(fresh, filed)
 
@@ -362,7 +361,3 @@ class RequestUseCases:
         """
         with self._steps.step(acting, "request.read", request_id, write=False) as (s, me, row):
             return self._steps.view(s, me, row)
-
-
-def _raise(refusal: Refused) -> None:
-    raise refusal
