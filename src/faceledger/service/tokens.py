@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from faceledger.db import utcnow
 from faceledger.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from faceledger.governance.accounts import Principal, User, UserInfo, check_display_name
-from faceledger.governance.context import Role
+from faceledger.governance.actions import ACTIONS
 from faceledger.governance.tokens import (
     API_TOKEN_PREFIX,
     MAX_TOKEN_DAYS,
@@ -152,7 +152,7 @@ class TokenUseCases:
                 owner = _user(session, username)
                 self._access.require_account(session, fresh, "token.manage", owner)
                 query = query.where(ApiToken.user_id == owner.id)
-            elif Role.ADMIN not in fresh.roles:
+            elif not fresh.roles & ACTIONS["token.manage"].roles:  # others' tokens: the roles
                 query = query.where(ApiToken.user_id == fresh.id)
             return [ApiTokenInfo.of(row) for row in session.scalars(query)]
 

@@ -21,7 +21,6 @@ from starlette.responses import Response
 
 from faceledger.errors import PermissionDenied, Unauthenticated
 from faceledger.governance.accounts import UserInfo
-from faceledger.governance.context import Role
 from faceledger.web.state import web_of
 
 SESSION_COOKIE = "faceledger_session"
@@ -50,10 +49,6 @@ class Viewer:
     user: UserInfo
     token: str
     csrf: str
-
-    def has(self, *roles: Role) -> bool:
-        """True if the person holds any of ``roles``."""
-        return bool(self.user.roles & set(roles))
 
 
 @dataclass(frozen=True)
