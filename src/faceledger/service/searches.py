@@ -170,10 +170,6 @@ class SearchUseCases:
     ) -> None:
         self._ctx, self._matcher, self._access, self._store = ctx, matcher, access, store
 
-    def _allow(self, acting: Principal, name: str) -> None:
-        with self._access.transaction(acting, name, write=False):
-            pass
-
     def search(
         self,
         acting: Principal,
@@ -192,7 +188,7 @@ class SearchUseCases:
             PermissionDenied: under a profile that is not unsafe, or for a role the registry
                 does not allow (``search.adhoc``; recorded as a violation).
         """
-        self._allow(acting, "search.adhoc")
+        self._access.check(acting, "search.adhoc")
         started = utcnow()
         k = self._ctx.settings.top_k if top_k is None else top_k
         if not 1 <= k <= self._ctx.settings.max_top_k:
@@ -264,7 +260,7 @@ class SearchUseCases:
             MultipleFaces: if either photo shows more than one face.
             PermissionDenied: under a profile that is not unsafe (``verify.adhoc``; recorded).
         """
-        self._allow(acting, "verify.adhoc")
+        self._access.check(acting, "verify.adhoc")
         if names is None:
             names = (
                 first.name if isinstance(first, Path) else "first photo",
