@@ -197,10 +197,9 @@ class Access:
         profile = self._policy.profile(session)
         if spec.unsafe_profile_only and not profile.unsafe:
             return (
-                f"The {profile.name} profile does not allow {spec.phrase}"
-                f": every search needs a request with a legal basis "
-                f"(action {spec.name}, {spec.requirement}). File a request, or use a data "
-                "directory under the lab profile for research."
+                f"The {profile.name} profile refuses {spec.name} ({spec.phrase}): every search "
+                f"needs a request with a legal basis ({spec.requirement}). File a request, or "
+                "use a data directory under the lab profile for research."
             )
         if acting.is_local:
             if spec.local_operator:

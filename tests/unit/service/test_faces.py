@@ -278,7 +278,7 @@ def test_ad_hoc_search_and_verify_are_refused_outside_the_lab_profile(
     }
     for action, attempt in attempts.items():
         before = counts(service)
-        with pytest.raises(PermissionDenied, match="massachusetts profile does not allow"):
+        with pytest.raises(PermissionDenied, match="massachusetts profile refuses"):
             attempt()
         # Recorded one way: one forbidden-attempt violation and its one access.denied entry.
         after = counts(service)
