@@ -194,7 +194,7 @@ _SPECS = (
     # -- ad hoc face search outside any request: research under an unsafe profile only -------
     ActionSpec(
         "search.adhoc",
-        "Search a photo against galleries outside any request (lab only)",
+        "Search a photo against galleries outside any request",
         frozenset({R.EXAMINER}),
         Scope.NONE,
         "R3",
@@ -203,7 +203,7 @@ _SPECS = (
     ),
     ActionSpec(
         "verify.adhoc",
-        "Compare two photos 1:1 outside any request (lab only)",
+        "Compare two photos 1:1 outside any request",
         frozenset({R.EXAMINER}),
         Scope.NONE,
         "R3",
