@@ -149,17 +149,12 @@ class Access:
     def _could(
         self, session: Session, acting: Principal, spec: ActionSpec, profile: Profile
     ) -> bool:
-        """Whether ``acting`` could take request action ``spec`` on some request."""
-        try:
-            fresh = self.fresh(session, acting)
-        except Unauthenticated:
-            return False
-        if isinstance(fresh, LocalOperator) or not (fresh.active and fresh.approved):
-            return False
-        if not fresh.roles & spec.roles:
+        """Whether ``acting`` could take request action ``spec`` on some request: the
+        object-less part of :meth:`may`, and membership of the unit for unit actions."""
+        if isinstance(acting, LocalOperator) or not self.may(session, acting, spec.name):
             return False
         if spec.scope in (Scope.UNIT_REQUEST, Scope.UNIT_PENDING_REQUEST):
-            return self.in_unit(fresh, profile)
+            return self.in_unit(self.fresh(session, acting), profile)
         return True
 
     # -- who is acting ---------------------------------------------------------------------
@@ -271,17 +266,29 @@ class Access:
         people the caller must differ from, answers 403. Both are recorded."""
         spec = ACTIONS[name]
         fresh = self.require(session, acting, name)
-        profile = self._policy.profile(session)
-        if not self.visible(session, fresh, row, profile):
-            raise Refused(name, no_such_request(row.id), [spec.requirement], request_id=row.id)
-        problem = self._scope_problem(session, fresh, spec, row, profile)
-        problem = problem or self._party_problem(session, fresh, spec, row)
-        if problem is not None:
-            error = PermissionDenied(
-                problem, action=name, request_id=row.id, requirements=[spec.requirement]
-            )
+        error = self._request_error(session, fresh, spec, row)
+        if isinstance(error, NotFound):
+            raise Refused(name, error, [spec.requirement], request_id=row.id)
+        if error is not None:
             raise Refused(name, error, [spec.requirement, "R18"], request_id=row.id)
         return fresh
+
+    def _request_error(
+        self, session: Session, acting: Principal, spec: ActionSpec, row: RequestRow
+    ) -> FaceLedgerError | None:
+        """Why ``acting`` may not take ``spec`` on ``row``: NotFound when the request is out
+        of sight, PermissionDenied when it is outside the action's scope or the people of the
+        request must differ; None if they may."""
+        profile = self._policy.profile(session)
+        if not self.visible(session, acting, row, profile):
+            return no_such_request(row.id)
+        problem = self._scope_problem(session, acting, spec, row, profile)
+        problem = problem or self._party_problem(session, acting, spec, row)
+        if problem is None:
+            return None
+        return PermissionDenied(
+            problem, action=spec.name, request_id=row.id, requirements=[spec.requirement]
+        )
 
     def may(
         self, session: Session, acting: Principal, name: str, row: RequestRow | None = None
@@ -297,14 +304,7 @@ class Access:
         decided = spec.name in _DECIDED_BY_POLICY and not isinstance(fresh, LocalOperator)
         if decided and not (fresh.roles & spec.roles and fresh.active and fresh.approved):
             return False
-        if row is None:
-            return True
-        profile = self._policy.profile(session)
-        return (
-            self.visible(session, fresh, row, profile)
-            and self._scope_problem(session, fresh, spec, row, profile) is None
-            and self._party_problem(session, fresh, spec, row) is None
-        )
+        return row is None or self._request_error(session, fresh, spec, row) is None
 
     # -- scope -----------------------------------------------------------------------------
 

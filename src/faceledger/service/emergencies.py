@@ -16,6 +16,7 @@ from faceledger.governance.accounts import Principal
 from faceledger.governance.context import Action
 from faceledger.governance.lifecycle import Event, State, allowed_events
 from faceledger.governance.models import ProbeImage, RequestRow
+from faceledger.governance.policy import Decision
 from faceledger.governance.violations import ViolationKind
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.request_core import RequestSteps
@@ -118,18 +119,21 @@ class EmergencyUseCases:
             row.court_refused = True
             session.flush()
             decision = steps.decide(session, me, Action.SEAL, row, now)
-            self._seal(session, row, now, "The court refused the emergency filing. " + note)
-            steps.log(
-                session,
-                me,
-                LedgerAction.REQUEST_SEALED,
-                row,
-                {"reason": row.sealed_reason},
-                decision,
-            )
+            reason = "The court refused the emergency filing. " + note
+            self._seal(session, me, row, now, reason, decision)
         return steps.view_of(me, request_id)
 
-    def _seal(self, session: Session, row: RequestRow, now: dt.datetime, reason: str) -> None:
+    def _seal(
+        self,
+        session: Session,
+        acting: Principal,
+        row: RequestRow,
+        now: dt.datetime,
+        reason: str,
+        decision: Decision | None = None,
+    ) -> None:
+        """Seal ``row`` (final), delete its linked data and write the ``request.sealed``
+        entry, in the caller's transaction."""
         self._steps.move(session, row, Event.SEAL, now)
         row.sealed_at, row.sealed_reason = now, reason.strip()
         # Linked data is deleted: the candidate list and the probe bytes. Their hashes stay in
@@ -150,6 +154,14 @@ class EmergencyUseCases:
         if probe is not None and others is None:
             probe.data, probe.deleted_at = None, now
         session.flush()
+        self._steps.log(
+            session,
+            acting,
+            LedgerAction.REQUEST_SEALED,
+            row,
+            {"reason": row.sealed_reason},
+            decision,
+        )
 
     def run_due(self, acting: Principal) -> JobReport:
         """Run the due jobs: every emergency whose court filing is overdue is recorded as a
@@ -193,8 +205,7 @@ class EmergencyUseCases:
                     flagged.append(row.id)
                 if Event.SEAL in allowed_events(row.state):
                     reason = f"The court filing was due at {due} and was not made (R4)."
-                    self._seal(session, row, now, reason)
-                    steps.log(session, me, LedgerAction.REQUEST_SEALED, row, {"reason": reason})
+                    self._seal(session, me, row, now, reason)
                     sealed.append(row.id)
             entry = steps.ctx.ledger.append(
                 session,
