@@ -133,6 +133,11 @@ class Governed:
             counts["ledger"] = session.scalar(select(func.count()).select_from(LedgerEntryRow)) or 0
         return counts
 
+    def entries_of(self, action: str) -> list[Any]:
+        """Every ledger entry of ``action`` (plain records), oldest first."""
+        with self.service.context.db.read() as session:
+            return self.service.context.ledger.query(session, action=action, limit=10_000)
+
     def last_entries(self, n: int) -> list[Any]:
         """The newest ``n`` ledger entries (plain records), oldest first."""
         ledger = self.service.context.ledger

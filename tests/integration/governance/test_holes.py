@@ -14,12 +14,9 @@ import io
 import json
 import secrets
 import shutil
-import sqlite3
 import warnings
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -43,9 +40,6 @@ from faceledger.governance.profiles import load_profile
 from faceledger.ledger import load_public_key, verify_database
 from faceledger.ledger.canonical import canonical_json
 from faceledger.ledger.commitments import check_reveal
-from faceledger.ledger.envelope import envelope_bytes, format_ts
-from faceledger.ledger.merkle import leaf_hash
-from faceledger.ledger.models import EntryRow
 from faceledger.scheduler import DueJobScheduler
 from faceledger.service import FaceLedger
 from tests.conftest import GALLERY, make_settings
@@ -59,6 +53,7 @@ from tests.integration.governance.conftest import (
     form,
     marks,
 )
+from tests.unit.ledger.tamper import rewrite_payload
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -98,10 +93,10 @@ def assert_recorded(
     """Exactly ``refusals`` refusals of ``action`` were recorded (one ``access.denied`` entry
     and one violation each) and nothing else was written."""
     assert changed(before, governed.counts()) == {"violations": refusals, "ledger": refusals}
-    entries = last_entries(governed, refusals)
+    entries = governed.last_entries(refusals)
     assert [e.action for e in entries] == ["access.denied"] * refusals
     for entry in entries:
-        payload = json.loads(entry.payload)
+        payload = entry.payload
         assert payload["action"] == action
         assert payload["kind"] == kind
         assert payload["details"]["attempted"] == action
@@ -133,35 +128,6 @@ def set_deadline(governed: Governed, request_id: int, when: dt.datetime) -> None
         row = session.get(RequestRow, request_id)
         assert row is not None
         row.filing_deadline = when
-
-
-def _plain(row: EntryRow) -> SimpleNamespace:
-    return SimpleNamespace(
-        seq=row.seq,
-        ts=row.ts,
-        actor=row.actor,
-        action=row.action,
-        object_type=row.object_type,
-        object_id=row.object_id,
-        payload=row.payload,
-    )
-
-
-def last_entries(governed: Governed, n: int) -> list[SimpleNamespace]:
-    """The newest ``n`` ledger entries, oldest first, read while the session is open (the
-    fixture's ``Governed.last_entries`` hands back rows expired by the commit)."""
-    with governed.service.context.db.read() as session:
-        rows = session.scalars(select(EntryRow).order_by(EntryRow.seq.desc()).limit(n)).all()
-        return [_plain(r) for r in reversed(rows)]
-
-
-def entries_of(governed: Governed, action: str) -> list[SimpleNamespace]:
-    """Every ledger entry of ``action``, oldest first."""
-    with governed.service.context.db.read() as session:
-        rows = session.scalars(
-            select(EntryRow).where(EntryRow.action == action).order_by(EntryRow.seq)
-        ).all()
-        return [_plain(r) for r in rows]
 
 
 def reopen(governed: Governed, faces: int) -> FaceLedger:
@@ -340,9 +306,9 @@ def _first_review(governed: Governed) -> tuple[int, list[dict[str, Any]]]:
 
 def test_hole3_first_review_entry_holds_only_a_commitment(governed: Governed) -> None:
     rid, _ = _first_review(governed)
-    [entry] = last_entries(governed, 1)
+    [entry] = governed.last_entries(1)
     assert entry.action == "request.review.first"
-    payload = json.loads(entry.payload)
+    payload = entry.payload
     assert set(payload["commitments"]) == {"marks"}
     assert "marks" not in payload and "possible_leads" not in payload
 
@@ -374,13 +340,13 @@ def test_hole3_peer_review_reveals_the_commitment_and_the_ledger_verifies(
     governed: Governed,
 ) -> None:
     rid, first = _first_review(governed)
-    [first_entry] = last_entries(governed, 1)
-    digest = json.loads(first_entry.payload)["commitments"]["marks"]
+    [first_entry] = governed.last_entries(1)
+    digest = first_entry.payload["commitments"]["marks"]
     view = governed.service.requests.get_request(governed.who("rev"), rid)
     governed.service.reviews.submit_review(governed.who("rev"), rid, marks(view))
-    [peer_entry] = last_entries(governed, 1)
+    [peer_entry] = governed.last_entries(1)
     assert peer_entry.action == "request.review.peer"
-    [reveal] = json.loads(peer_entry.payload)["reveals"]
+    [reveal] = peer_entry.payload["reveals"]
     assert reveal["seq"] == first_entry.seq and reveal["name"] == "marks"
     assert reveal["value"]["marks"] == first
     check_reveal(digest, reveal["salt"], reveal["value"])
@@ -400,35 +366,11 @@ def _tampered_peer_entry(governed: Governed, recompute: bool) -> None:
     rid, _ = _first_review(governed)
     view = governed.service.requests.get_request(governed.who("rev"), rid)
     governed.service.reviews.submit_review(governed.who("rev"), rid, marks(view))
-    [peer] = last_entries(governed, 1)
-    payload = json.loads(peer.payload)
+    [peer] = governed.last_entries(1)
+    payload = dict(peer.payload)
     payload["reveals"][0]["value"]["marks"][0]["outcome"] = "possible_lead"
-    body = canonical_json(payload)
     db_file = governed.service.settings.data_dir / "faceledger.db"
-    with closing(sqlite3.connect(db_file)) as conn:
-        if recompute:
-            import hashlib
-
-            sha = hashlib.sha256(body).hexdigest()
-            envelope = envelope_bytes(
-                seq=peer.seq,
-                ts=format_ts(peer.ts),
-                actor=peer.actor,
-                action=peer.action,
-                object_type=peer.object_type,
-                object_id=peer.object_id,
-                payload_sha256=sha,
-            )
-            conn.execute(
-                "UPDATE ledger_entries SET payload = ?, payload_sha256 = ?, leaf_hash = ? "
-                "WHERE seq = ?",
-                (body.decode(), sha, leaf_hash(envelope).hex(), peer.seq),
-            )
-        else:
-            conn.execute(
-                "UPDATE ledger_entries SET payload = ? WHERE seq = ?", (body.decode(), peer.seq)
-            )
-        conn.commit()
+    rewrite_payload(db_file, peer, canonical_json(payload), recompute_hashes=recompute)
 
 
 @pytest.mark.parametrize("recompute", [False, True], ids=["raw", "hashes_recomputed"])
@@ -550,8 +492,8 @@ def test_hole5_only_the_chosen_face_is_searched_within_the_cap(governed: Governe
         ]
     assert 1 <= len(stored) <= 3
     assert set(stored) == {2}
-    [entry] = last_entries(governed, 1)
-    payload = json.loads(entry.payload)
+    [entry] = governed.last_entries(1)
+    payload = entry.payload
     assert entry.action == "request.search"
     assert payload["face_index"] == 2 and payload["candidate_count"] == len(stored)
 
@@ -596,10 +538,10 @@ def test_hole6_overdue_emergency_is_flagged_once_and_sealed(
     assert delta["candidates"] < 0
     # One violation entry, one request.sealed entry and one jobs.run entry.
     assert delta["ledger"] == 3
-    actions = [e.action for e in last_entries(governed, 3)]
+    actions = [e.action for e in governed.last_entries(3)]
     assert sorted(actions) == ["jobs.run", "request.sealed", "violation.recorded"]
     assert actions[-1] == "jobs.run"
-    jobs = json.loads(last_entries(governed, 1)[0].payload)
+    jobs = governed.last_entries(1)[0].payload
     assert jobs["flagged"] == [rid] and jobs["sealed"] == [rid]
 
     # A second run flags and seals nothing; it records only its own run.
@@ -607,7 +549,7 @@ def test_hole6_overdue_emergency_is_flagged_once_and_sealed(
     again = governed.service.emergencies.run_due(CRON)
     assert again.flagged == () and again.sealed == ()
     assert changed(before, governed.counts()) == {"ledger": 1}
-    assert last_entries(governed, 1)[0].action == "jobs.run"
+    assert governed.last_entries(1)[0].action == "jobs.run"
 
     # A review after sealing is a conflict and writes nothing.
     before = governed.counts()
@@ -625,7 +567,7 @@ def test_hole6_scheduler_run_once_seals_an_overdue_emergency(governed: Governed)
     assert scheduler.runs == 1
     assert report.flagged == (rid,) and report.sealed == (rid,)
     assert request_row(governed, rid)["state"] == "sealed"
-    [jobs] = last_entries(governed, 1)
+    [jobs] = governed.last_entries(1)
     assert jobs.action == "jobs.run" and jobs.actor == "local:scheduler"
     assert scheduler.run_once().flagged == ()
 
@@ -686,9 +628,9 @@ def test_hole7_switching_to_lab_needs_two_admins_and_typed_confirmation(
     active = policy.approve_proposal(second, proposal.id, confirm="lab")
     assert active.name == "lab" and active.unsafe
     assert policy.active_profile().name == "lab"
-    [entry] = last_entries(governed, 1)
+    [entry] = governed.last_entries(1)
     assert entry.action == "policy.profile_set"
-    payload = json.loads(entry.payload)
+    payload = entry.payload
     assert payload["proposed_by"] == "admin" and payload["approved_by"] == "admin-two"
 
 
@@ -793,7 +735,7 @@ def test_hole11_entries_made_with_a_token_name_it(governed: Governed) -> None:
         governed.service.violations.list_violations(ex1)  # recorded, as the token
     made = governed.counts()["ledger"] - before["ledger"]
     assert made >= 2
-    assert [e.actor for e in last_entries(governed, made)] == [actor] * made
+    assert [e.actor for e in governed.last_entries(made)] == [actor] * made
     with governed.service.context.db.read() as session:
         run = session.scalar(
             select(SearchRun).where(SearchRun.request_id == governed.requests["approved"])
@@ -845,7 +787,7 @@ def test_hole11_disable_revokes_api_tokens_and_enable_revives_none(governed: Gov
 
 
 def _lockouts(governed: Governed) -> list[dict[str, Any]]:
-    return [json.loads(e.payload) for e in entries_of(governed, "auth.lockout")]
+    return [e.payload for e in governed.entries_of("auth.lockout")]
 
 
 def test_hole12_more_than_five_failures_lock_the_account_out(governed: Governed) -> None:

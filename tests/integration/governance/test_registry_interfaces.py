@@ -15,7 +15,6 @@ used on the web.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import warnings
@@ -25,7 +24,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
 from starlette.exceptions import StarletteDeprecationWarning
 
 with warnings.catch_warnings():
@@ -35,7 +33,6 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from faceledger.api import build_api
-from faceledger.ledger.models import EntryRow
 from faceledger.web import build_web
 from tests.e2e.conftest import PASSWORD
 from tests.integration.governance.conftest import Governed, form
@@ -48,9 +45,8 @@ def _delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
 
 
 def _last_entry(g: Governed) -> tuple[str, dict[str, Any]]:
-    with g.service.context.db.read() as session:
-        row = session.scalars(select(EntryRow).order_by(EntryRow.seq.desc()).limit(1)).one()
-        return row.action, json.loads(row.payload)
+    [entry] = g.last_entries(1)
+    return entry.action, dict(entry.payload)
 
 
 RECORDED_AS = {"request.candidates": "request.read"}

@@ -15,18 +15,15 @@ The face pipeline is the labelled FAKE of :mod:`tests.fakes`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from faceledger.errors import FaceLedgerError, NotFound, PermissionDenied, PolicyDenied
 from faceledger.governance.accounts import LocalOperator, Principal
 from faceledger.governance.actions import ACTIONS
-from faceledger.ledger.models import EntryRow
 from tests.e2e.conftest import PASSWORD
 from tests.integration.governance.conftest import Governed, form, marks
 
@@ -398,13 +395,9 @@ REQUEST_STEPS: dict[str, RequestStep] = {
 
 
 def last_entry(g: Governed) -> tuple[str, dict[str, Any]]:
-    """The newest ledger entry's action and payload, read inside the session.
-
-    (``Governed.last_entries`` hands back rows whose attributes expired with their session.)
-    """
-    with g.service.context.db.read() as session:
-        row = session.scalars(select(EntryRow).order_by(EntryRow.seq.desc()).limit(1)).one()
-        return row.action, json.loads(row.payload)
+    """The newest ledger entry's action and payload."""
+    [entry] = g.last_entries(1)
+    return entry.action, dict(entry.payload)
 
 
 def _assert_refused(

@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ from faceledger.ledger.envelope import envelope_bytes, format_ts
 from faceledger.ledger.merkle import leaf_hash
 
 from .conftest import AppendMany
+from .tamper import rewrite_payload
 
 MARKS = {"verdict": "candidate", "points": [12, 7], "ok": True}
 KAT_SALT = bytes(range(32)).hex()
@@ -93,24 +92,7 @@ def _export(db: Database, ledger: Ledger, include_payloads: bool = True) -> list
 
 def _rewrite_payload(db_path: Path, entry: LedgerEntry, payload: dict[str, Any]) -> None:
     """Replace an entry's payload as someone with database access would, hashes recomputed."""
-    body = canonical_json(payload)
-    sha = hashlib.sha256(body).hexdigest()
-    envelope = envelope_bytes(
-        seq=entry.seq,
-        ts=format_ts(entry.ts),
-        actor=entry.actor,
-        action=entry.action,
-        object_type=entry.object_type,
-        object_id=entry.object_id,
-        payload_sha256=sha,
-    )
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute(
-            "UPDATE ledger_entries SET payload = ?, payload_sha256 = ?, leaf_hash = ? "
-            "WHERE seq = ?",
-            (body.decode(), sha, leaf_hash(envelope).hex(), entry.seq),
-        )
-        conn.commit()
+    rewrite_payload(db_path, entry, canonical_json(payload))
 
 
 # -- the construction -------------------------------------------------------------------------

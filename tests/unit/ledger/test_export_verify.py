@@ -6,7 +6,6 @@ asserts that verification names the first failing entry or checkpoint and the re
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import sqlite3
@@ -25,6 +24,7 @@ from faceledger.ledger.envelope import envelope_bytes, format_ts
 from faceledger.ledger.merkle import leaf_hash
 
 from .conftest import AppendMany
+from .tamper import rewrite_payload
 
 
 @dataclass
@@ -169,25 +169,8 @@ def test_changed_payload_byte(
 def test_changed_payload_with_recomputed_hashes_is_caught_by_the_signed_root(
     db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
-    e = signed_log.entries[7]
     payload = b'{"n":7,"note":"nothing happened","tags":["a","b"]}'
-    sha = hashlib.sha256(payload).hexdigest()
-    envelope = envelope_bytes(
-        seq=7,
-        ts=format_ts(e.ts),
-        actor=e.actor,
-        action=e.action,
-        object_type=e.object_type,
-        object_id=e.object_id,
-        payload_sha256=sha,
-    )
-    _attack(
-        db_path,
-        "UPDATE ledger_entries SET payload = ?, payload_sha256 = ?, leaf_hash = ? WHERE seq = 7",
-        payload.decode(),
-        sha,
-        leaf_hash(envelope).hex(),
-    )
+    rewrite_payload(db_path, signed_log.entries[7], payload)
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
