@@ -16,7 +16,7 @@ from faceledger.web.auth import FormPost, Posted, Viewer, need
 from faceledger.web.render import page
 from faceledger.web.requests import request_page
 from faceledger.web.state import web_of
-from faceledger.web.views import REVIEWABLE, notices, probe_faces
+from faceledger.web.views import notices, offered, probe_faces
 
 router = APIRouter()
 
@@ -86,7 +86,7 @@ def _review_page(
         candidates=run.get("candidates", []),
         faces=probe_faces(data),
         notices=notices(data, service.policy.active_profile().unsafe_banner),
-        open=data["state"] in REVIEWABLE,
+        open=offered(data)["review"],
         stage="first" if data["state"] == "searched" else "peer",
         outcomes=[o.value for o in ReviewOutcome],
         marks=marks or {},

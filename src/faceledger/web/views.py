@@ -10,12 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from faceledger.governance.context import FilingStatus, Role
-
-R = Role
-SEARCHABLE = ("approved", "approved_emergency")
-REVIEWABLE = ("searched", "reviewed")
-CLOSABLE = ("searched", "reviewed", "peer_reviewed")
+from faceledger.governance.context import FilingStatus
 
 
 def _time(value: object) -> dt.datetime | None:
