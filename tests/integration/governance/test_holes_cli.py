@@ -9,7 +9,6 @@ after each command as in ``test_holes.py``.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from faceledger.service import FaceLedger
 from tests.conftest import make_settings
 from tests.e2e.conftest import PASSWORD
 from tests.integration.governance.conftest import Governed
-from tests.integration.governance.test_holes import LOCKING_FAILURES, entries_of, last_entries
+from tests.integration.governance.test_holes import LOCKING_FAILURES
 
 pytestmark = pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning")
 
@@ -49,9 +48,9 @@ def assert_forbidden_attempt(governed: Governed, before: dict[str, int], action:
         "violations": 1,
         "ledger": 1,
     }
-    [entry] = last_entries(governed, 1)
+    [entry] = governed.last_entries(1)
     assert entry.action == "access.denied"
-    payload = json.loads(entry.payload)
+    payload = entry.payload
     assert (payload["action"], payload["kind"]) == (action, "forbidden_attempt")
     with governed.service.context.db.read() as session:
         newest = session.scalars(select(ViolationRow).order_by(ViolationRow.id.desc())).first()
@@ -95,8 +94,8 @@ def test_hole1_cli_quickstart_is_refused_on_a_massachusetts_directory(
     assert "massachusetts" in message and "search.adhoc" in message
     assert "UNSAFE" not in message
     assert governed.service.policy.active_profile().name == "massachusetts"
-    [denied] = [e for e in entries_of(governed, "access.denied") if e.seq >= before["ledger"]]
-    assert json.loads(denied.payload)["kind"] == "forbidden_attempt"
+    [denied] = [e for e in governed.entries_of("access.denied") if e.seq >= before["ledger"]]
+    assert denied.payload["kind"] == "forbidden_attempt"
     # Nothing but the refusal: no gallery enrolled into the unit on the way to it.
     assert_forbidden_attempt(governed, before, "search.adhoc")
 
