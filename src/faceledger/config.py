@@ -37,13 +37,26 @@ class Settings:
     database_url: str = _setting(
         "", "SQLAlchemy URL of the database; empty means SQLite file faceledger.db in data_dir."
     )
+    pipeline: str = _setting(
+        "sface",
+        "Face pipeline: 'sface' (YuNet detector + SFace descriptor, ONNX; default) or 'dlib' "
+        "(dlib detector + ResNet descriptor). Templates of one cannot be searched with the other.",
+        choices=("sface", "dlib"),
+    )
+    model_threads: int = _setting(
+        1, "Threads each face model may use per process (OpenCV and onnxruntime).", min=1
+    )
     detector: str = _setting(
         "hog",
-        "Face detector: 'hog' (fast, CPU) or 'cnn' (dlib MMOD, slower, finds more).",
+        "dlib pipeline only: face detector 'hog' (fast, CPU) or 'cnn' (dlib MMOD, slower, "
+        "finds more).",
         choices=("hog", "cnn"),
     )
     upsample: int = _setting(
-        1, "Times the detector upsamples the image to find smaller faces.", min=0, max=3
+        1,
+        "dlib pipeline only: times the detector upsamples the image to find smaller faces.",
+        min=0,
+        max=3,
     )
     max_image_pixels: int = _setting(
         40_000_000, "Largest image accepted, in pixels, checked before decoding.", min=1
@@ -68,12 +81,18 @@ class Settings:
     )
     top_k: int = _setting(10, "Candidates returned per probe face unless asked otherwise.", min=1)
     max_top_k: int = _setting(50, "Cap on candidates returned per probe face.", min=1, max=1000)
-    match_threshold: float = _setting(
-        0.42,
-        "Largest distance (Euclidean, between L2-normalised descriptors, 0-2) at which a "
-        "candidate is marked as above the threshold.",
+    verify_target_fmr: float = _setting(
+        0.001,
+        "1:1 verification: the false match rate the threshold is calibrated for, from the newest "
+        "stored evaluation of the model (without one, the model's uncalibrated default).",
+        min=1e-9,
+        max=0.5,
+    )
+    enrol_dominance_ratio: float = _setting(
+        2.0,
+        "Enrolment of a photo with several faces: take the largest face if its box area is at "
+        "least this many times the next face's; otherwise refuse the photo (0: always refuse).",
         min=0,
-        max=2,
     )
     enroll_workers: int = _setting(
         0, "Processes used for bulk enrolment; 0 means one per CPU core.", min=0

@@ -82,6 +82,19 @@ class Conflict(FaceLedgerError):
     code = "conflict"
 
 
+class ModelMismatch(Conflict):
+    """Templates and probe come from different face models; they are never compared (409)."""
+
+    code = "model_mismatch"
+
+
+class GateClosed(Conflict):
+    """A gallery has no model activated through the deployment gate, or the gate refused the
+    activation (409); the reasons are listed."""
+
+    code = "deployment_gate"
+
+
 class Unauthenticated(FaceLedgerError):
     """No valid credentials were presented."""
 

@@ -94,7 +94,7 @@ def test_court_order_request_to_release(unit: Unit) -> None:
     searched = s.requests.run_request_search(unit.examiner, filed.id)
     assert searched.state == "searched"
     first = searched.candidates[0]
-    assert (first["rank"], first["external_id"], first["above_threshold"]) == (1, "obama", True)
+    assert (first["rank"], first["external_id"], first["within_threshold"]) == (1, "obama", True)
     assert len(searched.candidates) <= s.policy.active_profile().results.max_candidates
     run = searched.to_dict()["run"]
     assert run["operator"] == unit.examiner.username

@@ -33,7 +33,7 @@ def test_file_then_environment_then_overrides(tmp_path: Path) -> None:
         ({"FACELEDGER_TOP_K": "ten"}, "setting top_k (from FACELEDGER_TOP_K) must be of type int"),
         ({"FACELEDGER_DETECTOR": "sift"}, "must be one of hog, cnn, got 'sift'"),
         ({"FACELEDGER_UPSAMPLE": "9"}, "must be at most 3, got 9"),
-        ({"FACELEDGER_MATCH_THRESHOLD": "-1"}, "must be at least 0"),
+        ({"FACELEDGER_ENROL_DOMINANCE_RATIO": "-1"}, "must be at least 0"),
         ({"FACELEDGER_TOP_K": "80"}, "top_k (80) must not exceed max_top_k (50)"),
     ],
 )

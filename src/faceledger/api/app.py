@@ -14,6 +14,7 @@ from faceledger.api.routers import (
     galleries,
     images,
     ledger,
+    models,
     policy,
     requests,
     system,
@@ -65,6 +66,7 @@ _TAGS = [
     {"name": "images", "description": "Probe photos, face crops and candidate chips."},
     {"name": "violations", "description": "Violations (R18)."},
     {"name": "galleries", "description": "Galleries of enrolled photos."},
+    {"name": "models", "description": "Model evaluations and the deployment gate (R15, R16)."},
     {"name": "ledger", "description": "The verifiable ledger."},
 ]
 
@@ -96,6 +98,7 @@ def build_api(service: FaceLedger) -> FastAPI:
         images,
         violations,
         galleries,
+        models,
         ledger,
     ):
         app.include_router(module.router)

@@ -427,3 +427,73 @@ class VerifyOut(BaseModel):
     commitments: int = Field(description="Salted commitments seen (first reviews).")
     reveals_checked: int = Field(description="Reveals checked against their commitment.")
     reveals_unchecked: int = Field(description="Reveals whose commitment was redacted.")
+
+
+# -- models: evaluations and the deployment gate ---------------------------------------------
+
+
+class GateFiguresOut(BaseModel):
+    """The figures of an evaluation the deployment gate reads (null: not reported)."""
+
+    rank1: float | None
+    fnir_at_fpir_0_003: float | None = Field(alias="fnir_at_fpir_0.003")
+    fte: float | None
+    label_source: str | None
+    max_fmr_ratio: float | None
+    max_fnmr_ratio: float | None
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class EvaluationOut(BaseModel):
+    """A stored model evaluation (R15, R16); its full summary is at /evaluations/{id}."""
+
+    id: int
+    model: dict[str, str]
+    dataset: str
+    dataset_fingerprint: str
+    summary_sha256: str
+    figures: GateFiguresOut
+    recorded_by: str
+    recorded_at: str
+    ledger_seq: int
+
+
+class EvaluationIn(Input):
+    """An evaluation summary as `faceledger eval` writes it (evaluation.json's `summary`)."""
+
+    summary: dict[str, Any]
+
+
+class ActivationIn(Input):
+    """Activate the gallery's model with a stored evaluation through the deployment gate."""
+
+    evaluation_id: int = Field(ge=1, le=2**62)
+    target_fpir: float | None = Field(
+        default=None, gt=0, le=0.5, description="FPIR to calibrate for; default the profile's."
+    )
+
+
+class ActivationOut(BaseModel):
+    """A model and operating point activated for a gallery."""
+
+    id: int
+    gallery: str
+    evaluation_id: int
+    model: dict[str, str]
+    target_fpir: float
+    gallery_size: int
+    threshold: float
+    within_measured_range: bool
+    profile_sha256: str
+    activated_by: str
+    activated_at: str
+    ledger_seq: int
+
+
+class GalleryActivation(BaseModel):
+    """A gallery's current activation (null: none; searches are refused under a profile with
+    the deployment gate)."""
+
+    gallery: str
+    activation: ActivationOut | None

@@ -1,13 +1,16 @@
 """Face detection: where the faces are in an image.
 
-Two dlib detectors sit behind one :class:`Detector` protocol: the HOG detector (default; fast
-on a CPU, frontal faces) and the CNN (MMOD) detector (slower, finds more turned and small faces).
+Detectors sit behind one :class:`Detector` protocol. Here are the two dlib ones, for the dlib
+pipeline: the HOG detector (fast on a CPU, frontal faces) and the CNN (MMOD) detector (slower,
+finds more turned and small faces). The YuNet detector of the default pipeline is in
+:mod:`faceledger.biometrics.yunet`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -27,13 +30,20 @@ from faceledger.errors import ConfigError
 
 @dataclass(frozen=True)
 class FaceBox:
-    """A detected face: pixel box (right/bottom exclusive) and the detector's confidence."""
+    """A detected face: pixel box (right/bottom exclusive) and the detector's confidence.
+
+    ``landmarks`` holds the detector's own five points as (x, y) image pixels, when it gives
+    them (YuNet: right eye, left eye, nose tip, right and left mouth corner, the subject's
+    right first); the dlib detectors give none. They are not part of the box's identity and
+    are left out of :meth:`to_dict`.
+    """
 
     left: int
     top: int
     right: int
     bottom: int
     score: float
+    landmarks: tuple[tuple[float, float], ...] | None = field(default=None, compare=False)
 
     @property
     def width(self) -> int:
@@ -63,18 +73,20 @@ class Detector(Protocol):
         ...
 
 
-def _clip(box: FaceBox, pixels: NDArray[np.uint8]) -> FaceBox:
+def clip_box(box: FaceBox, pixels: NDArray[np.uint8]) -> FaceBox:
+    """Return ``box`` cut to the image (its landmarks, if any, are kept as they are)."""
     height, width = pixels.shape[:2]
-    return FaceBox(
+    return dataclasses.replace(
+        box,
         left=max(0, box.left),
         top=max(0, box.top),
         right=min(width, box.right),
         bottom=min(height, box.bottom),
-        score=box.score,
     )
 
 
-def _largest_first(boxes: list[FaceBox]) -> list[FaceBox]:
+def largest_first(boxes: list[FaceBox]) -> list[FaceBox]:
+    """Return ``boxes`` largest area first, ties broken left to right, then top to bottom."""
     return sorted(boxes, key=lambda b: (-(b.width * b.height), b.left, b.top))
 
 
@@ -95,10 +107,10 @@ class HogDetector:
         """Return every face found, largest first."""
         rects, scores, _ = load_dlib("hog").run(pixels, self.upsample, 0.0)
         boxes = [
-            _clip(FaceBox(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s)), pixels)
+            clip_box(FaceBox(r.left(), r.top(), r.right() + 1, r.bottom() + 1, float(s)), pixels)
             for r, s in zip(rects, scores, strict=True)
         ]
-        return _largest_first([b for b in boxes if b.width > 0 and b.height > 0])
+        return largest_first([b for b in boxes if b.width > 0 and b.height > 0])
 
 
 class CnnDetector:
@@ -122,7 +134,7 @@ class CnnDetector:
         """Return every face found, largest first."""
         found = load_dlib("cnn")(pixels, self.upsample)
         boxes = [
-            _clip(
+            clip_box(
                 FaceBox(
                     d.rect.left(),
                     d.rect.top(),
@@ -134,7 +146,7 @@ class CnnDetector:
             )
             for d in found
         ]
-        return _largest_first([b for b in boxes if b.width > 0 and b.height > 0])
+        return largest_first([b for b in boxes if b.width > 0 and b.height > 0])
 
 
 def make_detector(name: str, upsample: int = 1) -> Detector:

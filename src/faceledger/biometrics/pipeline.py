@@ -1,23 +1,30 @@
 """The face pipeline: decoded image -> faces with landmarks, quality and descriptors.
 
-Pure biometrics: it knows nothing of galleries, cases or people.
+Pure biometrics: it knows nothing of galleries, cases or people. Two pipelines are known by
+name (:func:`pipeline_names`): ``sface`` (the default: YuNet detector, ArcFace-template
+alignment, SFace descriptor, all ONNX) and ``dlib`` (HOG or CNN detector, dlib's 5-point
+alignment, dlib's ResNet descriptor).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from faceledger.biometrics.align import Landmarks, face_chip, find_landmarks
+from faceledger.biometrics.align import Aligner, DlibAligner, Landmarks
 from faceledger.biometrics.detect import Detector, FaceBox, make_detector
 from faceledger.biometrics.embed import DlibResNetEmbedder, Embedder
 from faceledger.biometrics.image import DecodedImage
 from faceledger.biometrics.models import ModelInfo
 from faceledger.biometrics.quality import FaceQuality, QualityThresholds, measure
+from faceledger.biometrics.sface import SFaceAligner, SFaceEmbedder
+from faceledger.biometrics.yunet import YuNetDetector
 from faceledger.config import Settings
+from faceledger.errors import ConfigError
 
 
 def normalise(vectors: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -58,27 +65,27 @@ class FacePipeline:
         detector: Detector,
         embedder: Embedder,
         thresholds: QualityThresholds | None = None,
+        aligner: Aligner | None = None,
     ) -> None:
+        """Compose a pipeline. Without ``aligner``, the SFace embedder gets the ArcFace-template
+        aligner and every other embedder dlib's 5-point aligner."""
         self.detector = detector
         self.embedder = embedder
         self.thresholds = thresholds or QualityThresholds()
+        self.aligner: Aligner = aligner or (
+            SFaceAligner() if isinstance(embedder, SFaceEmbedder) else DlibAligner()
+        )
         # dlib's networks keep working buffers: one analysis at a time per pipeline.
         self._lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FacePipeline:
-        """Build the pipeline the settings describe (models load on first use)."""
-        return cls(
-            make_detector(settings.detector, settings.upsample),
-            DlibResNetEmbedder(),
-            QualityThresholds(
-                min_eye_distance_px=settings.min_eye_distance_px,
-                min_sharpness=settings.min_sharpness,
-                max_yaw_degrees=settings.max_yaw_degrees,
-                min_brightness=settings.min_brightness,
-                max_brightness=settings.max_brightness,
-            ),
-        )
+        """Build the pipeline named by ``settings.pipeline`` (models load on first use).
+
+        Raises:
+            ConfigError: if a model file is missing or not the pinned one.
+        """
+        return pipeline_for(settings, settings.pipeline)
 
     @property
     def models(self) -> dict[str, ModelInfo]:
@@ -125,8 +132,7 @@ class FacePipeline:
         pixels = image.pixels
         staged = []
         for index, box in boxes:
-            landmarks, shape = find_landmarks(pixels, box)
-            chip = face_chip(pixels, shape)
+            landmarks, chip = self.aligner.align(pixels, box)
             staged.append((index, box, landmarks, chip))
         embeddings = self.embedder.embed([chip for _, _, _, chip in staged])
         faces = []
@@ -144,3 +150,56 @@ class FacePipeline:
                 )
             )
         return faces
+
+
+def _thresholds(settings: Settings) -> QualityThresholds:
+    return QualityThresholds(
+        min_eye_distance_px=settings.min_eye_distance_px,
+        min_sharpness=settings.min_sharpness,
+        max_yaw_degrees=settings.max_yaw_degrees,
+        min_brightness=settings.min_brightness,
+        max_brightness=settings.max_brightness,
+    )
+
+
+def _sface(settings: Settings) -> FacePipeline:
+    return FacePipeline(
+        YuNetDetector(threads=settings.model_threads),
+        SFaceEmbedder(threads=settings.model_threads),
+        _thresholds(settings),
+        SFaceAligner(),
+    )
+
+
+def _dlib(settings: Settings) -> FacePipeline:
+    return FacePipeline(
+        make_detector(settings.detector, settings.upsample),
+        DlibResNetEmbedder(),
+        _thresholds(settings),
+        DlibAligner(),
+    )
+
+
+_PIPELINES: dict[str, Callable[[Settings], FacePipeline]] = {"sface": _sface, "dlib": _dlib}
+
+
+def pipeline_names() -> tuple[str, ...]:
+    """Return the names of the known pipelines, the default (``sface``) first."""
+    return tuple(_PIPELINES)
+
+
+def pipeline_for(settings: Settings, name: str) -> FacePipeline:
+    """Build the pipeline called ``name`` with the thresholds (and, for ``dlib``, the detector
+    and upsampling) of ``settings``; models load on first use.
+
+    Raises:
+        ConfigError: if ``name`` is not a known pipeline, or a model file is missing or not the
+            pinned one.
+    """
+    build = _PIPELINES.get(name)
+    if build is None:
+        raise ConfigError(
+            f"Unknown face pipeline {name!r}; choose one of {', '.join(_PIPELINES)}.",
+            known=list(_PIPELINES),
+        )
+    return build(settings)

@@ -2,7 +2,9 @@
 
 The measures are deliberately simple and explainable to a reviewer: eye distance in pixels
 (resolution), sharpness (variance of the Laplacian of the aligned chip), a yaw estimate from the
-landmarks (how far the nose sits off the eye midline), and mean brightness.
+landmarks (how far the nose sits off the eye midline), and mean brightness. They work on either
+landmark scheme (dlib's or YuNet's) and on either chip (dlib's 150x150 with a margin, or the
+tighter 112x112 ArcFace crop), so values differ a little between the two pipelines.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from faceledger.biometrics.align import Landmarks
+from faceledger.biometrics.align import YUNET_5, Landmarks
 from faceledger.biometrics.detect import FaceBox
 
 
@@ -96,9 +98,13 @@ def sharpness(chip: NDArray[np.uint8]) -> float:
 def yaw_degrees(landmarks: Landmarks) -> float:
     """Estimate head yaw from how far the nose sits from the midpoint between the eyes.
 
-    The nose projects onto the eye line at fraction t (0.5 when frontal). Treating the head as a
-    cylinder, the offset grows with sin(yaw); 2 * (t - 0.5) is a rough sine. Positive means the
-    nose points to the image right. A coarse screen for profile views, not a pose estimator.
+    The nose projects onto the eye line at fraction t (0.5 when frontal), and 2 * (t - 0.5) is
+    its offset from the midpoint in half eye distances. For dlib's nose base, which sits close
+    to the eyes' depth, the offset is treated as a rough sine of the yaw (a cylinder). YuNet's
+    nose tip stands about half an eye distance in front of the eyes, so on a rigid head its
+    offset is tan(yaw) and can pass the eyes on a three-quarter view; the arctangent keeps that
+    below 90 degrees. Positive means the nose points to the image right. A coarse screen for
+    profile views, not a pose estimator.
     """
     left, right = landmarks.eye_centres
     axis = right - left
@@ -106,7 +112,10 @@ def yaw_degrees(landmarks: Landmarks) -> float:
     if length_sq == 0.0:
         return 90.0
     t = float((landmarks.nose - left) @ axis) / length_sq
-    return math.degrees(math.asin(max(-1.0, min(1.0, 2.0 * (t - 0.5)))))
+    offset = 2.0 * (t - 0.5)
+    if landmarks.scheme == YUNET_5:
+        return math.degrees(math.atan(offset))
+    return math.degrees(math.asin(max(-1.0, min(1.0, offset))))
 
 
 def measure(box: FaceBox, landmarks: Landmarks, chip: NDArray[np.uint8]) -> FaceQuality:

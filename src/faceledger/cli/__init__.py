@@ -1,6 +1,6 @@
 """The ``faceledger`` command line: every use case, through the service layer.
 
-Exit status: 0 ok, 1 no result (nothing above threshold, verification failed to match),
+Exit status: 0 ok, 1 no result (nothing within threshold, verification failed to match),
 2 error (bad input, refused action, broken ledger).
 """
 
@@ -24,6 +24,7 @@ from faceledger.cli.common import (
 from faceledger.cli.faces import enroll, gallery_app, search, verify
 from faceledger.cli.jobs import jobs_app
 from faceledger.cli.ledger import ledger_app
+from faceledger.cli.models import model_app
 from faceledger.cli.quickstart import quickstart
 from faceledger.cli.requests import policy_app, request_app, review_app, violations_app
 from faceledger.cli.serve import demo, serve
@@ -97,6 +98,7 @@ app.add_typer(review_app, name="review")
 app.add_typer(violations_app, name="violations")
 app.add_typer(policy_app, name="policy")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(model_app, name="model")
 
 
 def main() -> None:

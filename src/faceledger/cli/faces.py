@@ -73,8 +73,10 @@ def enroll(
         console.print(table)
         for path in summary.no_face:
             console.print(f"  no face: {path}", highlight=False)
-        for path in summary.multiple_faces:
-            console.print(f"  multiple faces: {path}", highlight=False)
+        for path, reason in summary.multiple_faces:
+            console.print(f"  multiple faces: {path}: {reason}", highlight=False)
+        for path in summary.largest_face_taken:
+            console.print(f"  largest of several faces enrolled: {path}", highlight=False)
         for path, reason in summary.rejected:
             console.print(f"  rejected: {path}: {reason}", highlight=False)
         return 0
@@ -91,9 +93,19 @@ def gallery_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
         if as_json:
             print_json([g.to_dict() for g in galleries])
             return 0
-        table = Table("gallery", "subjects", "photos", "templates", "description")
+        table = Table(
+            "gallery", "subjects", "photos", "templates", "model", "activation", "description"
+        )
         for g in galleries:
-            table.add_row(g.name, str(g.subjects), str(g.photos), str(g.templates), g.description)
+            table.add_row(
+                g.name,
+                str(g.subjects),
+                str(g.photos),
+                str(g.templates),
+                g.model or "-",
+                "-" if g.activation_id is None else str(g.activation_id),
+                g.description,
+            )
         console.print(table)
         return 0
 
@@ -200,7 +212,7 @@ def print_search(result: Any) -> None:
             "gallery",
             "distance",
             "similarity",
-            "above threshold",
+            "within threshold",
             title=title,
         )
         for c in face.candidates:
@@ -211,9 +223,11 @@ def print_search(result: Any) -> None:
                 c.gallery,
                 f"{c.distance:.3f}",
                 f"{c.similarity:.3f}",
-                "yes" if c.above_threshold else "",
+                "yes" if c.within_threshold else "",
             )
         console.print(table)
+    for point in result.thresholds:
+        console.print(f"threshold of {point.gallery}: {point.describe()}", highlight=False)
     console.print("[italic]Candidates are investigative leads only — not an identification.[/]")
 
 
@@ -226,7 +240,7 @@ def search(
     top_k: int | None = typer.Option(None, "--top-k", "-k", help="Candidates per face."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Search every face in a photo against galleries. Exit 1 if nothing is above threshold."""
+    """Search every face in a photo against galleries. Exit 1 if nothing is within the threshold."""
 
     def body(service: FaceLedger) -> int:
         result = service.searches.search(_actor(), photo, gallery, top_k, name=photo.name)
@@ -234,7 +248,7 @@ def search(
             print_json(result.to_dict())
         else:
             print_search(result)
-        hit = any(c.above_threshold for f in result.faces for c in f.candidates)
+        hit = any(c.within_threshold for f in result.faces for c in f.candidates)
         return 0 if hit else EXIT_NO_RESULT
 
     run(ctx, body)
@@ -246,19 +260,20 @@ def verify(
     second: Path = path_argument("Second photo (one face)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Compare the faces of two photos (1:1). Exit 1 if the distance is above threshold."""
+    """Compare the faces of two photos (1:1). Exit 1 if the distance is within threshold."""
 
     def body(service: FaceLedger) -> int:
         result = service.searches.verify(_actor(), first, second, (first.name, second.name))
         if as_json:
             print_json(result.to_dict())
         else:
-            verdict = "within" if result.above_threshold else "beyond"
+            verdict = "within" if result.within_threshold else "beyond"
             console.print(
                 f"distance {result.distance:.3f} (similarity {result.similarity:.3f}) is "
-                f"{verdict} the threshold {result.threshold}; ledger entry #{result.ledger_seq}",
+                f"{verdict} the threshold {result.point.describe()}; ledger entry "
+                f"#{result.ledger_seq}",
                 highlight=False,
             )
-        return 0 if result.above_threshold else EXIT_NO_RESULT
+        return 0 if result.within_threshold else EXIT_NO_RESULT
 
     run(ctx, body)

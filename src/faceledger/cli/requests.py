@@ -70,7 +70,7 @@ def print_request(view: Any, as_json: bool) -> None:
             "gallery",
             "distance",
             "similarity",
-            "above threshold",
+            "within threshold",
             title=f"candidates (searched by {run_data['operator']})",
         )
         for c in run_data["candidates"]:
@@ -83,9 +83,14 @@ def print_request(view: Any, as_json: bool) -> None:
                 c["gallery"],
                 f"{c['distance']:.3f}",
                 f"{c['similarity']:.3f}",
-                "yes" if c["above_threshold"] else "",
+                "yes" if c["within_threshold"] else "",
             )
         console.print(table)
+        for point in run_data["thresholds"]:
+            console.print(
+                f"  threshold of {point['gallery']}: distance ≤ {point['description']}",
+                highlight=False,
+            )
     for review in data["reviews"]:
         leads = [m["candidate_id"] for m in review["marks"] if m["outcome"] == "possible_lead"]
         console.print(

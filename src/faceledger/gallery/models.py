@@ -1,11 +1,21 @@
-"""Gallery tables: galleries, subjects, photos and face templates."""
+"""Gallery tables: galleries, subjects, photos, face templates, and the model evaluations and
+activations that let a gallery be searched (the deployment gate, R15, R16)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from faceledger.db import Base, UTCDateTime, utcnow
@@ -23,6 +33,13 @@ class Gallery(Base):
     # Bumped in the same transaction as every template change; the vector index file records
     # the generation it was built from, so a stale index is detected and rebuilt.
     generation: Mapped[int] = mapped_column(Integer, default=0)
+    # The embedding model every template of the gallery comes from (set by the first
+    # enrolment; changed only by a re-embedding). A probe from another model is refused.
+    model_name: Mapped[str | None] = mapped_column(String(100), nullable=True, default=None)
+    model_version: Mapped[str | None] = mapped_column(String(100), nullable=True, default=None)
+    model_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
+    # The deployment gate's current activation (model, evaluation, operating point), if any.
+    activation_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
 
     subjects: Mapped[list[Subject]] = relationship(
         back_populates="gallery", cascade="all, delete-orphan", passive_deletes=True
@@ -65,6 +82,9 @@ class Photo(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Which face of the photo was enrolled and why (the largest-face rule), when it showed
+    # several; None for a photo of one face.
+    face_choice: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
 
     subject: Mapped[Subject] = relationship(back_populates="photos")
     templates: Mapped[list[Template]] = relationship(
@@ -102,3 +122,53 @@ class Template(Base):
     chip_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
 
     photo: Mapped[Photo] = relationship(back_populates="templates")
+
+
+class Evaluation(Base):
+    """A stored accuracy evaluation of a face model (``faceledger eval --store``, R15, R16).
+
+    ``summary`` is the evaluation's JSON summary (figures, intervals, the impostor distance
+    distribution used for calibration); ``summary_sha256`` is its canonical hash, recorded in
+    the ledger entry, so the stored figures can be checked against the ledger.
+    """
+
+    __tablename__ = "evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(100))
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(String(200))
+    dataset_fingerprint: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary_sha256: Mapped[str] = mapped_column(String(64))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ledger_seq: Mapped[int] = mapped_column(Integer, default=-1)
+
+
+class Activation(Base):
+    """A model and operating point activated for a gallery after the deployment gate passed.
+
+    The threshold is calibrated from the evaluation for ``target_fpir`` at the gallery's size;
+    searches recompute it at the size of the day and record it (R12).
+    """
+
+    __tablename__ = "activations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    gallery_id: Mapped[int] = mapped_column(
+        ForeignKey("galleries.id", ondelete="CASCADE"), index=True
+    )
+    evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"))
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(100))
+    model_sha256: Mapped[str] = mapped_column(String(64))
+    target_fpir: Mapped[float] = mapped_column(Float)
+    gallery_size: Mapped[int] = mapped_column(Integer)  # templates when activated
+    threshold: Mapped[float] = mapped_column(Float)  # at that size
+    within_measured_range: Mapped[bool] = mapped_column(Boolean)
+    profile_sha256: Mapped[str] = mapped_column(String(64))
+    activated_by: Mapped[str] = mapped_column(String(200))
+    activated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ledger_seq: Mapped[int] = mapped_column(Integer, default=-1)

@@ -2,13 +2,14 @@
 
 Scores: ``distance`` is the Euclidean distance between L2-normalised descriptors (0 = identical,
 2 = opposite) and ``similarity = 1 - distance / 2`` maps it onto [0, 1]. The similarity is a
-rescaled distance, not a probability. A candidate is *above the threshold* when its distance is
-at most ``match_threshold``; that marks it for attention and is never a "match" (R9).
+rescaled distance, not a probability. A candidate is *within the threshold* when its distance is
+at most its gallery's operating threshold (:mod:`faceledger.gallery.thresholds`); that marks it
+for attention and is never a "match" (R9).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,7 @@ class Candidate:
     photo_sha256: str
     distance: float
     similarity: float
-    above_threshold: bool
+    within_threshold: bool
 
     def to_dict(self) -> dict[str, Any]:
         """Return the candidate as JSON-ready data."""
@@ -64,7 +65,7 @@ class Candidate:
             "photo_sha256": self.photo_sha256,
             "distance": round(self.distance, 4),
             "similarity": round(self.similarity, 4),
-            "above_threshold": self.above_threshold,
+            "within_threshold": self.within_threshold,
         }
 
     def to_record(self) -> dict[str, Any]:
@@ -76,7 +77,7 @@ class Candidate:
             "gallery": self.gallery,
             "distance_micro": round(self.distance * 1_000_000),
             "similarity_micro": round(self.similarity * 1_000_000),
-            "above_threshold": self.above_threshold,
+            "within_threshold": self.within_threshold,
         }
 
 
@@ -114,9 +115,10 @@ class ProbeFace:
 
 
 def rank_candidates(
-    hits: Iterable[Hit], refs: dict[int, TemplateRef], k: int, threshold: float
+    hits: Iterable[Hit], refs: dict[int, TemplateRef], k: int, thresholds: Mapping[str, float]
 ) -> tuple[Candidate, ...]:
-    """Keep each subject's nearest template, order by distance, and return the top ``k``."""
+    """Keep each subject's nearest template, order by distance, and return the top ``k``;
+    ``thresholds`` holds each gallery's operating threshold (distance) by name."""
     best: dict[tuple[str, int], tuple[Hit, TemplateRef]] = {}
     for hit in hits:
         ref = refs.get(hit.template_id)
@@ -138,7 +140,7 @@ def rank_candidates(
             photo_sha256=ref.photo_sha256,
             distance=hit.distance,
             similarity=similarity(hit.distance),
-            above_threshold=hit.distance <= threshold,
+            within_threshold=hit.distance <= thresholds[ref.gallery],
         )
         for rank, (hit, ref) in enumerate(ordered[:k], start=1)
     )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from faceledger.biometrics.crops import jpeg
 from faceledger.biometrics.models import ModelInfo
 from faceledger.biometrics.pipeline import Face, normalise
-from faceledger.errors import Conflict, InvalidInput, NotFound
+from faceledger.errors import Conflict, InvalidInput, ModelMismatch, NotFound
 from faceledger.gallery.models import Gallery, Photo, Subject, Template
 from faceledger.gallery.search import TemplateRef
 
@@ -36,6 +36,8 @@ class GallerySummary:
     subjects: int
     photos: int
     templates: int
+    model: str | None = None  # the embedding model of every template (None while empty)
+    activation_id: int | None = None  # the deployment gate's current activation
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as JSON-ready data."""
@@ -140,8 +142,15 @@ def add_photo(
     height: int,
     face: Face,
     model: ModelInfo,
+    face_choice: dict[str, Any] | None = None,
 ) -> tuple[Photo, Template]:
-    """Record a photo of ``subject`` and the template of its face."""
+    """Record a photo of ``subject`` and the template of its face (``face_choice``: which face
+    of a photo of several was taken, and why).
+
+    Raises:
+        ModelMismatch: if the gallery's templates come from another model.
+    """
+    adopt_model(gallery, model)
     photo = Photo(
         gallery_id=gallery.id,
         subject_id=subject.id,
@@ -151,12 +160,43 @@ def add_photo(
         image_format=image_format,
         width=width,
         height=height,
+        face_choice=face_choice,
     )
     session.add(photo)
     session.flush()
+    return photo, add_template(session, photo, face, model)
+
+
+def adopt_model(gallery: Gallery, model: ModelInfo) -> None:
+    """Make ``model`` the gallery's model if it has none yet (its first template).
+
+    Raises:
+        ModelMismatch: if the gallery already belongs to another model; templates of two
+            models are never mixed in one gallery.
+    """
+    if gallery.model_name is None:
+        gallery.model_name, gallery.model_version = model.name, model.version
+        gallery.model_sha256 = model.sha256
+        return
+    if (gallery.model_name, gallery.model_version, gallery.model_sha256) != (
+        model.name,
+        model.version,
+        model.sha256,
+    ):
+        raise ModelMismatch(
+            f"Gallery {gallery.name!r} holds templates of the {gallery.model_name} model "
+            f"({gallery.model_version}); a template of {model.name} ({model.version}) cannot "
+            f"join it. Re-embed the gallery first (`faceledger gallery reembed {gallery.name} "
+            "--model ...`).",
+            gallery=gallery.name,
+        )
+
+
+def add_template(session: Session, photo: Photo, face: Face, model: ModelInfo) -> Template:
+    """Record the template of ``face`` for a stored photo."""
     template = Template(
-        gallery_id=gallery.id,
-        subject_id=subject.id,
+        gallery_id=photo.gallery_id,
+        subject_id=photo.subject_id,
         photo_id=photo.id,
         embedding=np.asarray(face.embedding, dtype="<f4").tobytes(),
         box_left=face.box.left,
@@ -174,7 +214,7 @@ def add_photo(
     )
     session.add(template)
     session.flush()
-    return photo, template
+    return template
 
 
 def bump_generation(session: Session, gallery: Gallery) -> tuple[int, int]:
@@ -266,6 +306,8 @@ def summaries(session: Session) -> list[GallerySummary]:
             subjects.get(g.id, 0),
             photos.get(g.id, 0),
             templates.get(g.id, 0),
+            None if g.model_name is None else f"{g.model_name} {g.model_version}",
+            g.activation_id,
         )
         for g in session.scalars(select(Gallery).order_by(Gallery.name))
     ]

@@ -233,6 +233,39 @@ _SPECS = (
         "R1",
         local_operator=True,
     ),
+    ActionSpec(
+        "gallery.reembed",
+        "Re-embed a gallery's photos with another face model",
+        frozenset({R.SUPERVISOR, R.ADMIN}),
+        Scope.NONE,
+        "R15",
+        local_operator=True,
+    ),
+    # -- models: evaluation and the deployment gate -------------------------------------------
+    ActionSpec(
+        "model.read",
+        "Read stored model evaluations and gallery activations",
+        frozenset({R.EXAMINER, R.REVIEWER, R.SUPERVISOR, R.AUDITOR, R.ADMIN}),
+        Scope.NONE,
+        "R15",
+        local_operator=True,
+    ),
+    ActionSpec(
+        "model.evaluate",
+        "Store a model's accuracy evaluation for the deployment gate",
+        frozenset({R.SUPERVISOR, R.ADMIN}),
+        Scope.NONE,
+        "R15",
+        local_operator=True,
+    ),
+    ActionSpec(
+        "model.activate",
+        "Activate a model and operating threshold for a gallery through the deployment gate",
+        frozenset({R.SUPERVISOR, R.ADMIN}),
+        Scope.NONE,
+        "R16",
+        local_operator=True,
+    ),
     # -- the ledger --------------------------------------------------------------------------
     ActionSpec(
         "ledger.read",

@@ -140,7 +140,10 @@ class SearchRun(Base):
     probe_sha256: Mapped[str] = mapped_column(String(64))
     galleries: Mapped[list[str]] = mapped_column(JSON)
     models: Mapped[dict[str, Any]] = mapped_column(JSON)
-    threshold_micro: Mapped[int] = mapped_column(Integer)
+    threshold_micro: Mapped[int] = mapped_column(Integer)  # the strictest of ``thresholds``
+    # Each gallery's operating threshold and where it came from (R12; see
+    # faceledger.gallery.thresholds.OperatingThreshold.to_record).
+    thresholds: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     max_candidates: Mapped[int] = mapped_column(Integer)
     faces: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     ledger_seq: Mapped[int] = mapped_column(Integer, default=-1)
@@ -171,7 +174,9 @@ class CandidateRow(Base):
     photo_sha256: Mapped[str] = mapped_column(String(64))
     distance_micro: Mapped[int] = mapped_column(Integer)
     similarity_micro: Mapped[int] = mapped_column(Integer)
-    above_threshold: Mapped[bool] = mapped_column(Boolean)
+    # The distance is at most the gallery's operating threshold: flagged for attention, never
+    # a "match" (R9).
+    within_threshold: Mapped[bool] = mapped_column(Boolean)
 
     run: Mapped[SearchRun] = relationship(back_populates="candidates")
 

@@ -1,10 +1,10 @@
 """Policy profiles: one YAML file per jurisdiction, strictly validated and hashed.
 
 A profile names the rules that run (ids from :data:`faceledger.governance.rules.RULE_TYPES`)
-and holds their parameters in five sections (``access``, ``legal_basis``, ``request``,
-``results``, ``retention``); see ``profiles/massachusetts.yaml`` for a commented example. Every
-key is required unless noted; an unknown key, a wrong type, a value out of range or an unknown
-rule id is a :class:`~faceledger.errors.ConfigError` naming the file and the key.
+and holds their parameters in six sections (``access``, ``legal_basis``, ``request``,
+``results``, ``retention``, ``accuracy``); see ``profiles/massachusetts.yaml`` for a commented
+example. Every key is required unless noted; an unknown key, a wrong type, a value out of range
+or an unknown rule id is a :class:`~faceledger.errors.ConfigError` naming the file and the key.
 
 :attr:`Profile.sha256` hashes the canonical content (the parsed profile and its offence
 catalogue as sorted-key JSON), so the ledger can record exactly which rules were in force;
@@ -57,7 +57,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _E = TypeVar("_E", bound=StrEnum)
 _TOP_KEYS = frozenset(
     {"name", "title", "jurisdiction", "sources", "unsafe", "unsafe_warning", "rules"}
-    | {"access", "legal_basis", "request", "results", "retention"}
+    | {"access", "legal_basis", "request", "results", "retention", "accuracy"}
 )
 
 
@@ -112,6 +112,25 @@ class RetentionPolicy:
 
 
 @dataclass(frozen=True)
+class AccuracyPolicy:
+    """The deployment gate (R15, R16): what a model's stored evaluation must show before the
+    model and an operating threshold may serve a gallery. ``None`` bounds are not checked."""
+
+    gate: bool  # False: galleries are searched at the model's uncalibrated default (lab only)
+    operating_fpir: float  # the threshold is calibrated for this FPIR at the gallery's size
+    min_rank1: float | None  # rank-1 identification rate of mated probes
+    max_fnir: float | None  # FNIR at FPIR = FNIR_FPIR (R15)
+    max_fte: float | None  # failure-to-enrol rate
+    require_demographics: bool  # the evaluation must carry a demographic table (R16)
+    max_fmr_ratio: float | None  # worst-to-best FMR between groups (NIST IR 8280)
+    max_fnmr_ratio: float | None  # worst-to-best FNMR between groups
+
+
+FNIR_FPIR = 0.003
+"""The FPIR at which the gate reads FNIR (R15's example operating point)."""
+
+
+@dataclass(frozen=True)
 class Profile:
     """A validated policy profile with its offence catalogue and content hash."""
 
@@ -127,6 +146,7 @@ class Profile:
     request: RequestPolicy
     results: ResultsPolicy
     retention: RetentionPolicy
+    accuracy: AccuracyPolicy
     offences: OffenceCatalogue = dataclasses.field(repr=False)
     sha256: str = ""
     source: str = dataclasses.field(default="", compare=False)
@@ -147,6 +167,7 @@ class Profile:
         data["request"] = dataclasses.asdict(self.request)
         data["results"] = dataclasses.asdict(self.results)
         data["retention"] = dataclasses.asdict(self.retention)
+        data["accuracy"] = dataclasses.asdict(self.accuracy)
         data["offences"] = self.offences.to_dict()
         return _jsonable(data)  # type: ignore[no-any-return]
 
@@ -357,6 +378,17 @@ def parse_profile(
         result_days=s.integer("result_days", minimum=1),
         audit_log_min_days=s.integer("audit_log_min_days", minimum=1),
     )
+    s = top.section("accuracy", _keys(AccuracyPolicy))
+    accuracy = AccuracyPolicy(
+        gate=s.boolean("gate"),
+        operating_fpir=s.number("operating_fpir", minimum=1e-9, maximum=0.5),
+        min_rank1=s.optional_number("min_rank1", minimum=0.0, maximum=1.0),
+        max_fnir=s.optional_number("max_fnir", minimum=0.0, maximum=1.0),
+        max_fte=s.optional_number("max_fte", minimum=0.0, maximum=1.0),
+        require_demographics=s.boolean("require_demographics"),
+        max_fmr_ratio=s.optional_number("max_fmr_ratio", minimum=1.0, maximum=1e6),
+        max_fnmr_ratio=s.optional_number("max_fnmr_ratio", minimum=1.0, maximum=1e6),
+    )
     title, jurisdiction, sources = top.text("title"), top.text("jurisdiction"), top.texts("sources")
 
     if LegalBasisKind.COURT_ORDER in legal.allowed and not legal.court_order_authorities:
@@ -379,6 +411,7 @@ def parse_profile(
         request=request,
         results=results,
         retention=retention,
+        accuracy=accuracy,
         offences=offences,
         source=source,
     )
@@ -477,6 +510,19 @@ class _Section:
             upper = f" and at most {maximum}" if maximum is not None else ""
             raise self.bad(key, f"an integer of at least {minimum}{upper}", value)
         return value
+
+    def number(self, key: str, *, minimum: float, maximum: float) -> float:
+        value = self._get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.bad(key, "a number", value)
+        if not minimum <= value <= maximum:
+            raise self.bad(key, f"a number from {minimum:g} to {maximum:g}", value)
+        return float(value)
+
+    def optional_number(self, key: str, *, minimum: float, maximum: float) -> float | None:
+        if self._get(key) is None:
+            return None
+        return self.number(key, minimum=minimum, maximum=maximum)
 
     def optional_integer(self, key: str, *, minimum: int) -> int | None:
         if self._get(key) is None:

@@ -13,7 +13,9 @@ does. Each parameter is compared in the direction that makes it stricter:
 - limits must not rise (candidates, filing hours, training validity, probe and result
   retention; ``None`` is no limit) and minimums must not fall (reviews, narrative length,
   audit log days);
-- the caveat must be the same text.
+- the caveat must be the same text;
+- the deployment gate (``accuracy``) must stay on if the strictest has it, its operating FPIR
+  and maximum error rates and ratios must not rise, and its minimum rank-1 must not fall.
 
 Every field of a profile is either compared (:data:`COMPARED_FIELDS`) or listed with the reason
 it is not (:data:`NOT_COMPARED`); a test checks that no field is left out.
@@ -119,6 +121,31 @@ def _at_least(path: str, unit: str) -> _Check:
     return check
 
 
+def _at_least_optional(path: str, unit: str) -> _Check:
+    """A minimum (``None``: none) must not be lower than the strictest profile's."""
+
+    def check(profile: Profile, strictest: Profile) -> str | None:
+        mine, theirs = _get(profile, path), _get(strictest, path)
+        if theirs is None:
+            return None
+        if mine is None:
+            return f"{path} sets no minimum, where the {strictest.name} profile sets {theirs}."
+        return _at_least(path, unit)(profile, strictest)
+
+    return check
+
+
+def _kept_on(path: str) -> _Check:
+    """A requirement switched on in the strictest profile must stay on."""
+
+    def check(profile: Profile, strictest: Profile) -> str | None:
+        if _get(strictest, path) and not _get(profile, path):
+            return f"{path} is off, where the {strictest.name} profile requires it."
+        return None
+
+    return check
+
+
 def _same_text(path: str) -> _Check:
     def check(profile: Profile, strictest: Profile) -> str | None:
         mine, theirs = _get(profile, path), _get(strictest, path)
@@ -185,6 +212,14 @@ _CHECKS: tuple[tuple[str, _Check], ...] = (
     ("retention.probe_days", _at_most("retention.probe_days", "days")),
     ("retention.result_days", _at_most("retention.result_days", "days")),
     ("retention.audit_log_min_days", _at_least("retention.audit_log_min_days", "days")),
+    ("accuracy.gate", _kept_on("accuracy.gate")),
+    ("accuracy.operating_fpir", _at_most("accuracy.operating_fpir", "FPIR")),
+    ("accuracy.min_rank1", _at_least_optional("accuracy.min_rank1", "rank-1")),
+    ("accuracy.max_fnir", _at_most("accuracy.max_fnir", "FNIR")),
+    ("accuracy.max_fte", _at_most("accuracy.max_fte", "FTE")),
+    ("accuracy.require_demographics", _kept_on("accuracy.require_demographics")),
+    ("accuracy.max_fmr_ratio", _at_most("accuracy.max_fmr_ratio", "times")),
+    ("accuracy.max_fnmr_ratio", _at_most("accuracy.max_fnmr_ratio", "times")),
     ("offences", _offences),
 )
 

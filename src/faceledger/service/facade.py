@@ -21,6 +21,7 @@ from faceledger.service.access import Access
 from faceledger.service.accounts import AccountUseCases
 from faceledger.service.audit import AuditUseCases
 from faceledger.service.context import KEYS_DIR, ServiceContext
+from faceledger.service.deployments import DeploymentUseCases, OperatingPoints
 from faceledger.service.emergencies import EmergencyUseCases
 from faceledger.service.galleries import GalleryUseCases
 from faceledger.service.images import ImageUseCases
@@ -48,7 +49,8 @@ class FaceLedger:
         self._policy_store = PolicyStore(ctx)
         violation_log = ViolationLog(ctx.ledger)
         self.access = Access(ctx, self._policy_store, violation_log)
-        matcher = Matcher(ctx)
+        points = OperatingPoints(ctx, self._policy_store)
+        matcher = Matcher(ctx, points)
         steps = RequestSteps(ctx, self.access, self._policy_store)
         self.galleries = GalleryUseCases(ctx, self.access)
         self.searches = SearchUseCases(ctx, matcher, self.access, self._policy_store)
@@ -61,6 +63,7 @@ class FaceLedger:
         self.audit = AuditUseCases(ctx, self.access)
         self.policy = PolicyUseCases(ctx, self._policy_store, self.access)
         self.violations = ViolationUseCases(ctx, self.access)
+        self.deployments = DeploymentUseCases(ctx, self.access, self._policy_store, points)
 
     @classmethod
     def initialise(cls, settings: Settings, actor: str) -> FaceLedger:

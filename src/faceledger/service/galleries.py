@@ -8,17 +8,26 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from faceledger.errors import (
-    NotFound,
-)
+from faceledger.biometrics.pipeline import FacePipeline
+from faceledger.errors import Conflict, NotFound
 from faceledger.gallery import store
 from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos
-from faceledger.gallery.models import Gallery
+from faceledger.gallery.face_choice import FaceChoice, choose_face
+from faceledger.gallery.models import Gallery, Photo
 from faceledger.gallery.sources import EnrolItem
 from faceledger.governance.accounts import Principal
 from faceledger.service.access import Access
 from faceledger.service.context import ServiceContext
+from faceledger.service.deployments import OperatingPoints, gallery_model, same_model
 from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.reembed import (
+    ProgressHook,
+    ReembedSummary,
+    drop_templates,
+    reembed_one,
+    refuse_failures,
+    sources_of,
+)
 from faceledger.service.results import EnrolSummary
 
 ENROL_BATCH = 64  # photos written per transaction during bulk enrolment
@@ -110,17 +119,20 @@ class GalleryUseCases:
             NotFound: for an unknown gallery when ``create_gallery`` is False.
         """
 
+        model = self._ctx.pipeline.embedder.model
         with self._access.transaction(acting, "gallery.manage") as (session, fresh):
             actor = fresh.ledger_actor
             try:
-                store.get_gallery(session, gallery_name)
+                gallery = store.get_gallery(session, gallery_name)
             except NotFound:
                 if not create_gallery:
                     raise
-                self._add_gallery(session, actor, gallery_name, "")
+                gallery = self._add_gallery(session, actor, gallery_name, "")
+            OperatingPoints.require_model(gallery, model)  # before any photo is analysed
         summary = EnrolSummary(gallery=gallery_name)
-        pending: list[tuple[EnrolItem, PhotoAnalysis]] = []
+        pending: list[tuple[EnrolItem, PhotoAnalysis, FaceChoice]] = []
         by_path = {item.path: item for item in items}
+        ratio = self._ctx.settings.enrol_dominance_ratio
         for analysis in analyse_photos(
             [i.path for i in items], self._ctx.settings, self._ctx.pipeline
         ):
@@ -129,14 +141,16 @@ class GalleryUseCases:
                 progress(analysis)
             if analysis.error_message is not None:
                 summary.rejected.append((str(item.path), analysis.error_message))
-            elif not analysis.faces:
+                continue
+            choice = choose_face(analysis.faces, ratio)
+            if not analysis.faces:
                 summary.no_face.append(str(item.path))
-            elif len(analysis.faces) > 1:
-                summary.multiple_faces.append(str(item.path))
-            elif analysis.faces[0].problems:
-                summary.rejected.append((str(item.path), "; ".join(analysis.faces[0].problems)))
+            elif choice.face is None and choice.multiple and choice.record is None:
+                summary.multiple_faces.append((str(item.path), choice.refusal or ""))
+            elif choice.face is None:
+                summary.rejected.append((str(item.path), choice.refusal or ""))
             else:
-                pending.append((item, analysis))
+                pending.append((item, analysis, choice))
             if len(pending) >= ENROL_BATCH:
                 self._enrol_batch(actor, gallery_name, pending, summary)
                 pending = []
@@ -148,7 +162,7 @@ class GalleryUseCases:
         self,
         actor: str,
         gallery_name: str,
-        batch: list[tuple[EnrolItem, PhotoAnalysis]],
+        batch: list[tuple[EnrolItem, PhotoAnalysis, FaceChoice]],
         summary: EnrolSummary,
     ) -> None:
         model = self._ctx.pipeline.embedder.model
@@ -156,14 +170,14 @@ class GalleryUseCases:
         added_vectors: list[Any] = []
         with self.db.transaction() as session:
             gallery = store.get_gallery(session, gallery_name)
-            known = store.known_hashes(session, gallery.id, (a.sha256 or "" for _, a in batch))
-            for item, analysis in batch:
-                assert analysis.sha256 is not None
+            known = store.known_hashes(session, gallery.id, (a.sha256 or "" for _, a, _ in batch))
+            for item, analysis, choice in batch:
+                assert analysis.sha256 is not None and choice.face is not None
                 if analysis.sha256 in known:
                     summary.duplicates_skipped += 1
                     continue
                 known.add(analysis.sha256)
-                face = analysis.faces[0]
+                face = choice.face
                 subject, new = store.get_or_create_subject(
                     session, gallery, item.external_id, item.display_name
                 )
@@ -180,7 +194,10 @@ class GalleryUseCases:
                     height=analysis.height,
                     face=face,
                     model=model,
+                    face_choice=choice.record,
                 )
+                if choice.record is not None:
+                    summary.largest_face_taken.append(str(item.path))
                 self.ledger.append(
                     session,
                     actor=actor,
@@ -194,6 +211,7 @@ class GalleryUseCases:
                         "template_id": template.id,
                         "model": model.to_dict(),
                         "quality": face.quality.to_dict(),
+                        "face_choice": choice.record,
                     },
                 )
                 added_ids.append(template.id)
@@ -297,3 +315,97 @@ class GalleryUseCases:
             gallery = store.get_gallery(session, gallery_name)
             gallery_id, generation = gallery.id, gallery.generation
         return len(self.indexes.rebuild(gallery_id, generation, self._ctx.vectors_of(gallery_id)))
+
+    def reembed(
+        self,
+        acting: Principal,
+        gallery_name: str,
+        pipeline: FacePipeline,
+        progress: ProgressHook | None = None,
+        drop_failed: bool = False,
+    ) -> ReembedSummary:
+        """Replace every template of a gallery with one from ``pipeline``'s model
+        (see :mod:`faceledger.service.reembed`).
+
+        Raises:
+            PermissionDenied: without ``gallery.reembed`` (recorded).
+            NotFound: for an unknown gallery.
+            Conflict: if the gallery already belongs to that model, or a photo cannot be
+                re-embedded and ``drop_failed`` is False (nothing is changed then).
+        """
+        model = pipeline.embedder.model
+        with self._access.transaction(acting, "gallery.reembed", write=False) as (session, _):
+            gallery = store.get_gallery(session, gallery_name)
+            old = gallery_model(gallery)
+            if old is not None and same_model(old, model):
+                raise Conflict(
+                    f"Gallery {gallery_name!r} already holds templates of {model.name} "
+                    f"({model.version}).",
+                    gallery=gallery_name,
+                )
+            sources = sources_of(session, gallery.id)
+        results = []
+        for source in sources:
+            result = reembed_one(source, pipeline, self._ctx.settings)
+            results.append(result)
+            if progress:
+                progress(result)
+        failed = [r for r in results if r.face is None]
+        if failed and not drop_failed:
+            raise refuse_failures(gallery_name, failed)
+        summary = ReembedSummary(gallery_name, old.to_dict() if old else None, model.to_dict())
+        with self._access.transaction(acting, "gallery.reembed") as (session, fresh):
+            gallery = store.get_gallery(session, gallery_name)
+            drop_templates(session, [t for r in results for t in r.source.old_template_ids])
+            gallery.model_name = gallery.model_version = gallery.model_sha256 = None
+            store.adopt_model(gallery, model)
+            previous_activation, gallery.activation_id = gallery.activation_id, None
+            for result in results:
+                photo = session.get(Photo, result.source.photo_id)
+                assert photo is not None
+                if result.face is None:
+                    summary.removed.append((photo.id, result.problem or ""))
+                    session.delete(photo)
+                    continue
+                template = store.add_template(session, photo, result.face, model)
+                summary.photos += 1
+                summary.from_file += result.read_from == "file"
+                summary.from_chip += result.read_from == "chip"
+                self.ledger.append(
+                    session,
+                    actor=fresh.ledger_actor,
+                    action=LedgerAction.GALLERY_REEMBED_PHOTO,
+                    object_type="photo",
+                    object_id=str(photo.id),
+                    payload={
+                        "gallery": gallery_name,
+                        "photo_sha256": photo.sha256,
+                        "old_template_ids": list(result.source.old_template_ids),
+                        "template_id": template.id,
+                        "read_from": result.read_from,
+                        "model": model.to_dict(),
+                        "quality": result.face.quality.to_dict(),
+                    },
+                )
+            _, generation = store.bump_generation(session, gallery)
+            summary.ledger_seq = self.ledger.append(
+                session,
+                actor=fresh.ledger_actor,
+                action=LedgerAction.GALLERY_REEMBED,
+                object_type="gallery",
+                object_id=gallery_name,
+                payload={
+                    "gallery": gallery_name,
+                    "old_model": summary.old_model,
+                    "new_model": summary.new_model,
+                    "photos": summary.photos,
+                    "from_file": summary.from_file,
+                    "from_chip": summary.from_chip,
+                    "removed": [{"photo_id": p, "reason": r} for p, r in summary.removed],
+                    "cleared_activation_id": previous_activation,
+                },
+            ).seq
+            gallery_id = gallery.id
+        loader = self._ctx.vectors_of(gallery_id)
+        self.indexes.rebuild(gallery_id, generation, loader)
+        return summary

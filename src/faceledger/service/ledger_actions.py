@@ -34,6 +34,11 @@ class LedgerAction(StrEnum):
     GALLERY_ENROLL = "gallery.enroll"
     GALLERY_DELETE_SUBJECT = "gallery.delete_subject"
     GALLERY_DELETE_PHOTO = "gallery.delete_photo"
+    GALLERY_REEMBED = "gallery.reembed"
+    GALLERY_REEMBED_PHOTO = "gallery.reembed_photo"
+    MODEL_EVALUATION = "model.evaluation"
+    MODEL_ACTIVATE = "model.activate"
+    MODEL_ACTIVATION_REFUSED = "model.activation_refused"
     SEARCH_RUN = "search.run"
     VERIFY_RUN = "verify.run"
     REQUEST_SUBMIT = "request.submit"
@@ -74,6 +79,16 @@ DESCRIPTIONS: dict[LedgerAction, str] = {
     LedgerAction.GALLERY_ENROLL: "photos were enrolled into a gallery (hashes, provenance)",
     LedgerAction.GALLERY_DELETE_SUBJECT: "a subject and its photos left a gallery",
     LedgerAction.GALLERY_DELETE_PHOTO: "a photo left a gallery",
+    LedgerAction.GALLERY_REEMBED: "a gallery's templates were re-embedded with another model "
+    "(the old and new model, counts, photos that could not be re-embedded)",
+    LedgerAction.GALLERY_REEMBED_PHOTO: "one photo's template was replaced by one from the "
+    "gallery's new model (old and new template ids, what was re-read: file or chip)",
+    LedgerAction.MODEL_EVALUATION: "a model's accuracy evaluation was stored (model, dataset "
+    "fingerprint, the summary's SHA-256, the gate's figures; R15, R16)",
+    LedgerAction.MODEL_ACTIVATE: "the deployment gate activated a model and operating point "
+    "for a gallery (evaluation, bounds met, target FPIR, threshold; R15, R16)",
+    LedgerAction.MODEL_ACTIVATION_REFUSED: "the deployment gate refused an activation (the "
+    "bounds missed, with the evaluation's figures)",
     LedgerAction.SEARCH_RUN: "an ad hoc 1:N search under an unsafe profile (lab only)",
     LedgerAction.VERIFY_RUN: "an ad hoc 1:1 comparison under an unsafe profile (lab only)",
     LedgerAction.REQUEST_SUBMIT: "a search request was filed, with the policy decision",

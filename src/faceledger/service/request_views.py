@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from faceledger.governance.accounts import Agency, Principal, User
 from faceledger.governance.lifecycle import State
+from faceledger.gallery.thresholds import OperatingThreshold
 from faceledger.governance.models import CandidateRow, RequestRow, ReviewRow
 from faceledger.governance.profiles import Profile
 
@@ -89,7 +90,7 @@ class CandidateView:
     photo_sha256: str
     distance: float
     similarity: float
-    above_threshold: bool
+    within_threshold: bool
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ class RunView:
     finished_at: str | None
     galleries: tuple[str, ...]
     models: dict[str, Any]
-    threshold: float
+    threshold: float  # the strictest gallery's
+    thresholds: tuple[dict[str, Any], ...]  # each gallery's, with where it came from (R12)
     max_candidates: int
     faces: tuple[dict[str, Any], ...]
     candidates: tuple[CandidateView, ...]
@@ -224,7 +226,7 @@ def _candidate(c: CandidateRow) -> CandidateView:
         photo_sha256=c.photo_sha256,
         distance=c.distance_micro / 1_000_000,
         similarity=c.similarity_micro / 1_000_000,
-        above_threshold=c.above_threshold,
+        within_threshold=c.within_threshold,
     )
 
 
@@ -241,6 +243,7 @@ def _run(session: Session, row: RequestRow, staff: bool, sealed: bool) -> RunVie
         galleries=tuple(run.galleries),
         models=run.models,
         threshold=run.threshold_micro / 1_000_000,
+        thresholds=tuple(OperatingThreshold.from_record(t).to_dict() for t in run.thresholds),
         max_candidates=run.max_candidates,
         faces=tuple(run.faces) if staff else (),
         candidates=tuple(_candidate(c) for c in visible),

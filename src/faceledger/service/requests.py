@@ -252,6 +252,8 @@ class RequestUseCases:
             # Check the policy before touching the biometrics.
             steps.decide(session, me, Action.RUN_SEARCH, row, started)
             targets = self._matcher.targets(session, list(row.galleries))
+            # The model check and the deployment gate, before the biometrics (R15, R16).
+            points = self._matcher.points.for_targets(session, targets)
             data, face_index = probe.data, row.face_index
         name = f"probe of request {request_id}"
         face = self._matcher.face(self._matcher.decode(data, name), name, face_index)
@@ -260,10 +262,11 @@ class RequestUseCases:
         with steps.step(acting, "request.search", request_id) as (session, me, row):
             steps.require_state(row, searchable, "run the search")
             decision = steps.decide(session, me, Action.RUN_SEARCH, row, utcnow())
-            [ranked] = self._matcher.rank(session, [face], hits, cap)
+            [ranked] = self._matcher.rank(session, [face], hits, cap, points)
             finished = utcnow()
             models = {k: m.to_dict() for k, m in self._ctx.pipeline.models.items()}
-            threshold = round(self._ctx.settings.match_threshold * 1_000_000)
+            threshold = round(min(p.distance for p in points.values()) * 1_000_000)
+            thresholds = [p.to_record() for p in points.values()]
             run = SearchRun(
                 request_id=row.id,
                 operator_id=me.id,
@@ -273,6 +276,7 @@ class RequestUseCases:
                 galleries=[t[2] for t in targets],
                 models=models,
                 threshold_micro=threshold,
+                thresholds=thresholds,
                 max_candidates=cap,
                 faces=[
                     {
@@ -300,7 +304,7 @@ class RequestUseCases:
                         photo_sha256=c.photo_sha256,
                         distance_micro=round(c.distance * 1_000_000),
                         similarity_micro=round(c.similarity * 1_000_000),
-                        above_threshold=c.above_threshold,
+                        within_threshold=c.within_threshold,
                     )
                 )
             session.flush()
@@ -319,6 +323,7 @@ class RequestUseCases:
                     "face_index": ranked.index,
                     "models": models,
                     "threshold_micro": threshold,
+                    "thresholds": thresholds,
                     "max_candidates": cap,
                     "candidate_count": len(ranked.candidates),
                     "candidates": [c.to_record() for c in ranked.candidates],

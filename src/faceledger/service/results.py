@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faceledger.gallery.search import ProbeFace
+from faceledger.gallery.thresholds import OperatingThreshold
 
 
 @dataclass
@@ -17,7 +18,8 @@ class EnrolSummary:
     enrolled: int = 0
     duplicates_skipped: int = 0
     no_face: list[str] = field(default_factory=list)
-    multiple_faces: list[str] = field(default_factory=list)
+    multiple_faces: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    largest_face_taken: list[str] = field(default_factory=list)  # enrolled by the rule
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     new_subjects: int = 0
 
@@ -41,7 +43,8 @@ class EnrolSummary:
             "new_subjects": self.new_subjects,
             "duplicates_skipped": self.duplicates_skipped,
             "no_face": self.no_face,
-            "multiple_faces": self.multiple_faces,
+            "multiple_faces": [{"path": p, "reason": r} for p, r in self.multiple_faces],
+            "largest_face_taken": self.largest_face_taken,
             "rejected": [{"path": p, "reason": r} for p, r in self.rejected],
         }
 
@@ -52,7 +55,8 @@ class SearchResult:
 
     probe_sha256: str
     galleries: tuple[str, ...]
-    threshold: float
+    threshold: float  # the strictest gallery's
+    thresholds: tuple[OperatingThreshold, ...]  # each gallery's, with its source
     top_k: int
     faces: tuple[ProbeFace, ...]
     models: dict[str, dict[str, str]]
@@ -71,6 +75,7 @@ class SearchResult:
             "probe_sha256": self.probe_sha256,
             "galleries": list(self.galleries),
             "threshold": self.threshold,
+            "thresholds": [t.to_dict() for t in self.thresholds],
             "top_k": self.top_k,
             "models": self.models,
             "started_at": self.started_at.isoformat(),
@@ -88,12 +93,17 @@ class VerifyResult:
     sha256_b: str
     distance: float
     similarity: float
-    threshold: float
+    point: OperatingThreshold
     ledger_seq: int
 
     @property
-    def above_threshold(self) -> bool:
-        """True when the distance is within the threshold (a possible same person)."""
+    def threshold(self) -> float:
+        """The 1:1 threshold (distance)."""
+        return self.point.distance
+
+    @property
+    def within_threshold(self) -> bool:
+        """True when the distance is within the threshold (worth an examiner's comparison)."""
         return self.distance <= self.threshold
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,6 +114,7 @@ class VerifyResult:
             "distance": round(self.distance, 4),
             "similarity": round(self.similarity, 4),
             "threshold": self.threshold,
-            "above_threshold": self.above_threshold,
+            "threshold_source": self.point.to_dict(),
+            "within_threshold": self.within_threshold,
             "ledger_seq": self.ledger_seq,
         }

@@ -4,7 +4,7 @@ unsafe (lab) profile: every other search goes through a request with a legal bas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +23,11 @@ from faceledger.errors import (
 from faceledger.gallery import store
 from faceledger.gallery.index import Hit
 from faceledger.gallery.search import ProbeFace, rank_candidates, similarity
+from faceledger.gallery.thresholds import OperatingThreshold
 from faceledger.governance.accounts import Principal
 from faceledger.service.access import Access
 from faceledger.service.context import ServiceContext
+from faceledger.service.deployments import OperatingPoints
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.policy import PolicyStore
 from faceledger.service.results import SearchResult, VerifyResult
@@ -34,8 +36,9 @@ from faceledger.service.results import SearchResult, VerifyResult
 class Matcher:
     """From image bytes to ranked candidates; knows nothing of requests or people."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, points: OperatingPoints) -> None:
         self.settings, self.pipeline, self._ctx = ctx.settings, ctx.pipeline, ctx
+        self.points = points
 
     def decode(self, data: bytes | Path, name: str = "probe") -> DecodedImage:
         """Decode an uploaded image or an image file under the configured limits."""
@@ -134,12 +137,18 @@ class Matcher:
         return hits_per_face
 
     def rank(
-        self, session: Session, faces: Sequence[Face], hits: list[list[Hit]], k: int
+        self,
+        session: Session,
+        faces: Sequence[Face],
+        hits: list[list[Hit]],
+        k: int,
+        points: Mapping[str, OperatingThreshold],
     ) -> tuple[ProbeFace, ...]:
-        """Turn nearest templates into ranked candidate lists, one per face (empty if unusable)."""
+        """Turn nearest templates into ranked candidate lists, one per face (empty if unusable),
+        flagging candidates within their gallery's operating threshold."""
         refs = store.template_refs(session, (h.template_id for row in hits for h in row))
-        threshold = self.settings.match_threshold
-        ranked = iter([rank_candidates(row, refs, k, threshold) for row in hits])
+        thresholds = {name: point.distance for name, point in points.items()}
+        ranked = iter([rank_candidates(row, refs, k, thresholds) for row in hits])
         return tuple(
             ProbeFace(f.index, f.box, f.quality, f.problems, () if f.problems else next(ranked))
             for f in faces
@@ -151,6 +160,7 @@ class Matcher:
         Raises:
             NotFound: for an unknown gallery.
             InvalidInput: if there is no gallery at all.
+            ModelMismatch: if a gallery's templates come from another model than the probe's.
         """
         if names:
             chosen = [store.get_gallery(session, n) for n in dict.fromkeys(names)]
@@ -158,6 +168,8 @@ class Matcher:
             chosen = [store.get_gallery(session, s.name) for s in store.summaries(session)]
         if not chosen:
             raise InvalidInput("There is no gallery to search; enrol photos first.")
+        for gallery in chosen:
+            self.points.require_model(gallery, self.pipeline.embedder.model)
         return [(g.id, g.generation, g.name) for g in chosen]
 
 
@@ -199,14 +211,15 @@ class SearchUseCases:
             )
         name = name or (probe.name if isinstance(probe, Path) else "probe")
         image = self._matcher.decode(probe, name)
-        faces = self._matcher.faces(image, name)
-        threshold = self._ctx.settings.match_threshold
         with self._ctx.db.read() as session:
             targets = self._matcher.targets(session, galleries)
+            points = self._matcher.points.for_targets(session, targets)
+        faces = self._matcher.faces(image, name)
         hits = self._matcher.nearest(faces, targets, k)
         models = {key: m.to_dict() for key, m in self._ctx.pipeline.models.items()}
+        threshold = min(p.distance for p in points.values())
         with self._ctx.db.transaction() as session:
-            probe_faces = self._matcher.rank(session, faces, hits, k)
+            probe_faces = self._matcher.rank(session, faces, hits, k, points)
             finished = utcnow()
             entry = self._ctx.ledger.append(
                 session,
@@ -220,6 +233,7 @@ class SearchUseCases:
                     "galleries": [name for _, _, name in targets],
                     "models": models,
                     "threshold_micro": round(threshold * 1_000_000),
+                    "thresholds": [p.to_record() for p in points.values()],
                     "top_k": k,
                     "started_at": started.isoformat(),
                     "finished_at": finished.isoformat(),
@@ -238,6 +252,7 @@ class SearchUseCases:
             probe_sha256=image.sha256,
             galleries=tuple(name for _, _, name in targets),
             threshold=threshold,
+            thresholds=tuple(points.values()),
             top_k=k,
             faces=probe_faces,
             models=models,
@@ -279,8 +294,8 @@ class SearchUseCases:
             faces.append(found[0])
             hashes.append(image.sha256)
         distance = float(np.linalg.norm(faces[0].unit_embedding - faces[1].unit_embedding))
-        threshold = self._ctx.settings.match_threshold
         with self._ctx.db.transaction() as session:
+            point = self._matcher.points.for_verify(session)
             entry = self._ctx.ledger.append(
                 session,
                 actor=acting.ledger_actor,
@@ -292,10 +307,9 @@ class SearchUseCases:
                     "sha256_a": hashes[0],
                     "sha256_b": hashes[1],
                     "distance_micro": round(distance * 1_000_000),
-                    "threshold_micro": round(threshold * 1_000_000),
+                    "threshold_micro": round(point.distance * 1_000_000),
+                    "threshold": point.to_record(),
                     "model": self._ctx.pipeline.embedder.model.to_dict(),
                 },
             )
-        return VerifyResult(
-            hashes[0], hashes[1], distance, similarity(distance), threshold, entry.seq
-        )
+        return VerifyResult(hashes[0], hashes[1], distance, similarity(distance), point, entry.seq)

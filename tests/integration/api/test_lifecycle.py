@@ -40,7 +40,7 @@ def test_court_order_request_from_filing_to_verified_ledger(unit: ApiUnit) -> No
     run = searched.json()["run"]
     assert run["operator"] == "ex-smith"
     top = run["candidates"][0]
-    assert (top["rank"], top["external_id"], top["above_threshold"]) == (1, "obama", True)
+    assert (top["rank"], top["external_id"], top["within_threshold"]) == (1, "obama", True)
 
     # The examiner sees the candidate's face chip; the requester nothing unreleased.
     chip = unit.call("examiner", "GET", f"/requests/{rid}/candidates/{top['id']}/chip.jpg")

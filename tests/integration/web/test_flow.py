@@ -60,7 +60,7 @@ def test_request_to_release_through_the_pages(site: Site) -> None:
     result = site.as_("ex-smith").get(page).text
     rows = candidates(result)
     assert rows and any("subject obama," in body for body in rows.values())
-    assert 'data-testid="similarity"' in result and 'data-testid="above-threshold"' in result
+    assert 'data-testid="similarity"' in result and 'data-testid="within-threshold"' in result
     assert 'data-testid="probe-quality"' in result and "eye distance" in result
     assert "dlib_face_recognition_resnet_model_v1" in result
     images = set(IMAGE.findall(result))

@@ -1,4 +1,5 @@
-"""The face pipeline on real photos with the real dlib models."""
+"""The dlib face pipeline on real photos with the real dlib models (the default sface pipeline
+is tested in test_sface.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,32 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from faceledger.biometrics.detect import CnnDetector, make_detector
+from faceledger.biometrics.align import DLIB_5, DlibAligner
+from faceledger.biometrics.detect import CnnDetector, HogDetector, make_detector
 from faceledger.biometrics.embed import DlibResNetEmbedder
 from faceledger.biometrics.image import DecodedImage, read_image_file
 from faceledger.biometrics.models import LANDMARKS_FILE, RESNET_FILE, weight_path
-from faceledger.biometrics.pipeline import FacePipeline
+from faceledger.biometrics.pipeline import FacePipeline, pipeline_for
 from faceledger.biometrics.quality import QualityThresholds
 from faceledger.errors import ConfigError
+from tests.conftest import make_settings
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> FacePipeline:
-    return FacePipeline(make_detector("hog", 1), DlibResNetEmbedder())
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> FacePipeline:
+    settings = make_settings(tmp_path_factory.mktemp("dlib"), pipeline="dlib")
+    return FacePipeline.from_settings(settings)
+
+
+def test_dlib_pipeline_is_built_by_name(tmp_path: Path, pipeline: FacePipeline) -> None:
+    assert isinstance(pipeline.detector, HogDetector)
+    assert isinstance(pipeline.embedder, DlibResNetEmbedder)
+    assert isinstance(pipeline.aligner, DlibAligner)
+    settings = make_settings(tmp_path, detector="cnn", upsample=0)
+    built = pipeline_for(settings, "dlib")
+    assert isinstance(built.detector, CnnDetector) and built.detector.upsample == 0
+    # Composed by hand, a dlib embedder gets dlib's aligner (tests/fakes.py relies on this).
+    assert isinstance(FacePipeline(HogDetector(), DlibResNetEmbedder()).aligner, DlibAligner)
 
 
 def people_photos(faces_dir: Path) -> list[Path]:
@@ -54,6 +69,8 @@ def test_face_has_landmarks_chip_quality_and_descriptor(
     assert face.embedding.shape == (128,)
     assert np.isclose(np.linalg.norm(face.unit_embedding), 1.0, atol=1e-5)
     assert face.landmarks.points.shape == (5, 2)
+    assert face.landmarks.scheme == DLIB_5
+    assert face.box.landmarks is None
     left, right = face.landmarks.eye_centres
     assert face.box.left < left[0] < right[0] < face.box.right
     assert 40 < face.quality.eye_distance_px < face.box.width

@@ -103,10 +103,10 @@ def test_search_and_verify_are_refused_outside_the_lab_profile(
     ]
 
 
-def test_search_with_nobody_above_threshold_exits_1(data_dir: Path, faces_dir: Path) -> None:
+def test_search_with_nobody_within_threshold_exits_1(data_dir: Path, faces_dir: Path) -> None:
     code, out, _ = cli(data_dir, "search", str(faces_dir / "people/amy/amy1.png"), "--json")
     assert code == 1
-    assert not any(c["above_threshold"] for c in json.loads(out)["faces"][0]["candidates"])
+    assert not any(c["within_threshold"] for c in json.loads(out)["faces"][0]["candidates"])
 
 
 def test_verify_exit_codes(data_dir: Path, faces_dir: Path) -> None:

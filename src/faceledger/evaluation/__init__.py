@@ -1,0 +1,37 @@
+"""Accuracy evaluation in NIST terms (R15) with demographic differentials (R16).
+
+Embed a labelled set once, then measure 1:1 (FMR, FNMR, EER, ROC/DET), 1:N (CMC, FNIR at
+FPIR), failure to enrol and per-group error rates, with identity-level bootstrap intervals.
+"""
+
+from faceledger.evaluation.calibration import (
+    ImpostorDistribution,
+    OperatingThreshold,
+    fmr_for_fpir,
+    threshold_for_fmr,
+    threshold_for_fpir,
+)
+from faceledger.evaluation.dataset import Dataset, load_folder, load_pairs_only
+from faceledger.evaluation.demographics import LABEL_SOURCES, read_labels
+from faceledger.evaluation.report import WrittenReport, write_report
+from faceledger.evaluation.results import EvaluationReport
+from faceledger.evaluation.runner import EvaluationOptions, evaluate_embeddings, run_evaluation
+
+__all__ = [
+    "LABEL_SOURCES",
+    "Dataset",
+    "EvaluationOptions",
+    "EvaluationReport",
+    "ImpostorDistribution",
+    "OperatingThreshold",
+    "WrittenReport",
+    "evaluate_embeddings",
+    "fmr_for_fpir",
+    "load_folder",
+    "load_pairs_only",
+    "read_labels",
+    "run_evaluation",
+    "threshold_for_fmr",
+    "threshold_for_fpir",
+    "write_report",
+]

@@ -1,0 +1,137 @@
+"""The deployment gate (R15, R16): does a stored evaluation meet the profile's accuracy bounds?
+
+Pure: it reads an evaluation summary (as ``faceledger eval`` writes it) and the active profile's
+:class:`~faceledger.governance.profiles.AccuracyPolicy`, and returns one sentence per bound the
+evaluation misses. An empty list opens the gate. The service records both outcomes in the
+ledger and stores an activation only when the list is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from faceledger.governance.profiles import FNIR_FPIR, AccuracyPolicy
+
+
+@dataclass(frozen=True)
+class GateFigures:
+    """The figures of an evaluation that the gate reads (``None``: not reported)."""
+
+    rank1: float | None
+    fnir: float | None  # at FPIR = FNIR_FPIR
+    fte: float | None
+    label_source: str | None  # None: no demographic table
+    max_fmr_ratio: float | None
+    max_fnmr_ratio: float | None
+
+    @classmethod
+    def of(cls, summary: Mapping[str, Any]) -> GateFigures:
+        """Read the gate's figures from an evaluation summary."""
+        one_to_n = summary.get("one_to_n") or {}
+        at = (one_to_n.get("fnir_at_fpir") or {}).get(_fpir_key(FNIR_FPIR)) or {}
+        demographics = summary.get("demographics") or None
+        return cls(
+            rank1=_number(one_to_n.get("rank1")),
+            fnir=_number(at.get("fnir")),
+            fte=_number(summary.get("fte")),
+            label_source=None if demographics is None else str(demographics.get("label_source")),
+            max_fmr_ratio=None if demographics is None else _ratio(demographics, "max_fmr_ratio"),
+            max_fnmr_ratio=(
+                None if demographics is None else _ratio(demographics, "max_fnmr_ratio")
+            ),
+        )
+
+    def to_record(self) -> dict[str, int | str | None]:
+        """Return the figures as integers (millionths), as the ledger records them."""
+        return {
+            "rank1_micro": _micro(self.rank1),
+            "fnir_at_fpir_0_003_micro": _micro(self.fnir),
+            "fte_micro": _micro(self.fte),
+            "label_source": self.label_source,
+            "max_fmr_ratio_micro": _micro(self.max_fmr_ratio),
+            "max_fnmr_ratio_micro": _micro(self.max_fnmr_ratio),
+        }
+
+
+def gate_reasons(summary: Mapping[str, Any], policy: AccuracyPolicy) -> list[str]:
+    """Return one sentence per accuracy bound of ``policy`` the evaluation does not meet."""
+    figures = GateFigures.of(summary)
+    reasons: list[str] = []
+    _minimum(reasons, "rank-1 identification rate", figures.rank1, policy.min_rank1)
+    _maximum(reasons, f"FNIR at FPIR {FNIR_FPIR:g}", figures.fnir, policy.max_fnir)
+    _maximum(reasons, "failure-to-enrol rate", figures.fte, policy.max_fte)
+    if policy.require_demographics and figures.label_source is None:
+        reasons.append(
+            "the evaluation has no demographic table (FMR and FNMR per group, R16); run "
+            "`faceledger eval` with --labels"
+        )
+    if figures.label_source is not None:
+        _maximum(
+            reasons,
+            "worst-to-best FMR ratio between groups",
+            figures.max_fmr_ratio,
+            policy.max_fmr_ratio,
+            ratio=True,
+        )
+        _maximum(
+            reasons,
+            "worst-to-best FNMR ratio between groups",
+            figures.max_fnmr_ratio,
+            policy.max_fnmr_ratio,
+            ratio=True,
+        )
+    return reasons
+
+
+def _minimum(reasons: list[str], what: str, value: float | None, bound: float | None) -> None:
+    if bound is None:
+        return
+    if value is None:
+        reasons.append(
+            f"the evaluation does not report the {what}; the profile needs at least {bound:.1%}"
+        )
+    elif value < bound:
+        reasons.append(f"{what} is {value:.2%}, below the profile's minimum of {bound:.1%}")
+
+
+def _maximum(
+    reasons: list[str],
+    what: str,
+    value: float | None,
+    bound: float | None,
+    ratio: bool = False,
+) -> None:
+    if bound is None:
+        return
+
+    def shown(v: float) -> str:
+        return f"{v:.2f}x" if ratio else f"{v:.2%}"
+
+    if value is None:
+        reasons.append(
+            f"the evaluation does not report the {what}; the profile allows at most {shown(bound)}"
+        )
+    elif value > bound:
+        reasons.append(f"{what} is {shown(value)}, above the profile's maximum of {shown(bound)}")
+
+
+def _fpir_key(fpir: float) -> str:
+    return f"{fpir:g}"
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _ratio(demographics: Mapping[str, Any], key: str) -> float | None:
+    # A ratio that cannot be computed (a group with no errors at all) is reported as null by
+    # the evaluation; the gate cannot show that it is within bounds, so it counts as missing.
+    return _number(demographics.get(key))
+
+
+def _micro(value: float | None) -> int | None:
+    return None if value is None else round(value * 1_000_000)
