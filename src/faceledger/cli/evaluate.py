@@ -16,11 +16,12 @@ from rich.table import Table
 
 from faceledger.cli.common import console, err_console, handled, state
 from faceledger.config import Settings
-from faceledger.errors import ConfigError, InvalidInput
+from faceledger.errors import InvalidInput
 
 if TYPE_CHECKING:
     from faceledger.evaluation.report import WrittenReport
     from faceledger.evaluation.results import EvaluationReport
+    from faceledger.service import FaceLedger
 
 FACE_CHOICES = ("largest", "centre")
 LABEL_SOURCE_CHOICES = ("self-reported", "perceived", "predicted")
@@ -51,19 +52,14 @@ def _choice(value: str | None, choices: tuple[str, ...], option: str) -> None:
 
 
 def settings_for(settings: Settings, pipeline: str | None) -> Settings:
-    """Return ``settings`` with the ``pipeline`` override applied, if one was given.
+    """Return ``settings`` with the ``--pipeline`` override applied, if one was given.
 
     Raises:
-        ConfigError: if this build has no ``pipeline`` setting yet.
+        InvalidInput: for a pipeline name that is not sface or dlib.
     """
     if pipeline is None:
         return settings
     _choice(pipeline, PIPELINE_CHOICES, "--pipeline")
-    if "pipeline" not in settings.as_dict():
-        raise ConfigError(
-            f"--pipeline {pipeline}: this build has no 'pipeline' setting yet; run without "
-            "--pipeline to evaluate the configured pipeline."
-        )
     return settings.replace(pipeline=pipeline)
 
 
@@ -178,6 +174,11 @@ def evaluate(
     limit_identities: int | None = typer.Option(
         None, "--limit-identities", help="Use only the first N identities of each part.", min=1
     ),
+    store: bool = typer.Option(
+        False,
+        "--store",
+        help="Also store the evaluation in the data directory, for the deployment gate.",
+    ),
 ) -> None:
     """Measure accuracy (FNIR at FPIR, CMC, EER, FTE) and demographic differentials."""
     request = EvaluateRequest(
@@ -196,3 +197,17 @@ def evaluate(
     with handled():
         report, written = evaluate_to_folder(state(ctx).settings, request)
         print_report(report, written)
+    if store:
+        from faceledger.cli.common import run
+        from faceledger.service import local_operator
+
+        def body(service: FaceLedger) -> int:
+            view = service.deployments.record_evaluation(local_operator(), report.to_summary())
+            console.print(
+                f"stored as evaluation {view.id} (ledger entry #{view.ledger_seq}); activate it "
+                f"with `faceledger gallery activate GALLERY --evaluation {view.id}`",
+                highlight=False,
+            )
+            return 0
+
+        run(ctx, body)

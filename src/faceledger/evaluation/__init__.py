@@ -5,8 +5,8 @@ FPIR), failure to enrol and per-group error rates, with identity-level bootstrap
 """
 
 from faceledger.evaluation.calibration import (
+    Calibration,
     ImpostorDistribution,
-    OperatingThreshold,
     fmr_for_fpir,
     threshold_for_fmr,
     threshold_for_fpir,
@@ -19,11 +19,11 @@ from faceledger.evaluation.runner import EvaluationOptions, evaluate_embeddings,
 
 __all__ = [
     "LABEL_SOURCES",
+    "Calibration",
     "Dataset",
     "EvaluationOptions",
     "EvaluationReport",
     "ImpostorDistribution",
-    "OperatingThreshold",
     "WrittenReport",
     "evaluate_embeddings",
     "fmr_for_fpir",

@@ -32,7 +32,7 @@ FMR_GRID: tuple[float, ...] = (
 
 
 @dataclass(frozen=True)
-class OperatingThreshold:
+class Calibration:
     """A threshold chosen for a target, and whether the measurements can show the target."""
 
     threshold: float
@@ -131,7 +131,7 @@ def fmr_for_fpir(target_fpir: float, gallery_size: int) -> float:
     return -math.expm1(math.log1p(-target_fpir) / gallery_size)
 
 
-def threshold_for_fmr(impostor: ImpostorDistribution, target_fmr: float) -> OperatingThreshold:
+def threshold_for_fmr(impostor: ImpostorDistribution, target_fmr: float) -> Calibration:
     """Return the loosest measured distance whose FMR is at most ``target_fmr``.
 
     Below 1 / count no measured threshold can show the target: the threshold is clamped to the
@@ -156,19 +156,19 @@ def threshold_for_fmr(impostor: ImpostorDistribution, target_fmr: float) -> Oper
             )
         else:
             note = f"Measured FMR {measured:g} over {n} impostor comparisons."
-        return OperatingThreshold(
+        return Calibration(
             chosen.threshold, target_fmr, chosen.within_measured_range, measured, note
         )
     usable = [(f, t) for f, t in impostor.quantiles if t is not None and f <= target_fmr]
     if not usable:  # beyond the kept distances and below the grid: the last kept is safe
         last = float(impostor.smallest[-1])
         measured = impostor.smallest.size / n
-        return OperatingThreshold(
+        return Calibration(
             last, target_fmr, True, measured, "Largest kept impostor distance (conservative)."
         )
     fmr, threshold = max(usable)
     assert threshold is not None
-    return OperatingThreshold(
+    return Calibration(
         threshold,
         target_fmr,
         True,
@@ -179,7 +179,7 @@ def threshold_for_fmr(impostor: ImpostorDistribution, target_fmr: float) -> Oper
 
 def threshold_for_fpir(
     impostor: ImpostorDistribution, target_fpir: float, gallery_size: int
-) -> OperatingThreshold:
+) -> Calibration:
     """Return the threshold for ``target_fpir`` against ``gallery_size`` entries, via the FMR
     1 - (1 - FPIR)^(1/N) (independent comparisons assumed). Larger galleries get stricter
     (smaller) thresholds.

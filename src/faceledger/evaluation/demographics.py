@@ -36,6 +36,11 @@ LABEL_SOURCES: tuple[LabelSource, ...] = ("self-reported", "perceived", "predict
 UNKNOWN_VALUES = frozenset({"", "unknown", "na", "n/a", "none"})
 MIN_MATED_PAIRS = 50
 MIN_NONMATED_PAIRS = 1000
+MIN_EXPECTED_ERRORS = 5
+"""A group's rate enters a ratio only if its comparisons would show at least this many errors
+at the pooled rate of the groups: below that, a count of zero says nothing about the group
+(its rate is not measurable with so few comparisons), and one error more or less changes the
+ratio several-fold."""
 
 
 @dataclass(frozen=True)
@@ -232,26 +237,54 @@ class Demographics:
             "columns": {c.column: c.to_dict() for c in self.columns},
             "max_fmr_ratio": self.max_fmr_ratio,
             "max_fnmr_ratio": self.max_fnmr_ratio,
+            "unbounded_ratios": self.unbounded_ratios(),
         }
 
+    def unbounded_ratios(self) -> list[str]:
+        """Ratios (``column:fmr`` / ``column:fnmr``) with a best group of zero errors: not in
+        the maxima, and a gate should treat them as unknown, not as passing."""
+        return [
+            f"{c.column}:{rate}"
+            for c in self.columns
+            for rate, ratio in (("fmr", c.fmr_ratio), ("fnmr", c.fnmr_ratio))
+            if "unbounded" in ratio.note
+        ]
 
-def _ratio(groups: Sequence[GroupRates], rate: str) -> Ratio:
-    eligible = [(getattr(g, rate), g.group) for g in groups if g.in_ratios]
-    eligible = [(v, name) for v, name in eligible if v is not None]
+
+def _ratio(groups: Sequence[GroupRates], rate: str, min_expected: float) -> Ratio:
+    pairs, errors = (
+        ("nonmated_pairs", "false_matches")
+        if rate == "fmr"
+        else ("mated_pairs", "false_non_matches")
+    )
+    candidates = [g for g in groups if g.in_ratios and getattr(g, rate) is not None]
+    total = sum(getattr(g, pairs) for g in candidates)
+    pooled = sum(getattr(g, errors) for g in candidates) / total if total else 0.0
+    measurable = [g for g in candidates if getattr(g, pairs) * pooled >= min_expected]
+    left_out = [g.group for g in candidates if g not in measurable]
+    aside = (
+        f" Left out, too few comparisons to expect {min_expected:g} errors at the pooled "
+        f"{rate.upper()} of {pooled:.3g}: {', '.join(left_out)}."
+        if left_out
+        else ""
+    )
+    eligible = [(float(getattr(g, rate)), g.group) for g in measurable]
     if len(eligible) < 2:
-        return Ratio(None, None, None, "Fewer than two groups have enough comparisons.")
+        return Ratio(None, None, None, "Fewer than two groups have enough comparisons." + aside)
     (high, worst), (low, best) = max(eligible), min(eligible)
     if high == 0:
-        return Ratio(None, worst, best, f"No group has any errors: {rate.upper()} ratio undefined.")
+        return Ratio(
+            None, worst, best, f"No group has any errors: {rate.upper()} ratio undefined." + aside
+        )
     if low == 0:
         return Ratio(
             None,
             worst,
             best,
-            f"Group {best} has no errors at this threshold: the {rate.upper()} ratio is unbounded "
-            "(not measurable with this many comparisons).",
+            f"Group {best} has no errors at this threshold although its comparisons should show "
+            f"about {min_expected:g} or more: the {rate.upper()} ratio is unbounded." + aside,
         )
-    return Ratio(float(high / low), worst, best, "")
+    return Ratio(float(high / low), worst, best, aside.strip())
 
 
 def _group_rates(
@@ -327,6 +360,7 @@ def column_differential(
     seed: int = 0,
     min_mated_pairs: int = MIN_MATED_PAIRS,
     min_nonmated_pairs: int = MIN_NONMATED_PAIRS,
+    min_expected_errors: float = MIN_EXPECTED_ERRORS,
 ) -> ColumnDifferential:
     """Per-group FMR/FNMR at ``threshold`` for one column of per-photo ``labels`` (None for an
     unlabelled photo), and the worst-to-best ratios."""
@@ -349,7 +383,12 @@ def column_differential(
                 group.strip().lower() in UNKNOWN_VALUES,
             )
         )
-    return ColumnDifferential(column, tuple(groups), _ratio(groups, "fmr"), _ratio(groups, "fnmr"))
+    return ColumnDifferential(
+        column,
+        tuple(groups),
+        _ratio(groups, "fmr", min_expected_errors),
+        _ratio(groups, "fnmr", min_expected_errors),
+    )
 
 
 def demographic_differentials(
@@ -366,6 +405,7 @@ def demographic_differentials(
     seed: int = 0,
     min_mated_pairs: int = MIN_MATED_PAIRS,
     min_nonmated_pairs: int = MIN_NONMATED_PAIRS,
+    min_expected_errors: float = MIN_EXPECTED_ERRORS,
 ) -> Demographics:
     """Differentials for each of ``columns`` of ``labels`` over the scored comparisons.
 
@@ -396,6 +436,7 @@ def demographic_differentials(
                 seed,
                 min_mated_pairs,
                 min_nonmated_pairs,
+                min_expected_errors,
             )
             for c in columns
         ),

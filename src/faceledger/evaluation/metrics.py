@@ -115,7 +115,8 @@ def equal_error_rate(mated: ArrayLike, nonmated: ArrayLike) -> EqualErrorRate:
     m, n = _scores(mated, "mated"), _scores(nonmated, "non-mated")
     candidates = np.unique(np.concatenate([m[np.isfinite(m)], n[np.isfinite(n)], [0.0]]))
     fmr, fnmr = error_rates(m, n, candidates)
-    best = int(np.argmin(np.abs(fmr - fnmr)))
+    gap = np.abs(fmr - fnmr)
+    best = int(np.flatnonzero(gap <= gap.min() + 1e-12)[0])  # ties in exact arithmetic
     return EqualErrorRate(
         eer=float((fmr[best] + fnmr[best]) / 2),
         threshold=float(candidates[best]),

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from faceledger.errors import InvalidInput
+from faceledger.evaluation.metrics import probit
 from faceledger.evaluation.results import EvaluationReport
 
 PLOT_FORMATS = ("png", "svg")
@@ -60,13 +61,19 @@ def _plots(report: EvaluationReport, folder: Path, files: list[Path]) -> list[tu
 
     fig = Figure(figsize=(5.5, 4.2))
     ax = fig.add_subplot()
-    px, py = curve.det_axes()
+    # Zero rates have no normal deviate: the DET shows the measured, non-zero part only.
+    shown_points = (curve.fmr > 0) & (curve.fnmr > 0)
+    px, py = probit(curve.fmr[shown_points]), probit(curve.fnmr[shown_points])
     ax.plot(px, py)
-    ticks = np.array([1e-5, 1e-4, 1e-3, 1e-2, 0.05, 0.2, 0.5])
-    from faceledger.evaluation.metrics import probit
-
-    ax.set_xticks(probit(ticks), [f"{t:g}" for t in ticks])
-    ax.set_yticks(probit(ticks), [f"{t:g}" for t in ticks])
+    ticks = np.array([1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 0.5])
+    if px.size:
+        x_ticks = ticks[(ticks >= curve.fmr[shown_points].min() / 2)]
+        y_ticks = ticks[(ticks >= curve.fnmr[shown_points].min() / 2)]
+        ax.set_xticks(probit(x_ticks), [f"{t:g}" for t in x_ticks])
+        ax.set_yticks(probit(y_ticks), [f"{t:g}" for t in y_ticks])
+        top = float(probit([0.5])[0]) + 0.2
+        ax.set_xlim(min(px.min(), probit(x_ticks[:1])[0]) - 0.2, max(top, px.max() + 0.2))
+        ax.set_ylim(min(py.min(), probit(y_ticks[:1])[0]) - 0.2, max(top, py.max() + 0.2))
     ax.set_xlabel("FMR (normal deviate scale)")
     ax.set_ylabel("FNMR (normal deviate scale)")
     ax.set_title("DET (1:1)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from faceledger.evaluation.calibration import ImpostorDistribution, OperatingThreshold
+from faceledger.evaluation.calibration import Calibration, ImpostorDistribution
 from faceledger.evaluation.demographics import Demographics
 from faceledger.evaluation.metrics import (
     EqualErrorRate,
@@ -153,7 +153,7 @@ class EvaluationReport:
     operating_threshold_source: str
     demographics: Demographics | None
     impostor: ImpostorDistribution
-    calibration: tuple[tuple[float, OperatingThreshold], ...]  # (target FPIR, threshold)
+    calibration: tuple[tuple[float, Calibration], ...]  # (target FPIR, threshold)
     notes: tuple[str, ...] = ()
 
     def to_summary(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class GateFigures:
     label_source: str | None  # None: no demographic table
     max_fmr_ratio: float | None
     max_fnmr_ratio: float | None
+    unbounded: tuple[str, ...] = ()  # ratios whose best group had no errors ("race_id:fmr")
 
     @classmethod
     def of(cls, summary: Mapping[str, Any]) -> GateFigures:
@@ -32,15 +33,19 @@ class GateFigures:
         one_to_n = summary.get("one_to_n") or {}
         at = (one_to_n.get("fnir_at_fpir") or {}).get(_fpir_key(FNIR_FPIR)) or {}
         demographics = summary.get("demographics") or None
+        fte = summary.get("fte")
         return cls(
             rank1=_number(one_to_n.get("rank1")),
             fnir=_number(at.get("fnir")),
-            fte=_number(summary.get("fte")),
+            fte=_number(fte.get("rate") if isinstance(fte, Mapping) else fte),
             label_source=None if demographics is None else str(demographics.get("label_source")),
             max_fmr_ratio=None if demographics is None else _ratio(demographics, "max_fmr_ratio"),
             max_fnmr_ratio=(
                 None if demographics is None else _ratio(demographics, "max_fnmr_ratio")
             ),
+            unbounded=()
+            if demographics is None
+            else tuple(str(u) for u in demographics.get("unbounded_ratios") or ()),
         )
 
     def to_record(self) -> dict[str, int | str | None]:
@@ -52,6 +57,7 @@ class GateFigures:
             "label_source": self.label_source,
             "max_fmr_ratio_micro": _micro(self.max_fmr_ratio),
             "max_fnmr_ratio_micro": _micro(self.max_fnmr_ratio),
+            "unbounded_ratios": ",".join(self.unbounded),
         }
 
 
@@ -82,6 +88,13 @@ def gate_reasons(summary: Mapping[str, Any], policy: AccuracyPolicy) -> list[str
             policy.max_fnmr_ratio,
             ratio=True,
         )
+        if figures.unbounded and (policy.max_fmr_ratio or policy.max_fnmr_ratio):
+            reasons.append(
+                "the differentials cannot be bounded for "
+                f"{', '.join(figures.unbounded)}: the best group had no errors at the operating "
+                "threshold, so the ratio is unknown; evaluate on a set with more comparisons "
+                "per group"
+            )
     return reasons
 
 

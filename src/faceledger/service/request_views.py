@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from faceledger.gallery.thresholds import OperatingThreshold
 from faceledger.governance.accounts import Agency, Principal, User
 from faceledger.governance.lifecycle import State
-from faceledger.gallery.thresholds import OperatingThreshold
 from faceledger.governance.models import CandidateRow, RequestRow, ReviewRow
 from faceledger.governance.profiles import Profile
 

@@ -201,11 +201,11 @@ def _build(root: Path, enrolled: Path, faces: Path) -> tuple[dict[str, str], dic
 
 @pytest.fixture(scope="session")
 def governed_template(
-    enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    fake_enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, str], dict[str, int]]:
     """The template data directory, the usernames by persona and the request ids by stage."""
     root = tmp_path_factory.mktemp("governed") / "data"
-    names, requests = _build(root, enrolled_template, faces_dir)
+    names, requests = _build(root, fake_enrolled_template, faces_dir)
     return root, names, requests
 
 

@@ -152,6 +152,30 @@ def test_group_photo_faces_come_largest_first_with_landmarks_inside(
             assert face.box.left <= x <= face.box.right and face.box.top <= y <= face.box.bottom
 
 
+@pytest.mark.parametrize(
+    ("path", "side"),
+    [("penny/penny1.png", 1000), ("biden/biden2.jpg", 1600), ("howard/howard5.png", 1600)],
+)
+def test_close_up_larger_than_yunet_sees_is_found_once(
+    faces_dir: Path, pipeline: FacePipeline, path: str, side: int
+) -> None:
+    # YuNet alone misses faces over about 500 px wide; the coarse pass must find them, and
+    # must add no false faces from clothes or backgrounds at its scale.
+    photo = Image.open(faces_dir / "people" / path).convert("RGB")
+    scale = side / max(photo.size)
+    size = (round(photo.width * scale), round(photo.height * scale))
+    boxes = pipeline.detect(image_of(np.asarray(photo.resize(size, Image.Resampling.BICUBIC))))
+    assert len(boxes) == 1
+    assert boxes[0].width > 500
+
+
+def test_face_cut_by_the_edge_is_clipped(faces_dir: Path, pipeline: FacePipeline) -> None:
+    image = read_image_file(faces_dir / "edge" / "partial_face.jpg")
+    (box,) = pipeline.detect(image)
+    assert 0 <= box.left < box.right <= image.width
+    assert 0 <= box.top < box.bottom <= image.height
+
+
 def test_no_face_image_gives_no_faces(faces_dir: Path, pipeline: FacePipeline) -> None:
     assert pipeline.analyse(read_image_file(faces_dir / "edge" / "no_face_white.png")) == []
 
