@@ -62,6 +62,24 @@ class FakeEmbedder:
         return np.asarray(rows, dtype=np.float32).reshape(len(chips), self.dimension)
 
 
+OTHER_FAKE_EMBEDDER = ModelInfo("FAKE-embedder-for-tests", "1", "2" * 64)
+
+
+class OtherFakeEmbedder(FakeEmbedder):
+    """FAKE: the fake embedder under another model identity (another version), for tests of
+    the one-model-per-gallery rule and of re-embedding."""
+
+    @property
+    def model(self) -> ModelInfo:
+        return OTHER_FAKE_EMBEDDER
+
+
+def other_fake_pipeline(faces: int = 1) -> FacePipeline:
+    """A FAKE pipeline like :func:`fake_pipeline` whose embedder is another model."""
+    pipeline = fake_pipeline(faces)
+    return FacePipeline(pipeline.detector, OtherFakeEmbedder(), pipeline.thresholds)
+
+
 def fake_pipeline(faces: int = 1) -> FacePipeline:
     """A FAKE pipeline: fake detector and embedder, real alignment, no quality limits."""
     return FacePipeline(

@@ -127,9 +127,9 @@ def embed_photo(
 _worker: tuple[FacePipeline, Settings] | None = None
 
 
-def _init_worker(settings: Settings) -> None:
+def _init_worker(settings: Settings, pipeline: FacePipeline) -> None:
     global _worker
-    _worker = (FacePipeline.from_settings(settings), settings)
+    _worker = (pipeline, settings)  # the caller's pipeline; its models load lazily here
 
 
 def _embed_in_worker(job: tuple[Path, FaceChoice]) -> PhotoEmbedding:
@@ -161,7 +161,10 @@ def embed_photos(
     # 'spawn' because FAISS and OpenMP threads in this process make fork unsafe.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=count, mp_context=context, initializer=_init_worker, initargs=(settings,)
+        max_workers=count,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(settings, pipeline),
     ) as pool:
         for result in pool.map(_embed_in_worker, [(p, choice) for p in paths], chunksize=4):
             results.append(result)

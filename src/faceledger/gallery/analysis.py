@@ -40,10 +40,10 @@ _worker_pipeline: FacePipeline | None = None
 _worker_settings: Settings | None = None
 
 
-def _init_worker(settings: Settings) -> None:
+def _init_worker(settings: Settings, pipeline: FacePipeline) -> None:
     global _worker_pipeline, _worker_settings
     _worker_settings = settings
-    _worker_pipeline = FacePipeline.from_settings(settings)
+    _worker_pipeline = pipeline  # the caller's own pipeline: its models load lazily here
 
 
 def analyse_photo(path: Path, pipeline: FacePipeline, settings: Settings) -> PhotoAnalysis:
@@ -92,7 +92,10 @@ def analyse_photos(
     # 'spawn' because FAISS and OpenMP threads in this process make fork unsafe.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(settings,)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(settings, pipeline),
     ) as pool:
         for result in pool.map(_analyse_in_worker, paths, chunksize=4):
             if on_done:

@@ -356,7 +356,6 @@ class GalleryUseCases:
         summary = ReembedSummary(gallery_name, old.to_dict() if old else None, model.to_dict())
         with self._access.transaction(acting, "gallery.reembed") as (session, fresh):
             gallery = store.get_gallery(session, gallery_name)
-            drop_templates(session, [t for r in results for t in r.source.old_template_ids])
             gallery.model_name = gallery.model_version = gallery.model_sha256 = None
             store.adopt_model(gallery, model)
             previous_activation, gallery.activation_id = gallery.activation_id, None
@@ -387,6 +386,8 @@ class GalleryUseCases:
                         "quality": result.face.quality.to_dict(),
                     },
                 )
+            # The old templates go after the new ones are in, so no id is ever reused.
+            drop_templates(session, [t for r in results for t in r.source.old_template_ids])
             _, generation = store.bump_generation(session, gallery)
             summary.ledger_seq = self.ledger.append(
                 session,

@@ -25,6 +25,7 @@ from faceledger.errors import FaceLedgerError, NotFound, PermissionDenied, Polic
 from faceledger.governance.accounts import LocalOperator, Principal
 from faceledger.governance.actions import ACTIONS
 from tests.e2e.conftest import PASSWORD
+from tests.fakes import fake_evaluation_summary, other_fake_pipeline
 from tests.integration.governance.conftest import Governed, form, marks
 
 PERSONAS = ("req_a", "req_a2", "req_b", "ex1", "ex2", "rev", "aud", "ex_out", "admin", "sup")
@@ -526,6 +527,34 @@ PLAIN: dict[str, Plain] = {
         lambda g, who, _: g.service.galleries.create_gallery(who, "extra", "more faces"),
         _allowed("admin", "sup"),
         {"galleries": 1, "ledger": 1},
+        local=True,
+    ),
+    "gallery.reembed": Plain(
+        lambda g, who, _: g.service.galleries.reembed(who, "people", other_fake_pipeline()),
+        _allowed("admin", "sup"),
+        {"ledger": 55},  # one entry per photo and one for the gallery; 54 templates replaced
+        local=True,
+    ),
+    "model.read": Plain(
+        lambda g, who, _: g.service.deployments.evaluations(who),
+        _allowed("ex1", "ex2", "rev", "ex_out", "aud", "admin", "sup"),
+        local=True,
+    ),
+    "model.evaluate": Plain(
+        lambda g, who, _: g.service.deployments.record_evaluation(
+            who, fake_evaluation_summary(g.service.context.pipeline)
+        ),
+        _allowed("admin", "sup"),
+        {"evaluations": 1, "ledger": 1},
+        local=True,
+    ),
+    "model.activate": Plain(
+        lambda g, who, evaluation_id: g.service.deployments.activate(who, "people", evaluation_id),
+        _allowed("admin", "sup"),
+        {"activations": 1, "ledger": 1},
+        setup=lambda g: g.service.deployments.record_evaluation(
+            LocalOperator("test"), fake_evaluation_summary(g.service.context.pipeline)
+        ).id,
         local=True,
     ),
     "ledger.read": Plain(

@@ -38,6 +38,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("photos") as batch:
         batch.add_column(sa.Column("face_choice", sa.JSON(), nullable=True))
+    # Template ids are never reused (past candidate lists refer to them): on SQLite that takes
+    # AUTOINCREMENT, so the table is rebuilt with it.
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "templates", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ):
+            pass
     with op.batch_alter_table("candidates") as batch:
         batch.alter_column("above_threshold", new_column_name="within_threshold")
     with op.batch_alter_table("search_runs") as batch:
