@@ -98,7 +98,7 @@ class Template(Base):
     __tablename__ = "templates"
     # Ids are never reused (SQLite would otherwise reuse the highest after a delete): past
     # candidate lists refer to templates by id.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     gallery_id: Mapped[int] = mapped_column(
