@@ -47,6 +47,8 @@ bench: $(STAMP) $(BASELINE)
 	$(BIN)/python benchmarks/bench_enroll.py
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_ledger.py
+	$(BIN)/python benchmarks/bench_accuracy.py
+	$(BIN)/python benchmarks/bench_models.py
 
 clean:
 	rm -rf $(VENV) .venv-baseline "$(DATA_DIR)" "$(DEMO_DIR)"

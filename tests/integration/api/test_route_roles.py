@@ -16,6 +16,7 @@ import pytest
 
 from faceledger.api import build_api
 from tests.conftest import ACTOR, GALLERY
+from tests.fakes import fake_evaluation_summary
 from tests.integration.api.conftest import (
     EMERGENCY_FIELDS,
     PERSONAS,
@@ -44,6 +45,8 @@ class States:
     proposal_id: int
     subject: str
     photo_id: int
+    evaluation_id: int
+    evaluation_summary: dict[str, Any]
 
 
 Call = Callable[[States], dict[str, Any]]
@@ -206,6 +209,21 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("DELETE", "/galleries/{name}/photos/{photo_id}"): Spec(
         ONLY({"supervisor", "admin"}), lambda s: {"path": {"name": GALLERY, "photo_id": s.photo_id}}
     ),
+    # -- models and the deployment gate --------------------------------------------------------
+    ("GET", "/evaluations"): Spec(STAFF_READ),
+    ("GET", "/evaluations/{evaluation_id}"): Spec(
+        STAFF_READ, lambda s: {"path": {"evaluation_id": s.evaluation_id}}
+    ),
+    ("POST", "/evaluations"): Spec(
+        ONLY({"supervisor", "admin"}), lambda s: {"json": {"summary": s.evaluation_summary}}
+    ),
+    ("GET", "/galleries/{name}/activation"): Spec(
+        STAFF_READ, lambda s: {"path": {"name": GALLERY}}
+    ),
+    ("POST", "/galleries/{name}/activation"): Spec(
+        ONLY({"supervisor", "admin"}),
+        lambda s: {"path": {"name": GALLERY}, "json": {"evaluation_id": s.evaluation_id}},
+    ),
     ("GET", "/ledger/entries"): Spec(LEDGER_READ),
     ("GET", "/ledger/entries/{seq}/proof"): Spec(LEDGER_READ, lambda s: {"path": {"seq": 0}}),
     ("GET", "/ledger/checkpoints/latest"): Spec(LEDGER_READ),
@@ -266,6 +284,8 @@ def states(unit: ApiUnit) -> States:
     # Root proposes the active profile again: approving it (a second admin) changes nothing.
     proposal = s.policy.propose_profile(unit.root, s.policy.active_profile().name)
     subject = s.galleries.gallery_detail(ACTOR, GALLERY)["subjects"][0]
+    evaluation_summary = fake_evaluation_summary(s.context.pipeline)
+    evaluation = s.deployments.record_evaluation(ACTOR, evaluation_summary)
     s.audit.sign_checkpoint(ACTOR)
     return States(
         approved=approved,
@@ -282,6 +302,8 @@ def states(unit: ApiUnit) -> States:
         proposal_id=proposal.id,
         subject=subject["external_id"],
         photo_id=subject["photos"][0]["photo_id"],
+        evaluation_id=evaluation.id,
+        evaluation_summary=evaluation_summary,
     )
 
 

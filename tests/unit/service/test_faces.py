@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from faceledger import FaceLedger
+from faceledger.biometrics.image import read_image_file
 from faceledger.errors import (
     FaceLedgerError,
     InvalidImage,
@@ -24,6 +25,7 @@ from faceledger.errors import (
 from faceledger.gallery.models import Photo, Subject, Template
 from faceledger.gallery.sources import EnrolItem, from_folder_tree, from_manifest
 from faceledger.governance.models import ViolationRow
+from tests.conftest import make_settings
 from tests.unit.biometrics.test_image import png_claiming
 from tests.unit.service.conftest import ACTOR, GALLERY
 
@@ -313,3 +315,52 @@ def test_ad_hoc_search_and_verify_are_refused_outside_the_lab_profile(
     with service.context.db.read() as session:
         actions = {e.action for e in service.context.ledger.query(session, limit=10_000)}
     assert not {"search.run", "verify.run"} & actions
+
+
+def _composite(faces_dir: Path, target: Path) -> Path:
+    """obama1.jpg with a small copy of biden1.jpg pasted in a corner: two faces, one dominant."""
+    big = Image.open(faces_dir / "people" / "obama" / "obama1.jpg").convert("RGB")
+    small = Image.open(faces_dir / "people" / "biden" / "biden1.jpg").convert("RGB")
+    small = small.resize((small.width * 3 // 10, small.height * 3 // 10))
+    big.paste(small, (0, 0))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    big.save(target, quality=95)
+    return target
+
+
+def test_the_largest_face_rule_keeps_a_dominant_face_and_refuses_look_alike_sizes(
+    empty: FaceLedger, faces_dir: Path, tmp_path: Path
+) -> None:
+    tree = tmp_path / "people"
+    composite = _composite(faces_dir, tree / "obama" / "with_bystander.jpg")
+    shutil.copy(faces_dir / "groups" / "kit_with_rose.jpg", tree / "obama" / "pair.jpg")
+    assert len(empty.context.pipeline.analyse(read_image_file(composite))) == 2
+    summary = empty.galleries.enroll(ACTOR, "rule", from_folder_tree(tree))
+    assert [Path(p).name for p in summary.largest_face_taken] == ["with_bystander.jpg"]
+    ((refused, reason),) = summary.multiple_faces
+    assert Path(refused).name == "pair.jpg" and "the rule needs 2x" in reason
+    with empty.context.db.read() as session:
+        (choice,) = session.scalars(select(Photo.face_choice)).all()
+        assert choice is not None
+        assert choice["faces"] == 2 and choice["area_ratio_centi"] >= 200
+    # The enrolled face is Obama's, not the bystander's.
+    result = empty.searches.search(ACTOR, faces_dir / "people" / "obama" / "obama2.jpg", ["rule"])
+    assert result.faces[0].candidates[0].within_threshold
+    (entry,) = empty.audit.ledger_entries(ACTOR, action="gallery.enroll")
+    assert entry.payload["face_choice"] == choice
+
+
+def test_with_ratio_zero_every_photo_of_several_faces_is_refused(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", policy_profile="lab", enrol_dominance_ratio=0)
+    tree = tmp_path / "people"
+    _composite(faces_dir, tree / "obama" / "with_bystander.jpg")
+    service = FaceLedger.initialise(settings, ACTOR.ledger_actor)
+    try:
+        summary = service.galleries.enroll(ACTOR, "rule", from_folder_tree(tree))
+    finally:
+        service.close()
+    assert summary.enrolled == 0
+    ((_, reason),) = summary.multiple_faces
+    assert "enrol_dominance_ratio is 0" in reason
