@@ -40,9 +40,37 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path / "data")
 
 
+LFW = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "lfw-dev"
+
+
 @pytest.fixture(scope="session")
-def enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory with the 54 people photos enrolled into gallery 'people'."""
+def lfw_dir() -> Path:
+    """The LFW development set (../shared/data/lfw-dev); skip if absent."""
+    folder = LFW.resolve()
+    if not (folder / "people").is_dir() or not (folder / "labels.csv").is_file():
+        pytest.skip(f"LFW development set missing: expected {folder}/people and labels.csv")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sface_evaluation(lfw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """evaluation.json of the default (sface) model on all of lfw-dev, as `faceledger eval`
+    writes it (200 bootstrap replicates to keep the suite fast): the real evaluation that opens
+    the deployment gate of the real-model data directories. About a minute and a half."""
+    from faceledger.cli.evaluate import evaluate_to_folder, lfw_request
+
+    out = tmp_path_factory.mktemp("sface-evaluation")
+    settings = make_settings(out / "data")
+    evaluate_to_folder(settings, lfw_request(lfw_dir, out, bootstrap=200, quiet=True))
+    return out / "evaluation.json"
+
+
+@pytest.fixture(scope="session")
+def enrolled_template(
+    faces_dir: Path, sface_evaluation: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A data directory with the 54 people photos enrolled into gallery 'people' by the real
+    default model, its deployment gate opened with the real evaluation of that model."""
     data_dir = tmp_path_factory.mktemp("enrolled") / "data"
     from faceledger import FaceLedger
 
@@ -50,16 +78,19 @@ def enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory)
     try:
         summary = service.galleries.enroll(ACTOR, GALLERY, from_folder_tree(faces_dir / "people"))
         assert summary.enrolled == 54, summary.to_dict()
-        activate_with_fake_evaluation(service)
+        from faceledger.cli.evaluate import read_summary
+
+        stored = service.deployments.record_evaluation(ACTOR, read_summary(sface_evaluation))
+        service.deployments.activate(ACTOR, GALLERY, stored.id)
     finally:
         service.close()
     return data_dir
 
 
 def activate_with_fake_evaluation(service: FaceLedger, gallery: str = GALLERY) -> None:
-    """Open the deployment gate for ``gallery`` with a FAKE evaluation of the service's models
-    (tests/fakes.py), so governed searches can run in tests of governance, access and pages.
-    The gate is tested with real evaluations in tests/integration/test_deployment_gate.py."""
+    """Open the deployment gate for ``gallery`` with a FAKE evaluation of the service's FAKE
+    models (tests/fakes.py), so governed searches can run in tests of governance and access.
+    The gate is tested with real evaluations in tests/integration/test_real_gate.py."""
     from tests.fakes import fake_evaluation_summary
 
     stored = service.deployments.record_evaluation(

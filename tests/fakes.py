@@ -101,7 +101,7 @@ def fake_evaluation_summary(pipeline: FacePipeline, seed: int = 7) -> dict[str, 
 
     Its figures were measured on nothing. Its impostor distances are drawn around sqrt(2), where
     random unit vectors like the fake embedder's fall, so calibrated thresholds are plausible.
-    The gate itself is tested on real evaluations (tests/integration/test_deployment_gate.py).
+    The gate itself is tested on real evaluations (tests/integration/test_real_gate.py).
     """
     from faceledger.evaluation.calibration import ImpostorDistribution
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,13 +105,19 @@ def _marks(view: Any, agree: bool = True) -> list[dict[str, Any]]:
 
 
 def load_demo(
-    service: FaceLedger, faces: Path, say: Callable[[str], None] = lambda _: None
+    service: FaceLedger,
+    faces: Path,
+    evaluation: Mapping[str, Any],
+    say: Callable[[str], None] = lambda _: None,
 ) -> DemoResult:
-    """Create the demo on a data directory with no accounts yet.
+    """Create the demo on a data directory with no accounts yet. ``evaluation`` is a real
+    evaluation summary of the service's model (``faceledger eval``): the demo gallery is
+    activated with it through the deployment gate before any demo search runs.
 
     Raises:
         Conflict: if the data directory already has accounts.
         InvalidInput: if ``faces`` lacks the shared example photos.
+        GateClosed: if the evaluation does not open the gate under the active profile.
     """
     people = faces / "people"
     if not people.is_dir():
@@ -149,6 +155,12 @@ def load_demo(
     ]
     say(f"enrolling {len(items)} demo gallery photos…")
     result.enrolled = service.galleries.enroll(admin, DEMO_GALLERY, items).enrolled
+    stored = service.deployments.record_evaluation(admin, evaluation)
+    activation = service.deployments.activate(admin, DEMO_GALLERY, stored.id)
+    say(
+        f"deployment gate: evaluation {stored.id} ({stored.dataset}) activated for "
+        f"{DEMO_GALLERY}, threshold {activation['threshold']:.4f}"
+    )
     _requests(service, people, users, result, say)
     return result
 

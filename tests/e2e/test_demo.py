@@ -15,9 +15,22 @@ from faceledger.service import FaceLedger
 from tests.conftest import make_settings
 
 
-def test_demo_has_every_stage_and_a_verifying_ledger(faces_dir: Path, tmp_path: Path) -> None:
+def test_demo_has_every_stage_and_a_verifying_ledger(
+    faces_dir: Path, sface_evaluation: Path, tmp_path: Path
+) -> None:
     data = tmp_path / "demo"
-    result = CliRunner().invoke(app, ["--data-dir", str(data), "demo", "--faces", str(faces_dir)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "--data-dir",
+            str(data),
+            "demo",
+            "--faces",
+            str(faces_dir),
+            "--evaluation",
+            str(sface_evaluation),
+        ],
+    )
     assert result.exit_code == 0, result.stderr
     assert DEMO_LABEL in result.stdout
     assert "administrator: admin / " in result.stdout
@@ -51,6 +64,6 @@ def test_demo_has_every_stage_and_a_verifying_ledger(faces_dir: Path, tmp_path: 
         assert all(DEMO_LABEL in v.to_dict()["narrative"] for v in views)
         verify_database(service.settings.db_url, load_public_key(service.public_key_path))
         with pytest.raises(Conflict, match="already has accounts"):
-            load_demo(service, faces_dir)
+            load_demo(service, faces_dir, {})
     finally:
         service.close()

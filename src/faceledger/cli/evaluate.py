@@ -6,9 +6,10 @@ where its files went, so another command (or a ``--store`` option) can reuse it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -44,6 +45,44 @@ class EvaluateRequest:
     pipeline: str | None = None
     limit_identities: int | None = None
     quiet: bool = False
+
+
+DEFAULT_LFW = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "lfw-dev"
+LFW_GROUP_COLUMNS = ("sex_id", "race_id", "age_group_id")
+
+
+def lfw_request(
+    lfw: Path, out: Path, bootstrap: int = 1000, quiet: bool = False
+) -> EvaluateRequest:
+    """The evaluation of lfw-dev as its README describes it: people and distractors, the
+    labelled centre face, the predicted demographic labels of ``labels.csv``."""
+    return EvaluateRequest(
+        dataset=lfw,
+        out=out,
+        labels=lfw / "labels.csv",
+        label_source="predicted",
+        group_columns=LFW_GROUP_COLUMNS,
+        face="centre",
+        bootstrap=bootstrap,
+        quiet=quiet,
+    )
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """Read an evaluation summary from ``evaluation.json`` (or a bare summary file).
+
+    Raises:
+        InvalidInput: if the file cannot be read or holds no summary object.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"Cannot read the evaluation {path}: {exc}") from exc
+    if isinstance(data, dict) and isinstance(data.get("summary"), dict):
+        data = data["summary"]
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path} does not hold an evaluation summary (a JSON object).")
+    return data
 
 
 def _choice(value: str | None, choices: tuple[str, ...], option: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from faceledger.cli.common import console, err_console, path_argument, print_json, run
+from faceledger.cli.evaluate import read_summary
 from faceledger.cli.faces import JSON_OPTION, gallery_app
-from faceledger.errors import InvalidInput
 from faceledger.governance.accounts import LocalOperator
 
 if TYPE_CHECKING:
@@ -68,15 +67,7 @@ def store_evaluation(
     """Store an evaluation written by `faceledger eval` (its summary), for the gate."""
 
     def body(service: FaceLedger) -> int:
-        try:
-            data = json.loads(summary.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"Cannot read the evaluation {summary}: {exc}") from exc
-        if isinstance(data, dict) and isinstance(data.get("summary"), dict):
-            data = data["summary"]
-        if not isinstance(data, dict):
-            raise InvalidInput(f"{summary} does not hold an evaluation summary (a JSON object).")
-        view = service.deployments.record_evaluation(_actor(), data)
+        view = service.deployments.record_evaluation(_actor(), read_summary(summary))
         console.print(
             f"stored evaluation {view.id} of {view.model['name']} "
             f"(ledger entry #{view.ledger_seq})",

@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from faceledger.cli.common import console, err_console, handled, state
+from faceledger.cli.evaluate import DEFAULT_LFW, evaluate_to_folder, lfw_request, read_summary
 from faceledger.cli.quickstart import DEFAULT_FACES
+from faceledger.config import Settings
+from faceledger.errors import InvalidInput
+
+
+def demo_evaluation(settings: Settings, lfw: Path) -> dict[str, Any]:
+    """Evaluate the configured model on lfw-dev for the demo's deployment gate (the report is
+    kept in the data directory, under ``demo-evaluation/``).
+
+    Raises:
+        InvalidInput: if the LFW development set is not at ``lfw``.
+    """
+    if not (lfw / "people").is_dir():
+        raise InvalidInput(
+            f"The demo's deployment gate needs an evaluation: the LFW development set is not at "
+            f"{lfw}. Point --lfw at it, or pass --evaluation evaluation.json."
+        )
+    console.print("evaluating the face model on lfw-dev for the deployment gate…")
+    out = settings.data_dir / "demo-evaluation"
+    report, _ = evaluate_to_folder(settings, lfw_request(lfw.resolve(), out, bootstrap=200))
+    return report.to_summary()
 
 
 def serve(
@@ -44,6 +66,12 @@ def serve(
 def demo(
     ctx: typer.Context,
     faces: Path = typer.Option(DEFAULT_FACES, help="Folder with the example people/ photos."),
+    evaluation: Path | None = typer.Option(
+        None,
+        help="evaluation.json from `faceledger eval` for the deployment gate (default: evaluate "
+        "the model on --lfw now, about two minutes).",
+    ),
+    lfw: Path = typer.Option(DEFAULT_LFW, help="The labelled LFW development set."),
 ) -> None:
     """Load a labelled demo (gallery, agencies, accounts, a request at each stage) into a new
     data directory; prints the demo passwords once."""
@@ -52,11 +80,13 @@ def demo(
     from faceledger.service import local_operator
 
     with handled():
-        service = prepare(
-            state(ctx).settings, local_operator().ledger_actor, bootstrap=False
-        ).service
+        settings = state(ctx).settings
+        summary = (
+            read_summary(evaluation) if evaluation is not None else demo_evaluation(settings, lfw)
+        )
+        service = prepare(settings, local_operator().ledger_actor, bootstrap=False).service
         try:
-            result = load_demo(service, faces.resolve(), lambda line: console.print(line))
+            result = load_demo(service, faces.resolve(), summary, lambda line: console.print(line))
         finally:
             service.close()
     console.print(f"[bold yellow]{DEMO_LABEL}[/]")

@@ -552,9 +552,11 @@ PLAIN: dict[str, Plain] = {
         lambda g, who, evaluation_id: g.service.deployments.activate(who, "people", evaluation_id),
         _allowed("admin", "sup"),
         {"activations": 1, "ledger": 1},
-        setup=lambda g: g.service.deployments.record_evaluation(
-            LocalOperator("test"), fake_evaluation_summary(g.service.context.pipeline)
-        ).id,
+        setup=lambda g: (
+            g.service.deployments.record_evaluation(
+                LocalOperator("test"), fake_evaluation_summary(g.service.context.pipeline)
+            ).id
+        ),
         local=True,
     ),
     "ledger.read": Plain(
