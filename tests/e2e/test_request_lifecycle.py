@@ -98,7 +98,9 @@ def test_court_order_request_to_release(unit: Unit) -> None:
     assert len(searched.candidates) <= s.policy.active_profile().results.max_candidates
     run = searched.to_dict()["run"]
     assert run["operator"] == unit.examiner.username
-    assert run["models"]["embedder"]["name"] == "dlib_face_recognition_resnet_model_v1"
+    assert run["models"]["embedder"]["name"] == "opencv_zoo_sface_2021dec"
+    (threshold,) = run["thresholds"]
+    assert threshold["calibrated"] and threshold["gallery_size"] == 54
     unit.verify_ledger()
 
     # The requester sees nothing of the candidate list before release.

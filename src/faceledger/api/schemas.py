@@ -338,6 +338,12 @@ class GalleryOut(BaseModel):
     subjects: int
     photos: int
     templates: int
+    model: str | None = Field(
+        default=None, description="The embedding model of every template (null while empty)."
+    )
+    activation_id: int | None = Field(
+        default=None, description="The deployment gate's current activation (null: none)."
+    )
 
 
 class PhotoOut(BaseModel):
@@ -441,6 +447,13 @@ class GateFiguresOut(BaseModel):
     label_source: str | None
     max_fmr_ratio: float | None
     max_fnmr_ratio: float | None
+    unbounded_ratios: list[str] = Field(
+        default_factory=list, description="Ratios whose best group had no errors (refused)."
+    )
+    unmeasured_ratios: list[str] = Field(
+        default_factory=list,
+        description="Ratios the set was too small to measure (recorded, not counted).",
+    )
 
     model_config = ConfigDict(populate_by_name=True)
 

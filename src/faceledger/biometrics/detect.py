@@ -55,6 +55,15 @@ class FaceBox:
         """Box height in pixels."""
         return self.bottom - self.top
 
+    def overlap(self, other: FaceBox) -> float:
+        """Return the intersection-over-union of this box and ``other`` (0 to 1)."""
+        width = min(self.right, other.right) - max(self.left, other.left)
+        height = min(self.bottom, other.bottom) - max(self.top, other.top)
+        if width <= 0 or height <= 0:
+            return 0.0
+        inter = width * height
+        return inter / (self.width * self.height + other.width * other.height - inter)
+
     def to_dict(self) -> dict[str, int]:
         """Return the box as integers (scores are left out: the ledger takes no floats)."""
         return {"left": self.left, "top": self.top, "right": self.right, "bottom": self.bottom}

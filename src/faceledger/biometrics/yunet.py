@@ -137,18 +137,9 @@ def _suppress(boxes: list[FaceBox], threshold: float) -> list[FaceBox]:
     than ``threshold`` IoU (merges the fine and the coarse pass)."""
     kept: list[FaceBox] = []
     for box in sorted(boxes, key=lambda b: -b.score):
-        if all(_iou(box, other) <= threshold for other in kept):
+        if all(box.overlap(other) <= threshold for other in kept):
             kept.append(box)
     return kept
-
-
-def _iou(a: FaceBox, b: FaceBox) -> float:
-    width = min(a.right, b.right) - max(a.left, b.left)
-    height = min(a.bottom, b.bottom) - max(a.top, b.top)
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    return inter / (a.width * a.height + b.width * b.height - inter)
 
 
 @functools.cache

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from faceledger.config import Settings, load_settings
 from faceledger.errors import FaceLedgerError
@@ -95,3 +96,15 @@ def run(ctx: typer.Context, body: Callable[[Any], int | None]) -> None:
             service.close()
     if code:
         raise typer.Exit(code)
+
+
+def progress_bar(label: str, disable: bool = False) -> Progress:
+    """A progress bar on stderr: ``label``, the bar, done of total, time elapsed."""
+    return Progress(
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=disable,
+    )

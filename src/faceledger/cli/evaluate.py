@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from faceledger.cli.common import console, err_console, handled, state
+from faceledger.cli.common import console, handled, progress_bar, run, state
 from faceledger.config import Settings
 from faceledger.errors import InvalidInput
 
@@ -143,14 +142,7 @@ def evaluate_to_folder(
         label_source=request.label_source,
         group_columns=request.group_columns,
     )
-    with Progress(
-        TextColumn("[bold]embedding[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=request.quiet,
-    ) as progress:
+    with progress_bar("embedding", disable=request.quiet) as progress:
         task = progress.add_task("embed", total=len(dataset.photos))
         report = run_evaluation(settings, dataset, options, progress=lambda: progress.advance(task))
     return report, write_report(report, request.out)
@@ -237,7 +229,6 @@ def evaluate(
         report, written = evaluate_to_folder(state(ctx).settings, request)
         print_report(report, written)
     if store:
-        from faceledger.cli.common import run
         from faceledger.service import local_operator
 
         def body(service: FaceLedger) -> int:

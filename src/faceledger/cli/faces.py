@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from faceledger.cli.common import (
     EXIT_NO_RESULT,
     console,
-    err_console,
     path_argument,
     print_json,
+    progress_bar,
     run,
 )
 from faceledger.errors import InvalidInput
@@ -47,14 +46,7 @@ def enroll(
 
     def body(service: FaceLedger) -> int:
         items = from_manifest(source) if source.is_file() else from_folder_tree(source)
-        with Progress(
-            TextColumn("[bold]enrolling[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=as_json,
-        ) as progress:
+        with progress_bar("enrolling", disable=as_json) as progress:
             task = progress.add_task("enrol", total=len(items))
             summary = service.galleries.enroll(
                 _actor(), gallery, items, progress=lambda _: progress.advance(task)

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from faceledger.cli.common import console, err_console, path_argument, print_json, run
+from faceledger.cli.common import console, path_argument, print_json, progress_bar, run
 from faceledger.cli.evaluate import read_summary
 from faceledger.cli.faces import JSON_OPTION, gallery_app
 from faceledger.governance.accounts import LocalOperator
@@ -42,7 +41,9 @@ def evaluations(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
         if as_json:
             print_json([e.to_dict() for e in found])
             return 0
-        table = Table("id", "model", "dataset", "rank-1", "FNIR@FPIR 0.003", "FTE", "groups")
+        table = Table(
+            "id", "model", "dataset", "rank-1", "FNIR@FPIR 0.003", "FTE", "labels", "unmeasured"
+        )
         for e in found:
             table.add_row(
                 str(e.id),
@@ -52,6 +53,7 @@ def evaluations(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
                 _percent(e.figures.fnir),
                 _percent(e.figures.fte),
                 e.figures.label_source or "none",
+                ", ".join(e.figures.unmeasured) or "-",
             )
         console.print(table)
         return 0
@@ -130,14 +132,7 @@ def gallery_reembed(
 
         pipeline = pipeline_for(service.settings, model)
         detail = service.galleries.gallery_detail(_actor(), name)
-        with Progress(
-            TextColumn("[bold]re-embedding[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=as_json,
-        ) as progress:
+        with progress_bar("re-embedding", disable=as_json) as progress:
             task = progress.add_task("reembed", total=detail["photos"])
             summary = service.galleries.reembed(
                 _actor(),

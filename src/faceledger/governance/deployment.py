@@ -26,6 +26,7 @@ class GateFigures:
     max_fmr_ratio: float | None
     max_fnmr_ratio: float | None
     unbounded: tuple[str, ...] = ()  # ratios whose best group had no errors ("race_id:fmr")
+    unmeasured: tuple[str, ...] = ()  # ratios the set was too small to measure at all
 
     @classmethod
     def of(cls, summary: Mapping[str, Any]) -> GateFigures:
@@ -46,6 +47,7 @@ class GateFigures:
             unbounded=()
             if demographics is None
             else tuple(str(u) for u in demographics.get("unbounded_ratios") or ()),
+            unmeasured=() if demographics is None else _unmeasured(demographics),
         )
 
     def to_record(self) -> dict[str, int | str | None]:
@@ -58,6 +60,7 @@ class GateFigures:
             "max_fmr_ratio_micro": _micro(self.max_fmr_ratio),
             "max_fnmr_ratio_micro": _micro(self.max_fnmr_ratio),
             "unbounded_ratios": ",".join(self.unbounded),
+            "unmeasured_ratios": ",".join(self.unmeasured),
         }
 
 
@@ -144,6 +147,21 @@ def _ratio(demographics: Mapping[str, Any], key: str) -> float | None:
     # A ratio that cannot be computed (a group with no errors at all) is reported as null by
     # the evaluation; the gate cannot show that it is within bounds, so it counts as missing.
     return _number(demographics.get(key))
+
+
+def _unmeasured(demographics: Mapping[str, Any]) -> tuple[str, ...]:
+    # A ratio with no value that is not unbounded: fewer than two groups had enough comparisons
+    # to measure the rate. It is recorded with the gate's figures (and so with an activation),
+    # not counted against the bound: a small set cannot show a differential either way.
+    unbounded = set(demographics.get("unbounded_ratios") or ())
+    found = []
+    for column, table in (demographics.get("columns") or {}).items():
+        for rate in ("fmr", "fnmr"):
+            ratio = table.get(f"{rate}_ratio") or {}
+            key = f"{column}:{rate}"
+            if ratio.get("value") is None and key not in unbounded:
+                found.append(key)
+    return tuple(found)
 
 
 def _micro(value: float | None) -> int | None:

@@ -108,6 +108,8 @@ class EvaluationView:
                 "label_source": self.figures.label_source,
                 "max_fmr_ratio": self.figures.max_fmr_ratio,
                 "max_fnmr_ratio": self.figures.max_fnmr_ratio,
+                "unbounded_ratios": list(self.figures.unbounded),
+                "unmeasured_ratios": list(self.figures.unmeasured),
             },
             "recorded_by": self.recorded_by,
             "recorded_at": self.recorded_at,

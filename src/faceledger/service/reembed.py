@@ -81,16 +81,6 @@ class ReembedSummary:
         }
 
 
-def overlap(a: FaceBox, b: FaceBox) -> float:
-    """Return the intersection-over-union of two boxes."""
-    width = min(a.right, b.right) - max(a.left, b.left)
-    height = min(a.bottom, b.bottom) - max(a.top, b.top)
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    return inter / (a.width * a.height + b.width * b.height - inter)
-
-
 def sources_of(session: Any, gallery_id: int) -> list[PhotoSource]:
     """Return every photo of a gallery with its current templates."""
     photos = session.scalars(
@@ -150,8 +140,8 @@ def _same_face(source: PhotoSource, faces: list[Face], read_from: str) -> Reembe
     if source.old_box is None:
         return _usable(source, faces[0], read_from)
     old_box = source.old_box
-    best = max(faces, key=lambda f: overlap(f.box, old_box))
-    if overlap(best.box, old_box) < MIN_OVERLAP:
+    best = max(faces, key=lambda f: f.box.overlap(old_box))
+    if best.box.overlap(old_box) < MIN_OVERLAP:
         return Reembedded(
             source, None, read_from, "the new model finds no face where the enrolled face was"
         )

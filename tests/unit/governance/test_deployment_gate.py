@@ -102,3 +102,31 @@ def test_a_bad_accuracy_value_names_the_key(tmp_path: Path) -> None:
     bad.write_text(text.replace("min_rank1: 0.95", "min_rank1: 1.5"), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"accuracy\.min_rank1 must be a number from 0 to 1"):
         load_profile(bad)
+
+
+def test_a_ratio_too_small_to_measure_is_recorded_not_counted() -> None:
+    demographics = {
+        "label_source": "predicted",
+        "max_fmr_ratio": 2.0,
+        "max_fnmr_ratio": 1.5,
+        "unbounded_ratios": [],
+        "columns": {
+            "race_id": {"fmr_ratio": {"value": 1.4}, "fnmr_ratio": {"value": None}},
+            "sex_id": {"fmr_ratio": {"value": 2.0}, "fnmr_ratio": {"value": 1.5}},
+        },
+    }
+    figures = GateFigures.of(summary(demographics=demographics))
+    assert figures.unmeasured == ("race_id:fnmr",)
+    assert figures.to_record()["unmeasured_ratios"] == "race_id:fnmr"
+    assert gate_reasons(summary(demographics=demographics), MA) == []
+
+
+def test_an_unbounded_ratio_keeps_the_gate_closed() -> None:
+    demographics = {
+        "label_source": "predicted",
+        "max_fmr_ratio": 2.0,
+        "max_fnmr_ratio": 1.5,
+        "unbounded_ratios": ["race_id:fmr"],
+    }
+    (reason,) = gate_reasons(summary(demographics=demographics), MA)
+    assert reason.startswith("the differentials cannot be bounded for race_id:fmr")
