@@ -47,9 +47,18 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Path:
 def test_gallery_list_and_show(data_dir: Path) -> None:
     code, out, _ = cli(data_dir, "gallery", "list", "--json")
     assert code == 0
-    assert json.loads(out) == [
-        {"id": 1, "name": "g", "description": "", "subjects": 3, "photos": 9, "templates": 9}
-    ]
+    (listed,) = json.loads(out)
+    assert listed == {
+        "id": 1,
+        "name": "g",
+        "description": "",
+        "subjects": 3,
+        "photos": 9,
+        "templates": 9,
+        "model": listed["model"],
+        "activation_id": None,
+    }
+    assert listed["model"].startswith("opencv_zoo_sface_2021dec ")
     code, out, _ = cli(data_dir, "gallery", "show", "g", "--json")
     assert {s["external_id"] for s in json.loads(out)["subjects"]} == {
         "obama",

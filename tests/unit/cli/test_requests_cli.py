@@ -37,7 +37,7 @@ class Desk:
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Desk:
+def desk(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path, sface_evaluation: Path) -> Desk:
     root = tmp_path_factory.mktemp("desk")
     tree = root / "people"
     for name in ("obama", "biden", "amy"):
@@ -45,6 +45,14 @@ def desk(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Desk:
     desk = Desk(root / "data")
     desk.ok(None, "init")
     desk.ok(None, "enroll", str(tree), "--gallery", "booking")
+    # The deployment gate, by the local operator: the real evaluation of the model, stored
+    # and activated for the gallery.
+    stored = desk.ok(None, "model", "store", str(sface_evaluation))
+    assert "stored evaluation 1 of opencv_zoo_sface_2021dec" in stored
+    listed = desk.json(None, "model", "evaluations")
+    assert [e["figures"]["unmeasured_ratios"] for e in listed] == [["race_id:fnmr"]]
+    activated = desk.json(None, "gallery", "activate", "booking", "--evaluation", "1")
+    assert activated["gallery_size"] == 11 and activated["target_fpir"] == 0.003
     boot = desk.json(
         None,
         "user",
