@@ -312,17 +312,17 @@ class DeploymentUseCases:
             PermissionDenied: without ``model.evaluate`` (recorded).
             InvalidInput: for a summary without a model, a dataset or an impostor distribution.
         """
-        model = embedder_of(summary)
-        dataset = summary.get("dataset") or {}
-        if not dataset.get("fingerprint") or "impostor" not in summary:
-            raise InvalidInput(
-                "The evaluation summary lacks its dataset fingerprint or impostor distribution; "
-                "it was not written by `faceledger eval`."
-            )
-        ImpostorDistribution.from_summary(summary["impostor"])  # refuses a malformed one
-        digest = summary_sha256(summary)
-        figures = GateFigures.of(summary)
         with self._access.transaction(acting, "model.evaluate") as (session, fresh):
+            model = embedder_of(summary)
+            dataset = summary.get("dataset") or {}
+            if not dataset.get("fingerprint") or "impostor" not in summary:
+                raise InvalidInput(
+                    "The evaluation summary lacks its dataset fingerprint or impostor "
+                    "distribution; it was not written by `faceledger eval`."
+                )
+            ImpostorDistribution.from_summary(summary["impostor"])  # refuses a malformed one
+            digest = summary_sha256(summary)
+            figures = GateFigures.of(summary)
             row = Evaluation(
                 model_name=model.name,
                 model_version=model.version,
@@ -406,12 +406,12 @@ class DeploymentUseCases:
             InvalidInput: for a target FPIR outside (0, 0.5].
             GateClosed: when the gate refuses (recorded), with the reasons.
         """
-        if target_fpir is not None and not 0 < target_fpir <= 0.5:
-            raise InvalidInput(
-                f"The target FPIR must be above 0 and at most 0.5, got {target_fpir:g}.",
-                target_fpir=target_fpir,
-            )
         with self._access.transaction(acting, "model.activate") as (session, fresh):
+            if target_fpir is not None and not 0 < target_fpir <= 0.5:
+                raise InvalidInput(
+                    f"The target FPIR must be above 0 and at most 0.5, got {target_fpir:g}.",
+                    target_fpir=target_fpir,
+                )
             gallery = store.get_gallery(session, gallery_name)
             evaluation = _evaluation(session, evaluation_id)
             profile = self._policy.profile(session)
