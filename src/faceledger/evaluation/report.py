@@ -69,15 +69,17 @@ def _plots(report: EvaluationReport, folder: Path, files: list[Path]) -> list[tu
     if px.size:
         x_ticks = ticks[(ticks >= curve.fmr[shown_points].min() / 2)]
         y_ticks = ticks[(ticks >= curve.fnmr[shown_points].min() / 2)]
-        ax.set_xticks(probit(x_ticks), [f"{t:g}" for t in x_ticks])
+        # The low-FMR decades sit close together on a normal-deviate axis: labels slant.
+        ax.set_xticks(probit(x_ticks), [f"{t:g}" for t in x_ticks], rotation=45, ha="right")
         ax.set_yticks(probit(y_ticks), [f"{t:g}" for t in y_ticks])
-        top = float(probit([0.5])[0]) + 0.2
-        ax.set_xlim(min(px.min(), probit(x_ticks[:1])[0]) - 0.2, max(top, px.max() + 0.2))
+        top = float(probit([0.5])[0]) + 0.2  # rates above one half are of no operational use
+        ax.set_xlim(min(px.min(), probit(x_ticks[:1])[0]) - 0.2, top)
         ax.set_ylim(min(py.min(), probit(y_ticks[:1])[0]) - 0.2, max(top, py.max() + 0.2))
     ax.set_xlabel("FMR (normal deviate scale)")
     ax.set_ylabel("FNMR (normal deviate scale)")
     ax.set_title("DET (1:1)")
     ax.grid(True, alpha=0.3)
+    fig.tight_layout()
     _save(fig, folder, "det", files)
     shown.append(("det", "DET: FNMR against FMR on normal-deviate axes."))
 
