@@ -1,7 +1,7 @@
 """Accuracy of the two face pipelines (sface, dlib) on lfw-dev, side by side, with intervals.
 
 Both pipelines are evaluated in this run with the same protocol as ``faceledger eval`` (see
-``faceledger.evaluation.runner``): people/ and distractors/ of the set, LFW's centre face,
+``faceledger.reports.evaluation.runner``): people/ and distractors/ of the set, LFW's centre face,
 identity-level bootstrap intervals, and the demographic table from labels.csv (predicted,
 perceived attributes, not self-reported) over ``--group-columns``. Printed, one column per
 pipeline:
@@ -33,15 +33,15 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from faceledger import load_settings
-from faceledger.evaluation import (
+from faceledger.governance.deployment import gate_reasons
+from faceledger.governance.profiles import load_profile
+from faceledger.reports.evaluation import (
     EvaluationOptions,
     load_folder,
     read_labels,
     run_evaluation,
     write_report,
 )
-from faceledger.governance.deployment import gate_reasons
-from faceledger.governance.profiles import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 LFW_DEV = (ROOT / ".." / "shared" / "data" / "lfw-dev").resolve()

@@ -103,7 +103,7 @@ def fake_evaluation_summary(pipeline: FacePipeline, seed: int = 7) -> dict[str, 
     random unit vectors like the fake embedder's fall, so calibrated thresholds are plausible.
     The gate itself is tested on real evaluations (tests/integration/test_real_gate.py).
     """
-    from faceledger.evaluation.calibration import ImpostorDistribution
+    from faceledger.reports.evaluation.calibration import ImpostorDistribution
 
     distances = np.random.default_rng(seed).normal(np.sqrt(2), 0.09, 200_000).clip(0, 2)
     return {

@@ -19,8 +19,8 @@ from faceledger.config import Settings
 from faceledger.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from faceledger.evaluation.report import WrittenReport
-    from faceledger.evaluation.results import EvaluationReport
+    from faceledger.reports.evaluation.report import WrittenReport
+    from faceledger.reports.evaluation.results import EvaluationReport
     from faceledger.service import FaceLedger
 
 FACE_CHOICES = ("largest", "centre")
@@ -110,14 +110,14 @@ def evaluate_to_folder(
         FaceLedgerError: (InvalidInput, ConfigError) with a message naming the bad file,
             column or option.
     """
-    from faceledger.evaluation import (
+    from faceledger.reports.evaluation import (
         EvaluationOptions,
         load_folder,
         read_labels,
         run_evaluation,
         write_report,
     )
-    from faceledger.evaluation.demographics import check_label_source
+    from faceledger.reports.evaluation.demographics import check_label_source
 
     _choice(request.face, FACE_CHOICES, "--face")
     settings = settings_for(settings, request.pipeline)

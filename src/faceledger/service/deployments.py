@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from faceledger.biometrics.models import ModelInfo
 from faceledger.errors import GateClosed, InvalidInput, ModelMismatch, NotFound
-from faceledger.evaluation.calibration import ImpostorDistribution, threshold_for_fpir
 from faceledger.gallery import store
 from faceledger.gallery.models import Activation, Evaluation, Gallery, Template
 from faceledger.gallery.thresholds import OperatingThreshold, uncalibrated_default
 from faceledger.governance.accounts import Principal
 from faceledger.governance.deployment import GateFigures, gate_reasons
 from faceledger.governance.profiles import Profile
+from faceledger.reports.evaluation.calibration import ImpostorDistribution, threshold_for_fpir
 from faceledger.service.access import Access
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction

@@ -2,7 +2,7 @@
 
 The face pipeline here is the FAKE one of :mod:`tests.fakes`, and the evaluations are FAKE
 summaries whose figures are set per test: these tests are about what the service allows, refuses
-and records. Real evaluations are tested in tests/unit/evaluation and tests/integration/
+and records. Real evaluations are tested in tests/unit/reports/evaluation and tests/integration/
 test_real_gate.py.
 """
 
@@ -18,11 +18,11 @@ from PIL import Image
 from sqlalchemy import select
 
 from faceledger.errors import Conflict, GateClosed, ModelMismatch
-from faceledger.evaluation.calibration import ImpostorDistribution, threshold_for_fpir
 from faceledger.gallery.models import Gallery, Template
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.governance.accounts import LocalOperator
 from faceledger.governance.models import SearchRun
+from faceledger.reports.evaluation.calibration import ImpostorDistribution, threshold_for_fpir
 from faceledger.service import FaceLedger
 from faceledger.service.ledger_actions import LedgerAction
 from tests.conftest import GALLERY

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from faceledger.evaluation.calibration import Calibration, ImpostorDistribution
-from faceledger.evaluation.demographics import Demographics
-from faceledger.evaluation.metrics import (
+from faceledger.reports.evaluation.calibration import Calibration, ImpostorDistribution
+from faceledger.reports.evaluation.demographics import Demographics
+from faceledger.reports.evaluation.metrics import (
     EqualErrorRate,
     ErrorCurve,
     Floats,

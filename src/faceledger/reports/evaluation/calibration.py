@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from faceledger.errors import InvalidInput
-from faceledger.evaluation.metrics import Floats, rate_threshold
+from faceledger.reports.evaluation.metrics import Floats, rate_threshold
 
 KEEP_SMALLEST = 20_000
 DECIMALS = 6

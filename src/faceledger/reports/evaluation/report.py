@@ -18,8 +18,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from faceledger.errors import InvalidInput
-from faceledger.evaluation.metrics import probit
-from faceledger.evaluation.results import EvaluationReport
+from faceledger.reports.evaluation.metrics import probit
+from faceledger.reports.evaluation.results import EvaluationReport
 
 PLOT_FORMATS = ("png", "svg")
 

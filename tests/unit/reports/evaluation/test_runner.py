@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from faceledger.errors import InvalidInput
-from faceledger.evaluation import (
+from faceledger.reports.evaluation import (
     EvaluationOptions,
     ImpostorDistribution,
     evaluate_embeddings,
@@ -18,9 +18,9 @@ from faceledger.evaluation import (
     threshold_for_fpir,
     write_report,
 )
-from faceledger.evaluation.dataset import Dataset, fingerprint
-from faceledger.evaluation.demographics import Labels
-from faceledger.evaluation.embedding import Embeddings, PhotoEmbedding
+from faceledger.reports.evaluation.dataset import Dataset, fingerprint
+from faceledger.reports.evaluation.demographics import Labels
+from faceledger.reports.evaluation.embedding import Embeddings, PhotoEmbedding
 
 PEOPLE = {"Ann": 3, "Bob": 2, "Cid": 2, "Dee": 2}
 DISTRACTORS = ("Eve", "Fay")

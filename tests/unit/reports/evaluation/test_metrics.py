@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from faceledger.errors import InvalidInput
-from faceledger.evaluation import metrics
+from faceledger.reports.evaluation import metrics
 
 # Four mated and six non-mated distances (within threshold t means distance <= t).
 MATED = [0.2, 0.3, 0.5, 0.7]

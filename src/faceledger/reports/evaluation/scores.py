@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from faceledger.evaluation.dataset import Pair
-from faceledger.evaluation.demographics import Comparisons
-from faceledger.evaluation.metrics import Floats, Ints
+from faceledger.reports.evaluation.dataset import Pair
+from faceledger.reports.evaluation.demographics import Comparisons
+from faceledger.reports.evaluation.metrics import Floats, Ints
 
 CHUNK_ROWS = 512
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from faceledger.errors import InvalidInput
-from faceledger.evaluation.demographics import (
+from faceledger.reports.evaluation.demographics import (
     Comparisons,
     Labels,
     demographic_differentials,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from faceledger.errors import InvalidInput
-from faceledger.evaluation.calibration import (
+from faceledger.reports.evaluation.calibration import (
     ImpostorDistribution,
     fmr_for_fpir,
     threshold_for_fmr,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from faceledger.evaluation import metrics
+from faceledger.reports.evaluation import metrics
 
 
 def _events(

@@ -12,7 +12,7 @@ from PIL import Image
 
 from faceledger.biometrics.detect import FaceBox
 from faceledger.config import load_settings
-from faceledger.evaluation.embedding import choose_face, embed_photo
+from faceledger.reports.evaluation.embedding import choose_face, embed_photo
 
 
 def box(left: int, top: int, right: int, bottom: int) -> FaceBox:

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 
 from faceledger.errors import InvalidInput
-from faceledger.evaluation.metrics import (
+from faceledger.reports.evaluation.metrics import (
     Floats,
     Interval,
     Ints,

@@ -28,14 +28,14 @@ import numpy as np
 from faceledger.biometrics.pipeline import FacePipeline
 from faceledger.config import Settings
 from faceledger.errors import InvalidInput
-from faceledger.evaluation import metrics
-from faceledger.evaluation.calibration import (
+from faceledger.reports.evaluation import metrics
+from faceledger.reports.evaluation.calibration import (
     Calibration,
     ImpostorDistribution,
     threshold_for_fpir,
 )
-from faceledger.evaluation.dataset import Dataset
-from faceledger.evaluation.demographics import (
+from faceledger.reports.evaluation.dataset import Dataset
+from faceledger.reports.evaluation.demographics import (
     MIN_MATED_PAIRS,
     MIN_NONMATED_PAIRS,
     Comparisons,
@@ -43,15 +43,15 @@ from faceledger.evaluation.demographics import (
     Labels,
     demographic_differentials,
 )
-from faceledger.evaluation.embedding import Embeddings, FaceChoice, embed_photos
-from faceledger.evaluation.results import (
+from faceledger.reports.evaluation.embedding import Embeddings, FaceChoice, embed_photos
+from faceledger.reports.evaluation.results import (
     EvaluationReport,
     FailureToEnrol,
     Histogram,
     OneToN,
     OneToOne,
 )
-from faceledger.evaluation.scores import all_pairs, cross_distances, listed_pairs
+from faceledger.reports.evaluation.scores import all_pairs, cross_distances, listed_pairs
 
 FPIR_TARGETS = (0.001, 0.003, 0.01, 0.1)
 DEFAULT_FPIR = 0.003
@@ -117,7 +117,7 @@ def demographic_differentials_check(options: EvaluationOptions) -> None:
     Raises:
         InvalidInput: for a missing label source, no columns, or an unknown column.
     """
-    from faceledger.evaluation.demographics import check_label_source
+    from faceledger.reports.evaluation.demographics import check_label_source
 
     assert options.labels is not None
     check_label_source(options.label_source)

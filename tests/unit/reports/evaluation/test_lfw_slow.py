@@ -6,29 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from faceledger.cli.evaluate import evaluate
-
-LFW_DEV = (Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "lfw-dev").resolve()
-
-app = typer.Typer()
-
-
-@app.callback()
-def _root() -> None:
-    """A stand-in root so the command runs under its own name, as in the real CLI."""
-
-
-app.command("eval")(evaluate)
+from faceledger.cli import app
 
 
 @pytest.fixture(scope="module")
-def lfw_dev() -> Path:
-    if not (LFW_DEV / "people").is_dir():
-        pytest.skip(f"lfw-dev missing: expected {LFW_DEV}/people")
-    return LFW_DEV
+def lfw_dev(lfw_dir: Path) -> Path:
+    """lfw-dev (tests/conftest.py skips when it is missing)."""
+    return lfw_dir
 
 
 @pytest.mark.slow
