@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from faceledger.biometrics.detect import FaceBox
 from faceledger.biometrics.image import decode_image, read_image_file
@@ -81,7 +82,7 @@ class ReembedSummary:
         }
 
 
-def sources_of(session: Any, gallery_id: int) -> list[PhotoSource]:
+def sources_of(session: Session, gallery_id: int) -> list[PhotoSource]:
     """Return every photo of a gallery with its current templates."""
     photos = session.scalars(
         select(Photo).where(Photo.gallery_id == gallery_id).order_by(Photo.id)
@@ -168,7 +169,7 @@ def refuse_failures(gallery: str, failed: list[Reembedded]) -> Conflict:
     )
 
 
-def drop_templates(session: Any, template_ids: list[int]) -> None:
+def drop_templates(session: Session, template_ids: list[int]) -> None:
     """Delete templates by id (the re-embedding replaces them)."""
     for start in range(0, len(template_ids), 500):
         session.execute(delete(Template).where(Template.id.in_(template_ids[start : start + 500])))
