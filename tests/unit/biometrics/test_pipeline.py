@@ -13,12 +13,13 @@ from PIL import Image, ImageFilter
 from faceledger.biometrics.align import DLIB_5, DlibAligner
 from faceledger.biometrics.detect import CnnDetector, HogDetector, make_detector
 from faceledger.biometrics.embed import DlibResNetEmbedder
-from faceledger.biometrics.image import DecodedImage, read_image_file
+from faceledger.biometrics.image import read_image_file
 from faceledger.biometrics.models import LANDMARKS_FILE, RESNET_FILE, weight_path
 from faceledger.biometrics.pipeline import FacePipeline, pipeline_for
 from faceledger.biometrics.quality import QualityThresholds
 from faceledger.errors import ConfigError
 from tests.conftest import make_settings
+from tests.unit.biometrics.photos import image_of, people_photos
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +37,6 @@ def test_dlib_pipeline_is_built_by_name(tmp_path: Path, pipeline: FacePipeline) 
     assert isinstance(built.detector, CnnDetector) and built.detector.upsample == 0
     # Composed by hand, a dlib embedder gets dlib's aligner (tests/fakes.py relies on this).
     assert isinstance(FacePipeline(HogDetector(), DlibResNetEmbedder()).aligner, DlibAligner)
-
-
-def people_photos(faces_dir: Path) -> list[Path]:
-    return sorted(p for p in (faces_dir / "people").glob("*/*") if p.is_file())
-
-
-def image_of(pixels: np.ndarray) -> DecodedImage:
-    return DecodedImage(
-        pixels=np.ascontiguousarray(pixels, dtype=np.uint8),
-        sha256="0" * 64,
-        format="png",
-        original_mode="RGB",
-    )
 
 
 def test_every_people_photo_has_exactly_one_usable_face(

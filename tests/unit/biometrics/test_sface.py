@@ -13,7 +13,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from faceledger.biometrics.align import YUNET_5
-from faceledger.biometrics.image import DecodedImage, read_image_file
+from faceledger.biometrics.image import read_image_file
 from faceledger.biometrics.models import (
     SFACE_FILE,
     SFACE_SHA256,
@@ -35,24 +35,12 @@ from faceledger.biometrics.yunet import YuNetDetector
 from faceledger.config import Settings
 from faceledger.errors import ConfigError
 from tests.conftest import make_settings
+from tests.unit.biometrics.photos import image_of, people_photos
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> FacePipeline:
     return FacePipeline.from_settings(make_settings(tmp_path_factory.mktemp("sface")))
-
-
-def people_photos(faces_dir: Path) -> list[Path]:
-    return sorted(p for p in (faces_dir / "people").glob("*/*") if p.is_file())
-
-
-def image_of(pixels: np.ndarray) -> DecodedImage:
-    return DecodedImage(
-        pixels=np.ascontiguousarray(pixels, dtype=np.uint8),
-        sha256="0" * 64,
-        format="png",
-        original_mode="RGB",
-    )
 
 
 def unit(vector: np.ndarray) -> np.ndarray:
