@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from faceledger.biometrics.image import read_image_file
 from faceledger.biometrics.pipeline import Face, FacePipeline
@@ -20,6 +21,8 @@ from faceledger.errors import FaceLedgerError
 
 # Below this many photos the cost of starting worker processes outweighs the gain.
 MIN_PHOTOS_FOR_POOL = 8
+
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -36,14 +39,48 @@ class PhotoAnalysis:
     error_message: str | None = None
 
 
-_worker_pipeline: FacePipeline | None = None
-_worker_settings: Settings | None = None
+PhotoJob = Callable[[Path, FacePipeline, Settings], "_R"]
+"""Work on one photo with the caller's pipeline: a module-level function (or a partial of
+one), so it can be sent to a worker process."""
+
+_worker: tuple[PhotoJob[Any], FacePipeline, Settings] | None = None
 
 
-def _init_worker(settings: Settings, pipeline: FacePipeline) -> None:
-    global _worker_pipeline, _worker_settings
-    _worker_settings = settings
-    _worker_pipeline = pipeline  # the caller's own pipeline: its models load lazily here
+def _init_worker(job: PhotoJob[Any], pipeline: FacePipeline, settings: Settings) -> None:
+    global _worker
+    _worker = (job, pipeline, settings)  # the caller's own pipeline: its models load lazily here
+
+
+def _in_worker(path: Path) -> Any:
+    assert _worker is not None
+    job, pipeline, settings = _worker
+    return job(path, pipeline, settings)
+
+
+def map_photos(
+    job: PhotoJob[_R],
+    paths: Sequence[Path],
+    settings: Settings,
+    pipeline: FacePipeline,
+    workers: int | None = None,
+) -> Iterator[_R]:
+    """Yield ``job(path, pipeline, settings)`` for each path, in input order, on a pool of
+    worker processes (each holding ``pipeline``) when there are enough photos to pay for one.
+    ``workers`` defaults to :func:`worker_count`."""
+    count = workers if workers is not None else worker_count(settings, len(paths))
+    if count <= 1 or len(paths) < MIN_PHOTOS_FOR_POOL:
+        for path in paths:
+            yield job(path, pipeline, settings)
+        return
+    # 'spawn' because FAISS and OpenMP threads in this process make fork unsafe.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(job, pipeline, settings),
+    ) as pool:
+        yield from pool.map(_in_worker, paths, chunksize=4)
 
 
 def analyse_photo(path: Path, pipeline: FacePipeline, settings: Settings) -> PhotoAnalysis:
@@ -63,11 +100,6 @@ def analyse_photo(path: Path, pipeline: FacePipeline, settings: Settings) -> Pho
     )
 
 
-def _analyse_in_worker(path: Path) -> PhotoAnalysis:
-    assert _worker_pipeline is not None and _worker_settings is not None
-    return analyse_photo(path, _worker_pipeline, _worker_settings)
-
-
 def worker_count(settings: Settings, jobs: int) -> int:
     """Return how many processes to use for ``jobs`` photos."""
     wanted = settings.enroll_workers or os.cpu_count() or 1
@@ -81,23 +113,7 @@ def analyse_photos(
     on_done: Callable[[PhotoAnalysis], None] | None = None,
 ) -> Iterator[PhotoAnalysis]:
     """Yield one analysis per path, in input order, using a process pool for large batches."""
-    workers = worker_count(settings, len(paths))
-    if workers == 1 or len(paths) < MIN_PHOTOS_FOR_POOL:
-        for path in paths:
-            result = analyse_photo(path, pipeline, settings)
-            if on_done:
-                on_done(result)
-            yield result
-        return
-    # 'spawn' because FAISS and OpenMP threads in this process make fork unsafe.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(settings, pipeline),
-    ) as pool:
-        for result in pool.map(_analyse_in_worker, paths, chunksize=4):
-            if on_done:
-                on_done(result)
-            yield result
+    for result in map_photos(analyse_photo, paths, settings, pipeline):
+        if on_done:
+            on_done(result)
+        yield result

@@ -6,9 +6,8 @@ its place (a NaN row) so the metrics can count it in their denominators, as NIST
 
 from __future__ import annotations
 
-import multiprocessing
+import functools
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -20,7 +19,7 @@ from faceledger.biometrics.image import read_image_file
 from faceledger.biometrics.pipeline import FacePipeline
 from faceledger.config import Settings
 from faceledger.errors import FaceLedgerError, InvalidInput
-from faceledger.gallery.analysis import MIN_PHOTOS_FOR_POOL, worker_count
+from faceledger.gallery.analysis import map_photos
 
 FaceChoice = Literal["largest", "centre"]
 FACE_CHOICES: tuple[FaceChoice, ...] = ("largest", "centre")
@@ -124,19 +123,6 @@ def embed_photo(
     return PhotoEmbedding(face.unit_embedding.astype(np.float32), len(faces))
 
 
-_worker: tuple[FacePipeline, Settings] | None = None
-
-
-def _init_worker(settings: Settings, pipeline: FacePipeline) -> None:
-    global _worker
-    _worker = (pipeline, settings)  # the caller's pipeline; its models load lazily here
-
-
-def _embed_in_worker(job: tuple[Path, FaceChoice]) -> PhotoEmbedding:
-    assert _worker is not None
-    return embed_photo(job[0], _worker[0], _worker[1], job[1])
-
-
 def embed_photos(
     paths: Sequence[Path],
     settings: Settings,
@@ -145,29 +131,12 @@ def embed_photos(
     workers: int | None = None,
     on_done: Callable[[], None] | None = None,
 ) -> Embeddings:
-    """Embed every photo once, in order, on a process pool when there are many.
-
-    ``pipeline`` is used in this process; pool workers build their own from ``settings``
-    (as :mod:`faceledger.gallery.analysis` does). ``workers`` defaults to one per core.
-    """
-    count = workers if workers is not None else worker_count(settings, len(paths))
+    """Embed every photo once, in order, on a process pool (each worker holding
+    ``pipeline``) when there are many; ``workers`` defaults to one per core."""
     results: list[PhotoEmbedding] = []
-    if count <= 1 or len(paths) < MIN_PHOTOS_FOR_POOL:
-        for path in paths:
-            results.append(embed_photo(path, pipeline, settings, choice))
-            if on_done:
-                on_done()
-        return Embeddings.from_photos(results)
-    # 'spawn' because FAISS and OpenMP threads in this process make fork unsafe.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=count,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(settings, pipeline),
-    ) as pool:
-        for result in pool.map(_embed_in_worker, [(p, choice) for p in paths], chunksize=4):
-            results.append(result)
-            if on_done:
-                on_done()
+    job = functools.partial(embed_photo, choice=choice)
+    for result in map_photos(job, paths, settings, pipeline, workers):
+        results.append(result)
+        if on_done:
+            on_done()
     return Embeddings.from_photos(results)
