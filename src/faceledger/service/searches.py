@@ -160,7 +160,6 @@ class Matcher:
         Raises:
             NotFound: for an unknown gallery.
             InvalidInput: if there is no gallery at all.
-            ModelMismatch: if a gallery's templates come from another model than the probe's.
         """
         if names:
             chosen = [store.get_gallery(session, n) for n in dict.fromkeys(names)]
@@ -168,8 +167,6 @@ class Matcher:
             chosen = [store.get_gallery(session, s.name) for s in store.summaries(session)]
         if not chosen:
             raise InvalidInput("There is no gallery to search; enrol photos first.")
-        for gallery in chosen:
-            self.points.require_model(gallery, self.pipeline.embedder.model)
         return [(g.id, g.generation, g.name) for g in chosen]
 
 
