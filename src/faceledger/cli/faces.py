@@ -30,7 +30,8 @@ gallery_app = typer.Typer(
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
-def _actor() -> LocalOperator:
+def local_actor() -> LocalOperator:
+    """The local operator of the data directory, for commands run without a login."""
     from faceledger.service import local_operator
 
     return local_operator()
@@ -49,7 +50,7 @@ def enroll(
         with progress_bar("enrolling", disable=as_json) as progress:
             task = progress.add_task("enrol", total=len(items))
             summary = service.galleries.enroll(
-                _actor(), gallery, items, progress=lambda _: progress.advance(task)
+                local_actor(), gallery, items, progress=lambda _: progress.advance(task)
             )
         if as_json:
             print_json(summary.to_dict())
@@ -81,7 +82,7 @@ def gallery_list(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List galleries with their subject, photo and template counts."""
 
     def body(service: FaceLedger) -> int:
-        galleries = service.galleries.list_galleries(_actor())
+        galleries = service.galleries.list_galleries(local_actor())
         if as_json:
             print_json([g.to_dict() for g in galleries])
             return 0
@@ -111,7 +112,10 @@ def gallery_create(
     description: str = typer.Option("", help="What the gallery holds and where it comes from."),
 ) -> None:
     """Create an empty gallery."""
-    run(ctx, lambda service: service.galleries.create_gallery(_actor(), name, description) and 0)
+    run(
+        ctx,
+        lambda service: service.galleries.create_gallery(local_actor(), name, description) and 0,
+    )
 
 
 @gallery_app.command("show")
@@ -123,7 +127,7 @@ def gallery_show(
     """Show a gallery's subjects and photos."""
 
     def body(service: FaceLedger) -> int:
-        detail = service.galleries.gallery_detail(_actor(), name)
+        detail = service.galleries.gallery_detail(local_actor(), name)
         if as_json:
             print_json(detail)
             return 0
@@ -157,10 +161,10 @@ def gallery_delete(
         if (subject is None) == (photo is None):
             raise InvalidInput("Give exactly one of --subject or --photo.")
         if subject is not None:
-            result = service.galleries.delete_subject(_actor(), name, subject)
+            result = service.galleries.delete_subject(local_actor(), name, subject)
         else:
             assert photo is not None
-            result = service.galleries.delete_photo(_actor(), name, photo)
+            result = service.galleries.delete_photo(local_actor(), name, photo)
         if as_json:
             print_json(result)
         else:
@@ -175,7 +179,7 @@ def gallery_reindex(ctx: typer.Context, name: str = typer.Argument(..., help="Ga
     """Rebuild a gallery's vector index from the database."""
 
     def body(service: FaceLedger) -> int:
-        console.print(f"{name}: {service.galleries.reindex(_actor(), name)} vectors indexed")
+        console.print(f"{name}: {service.galleries.reindex(local_actor(), name)} vectors indexed")
         return 0
 
     run(ctx, body)
@@ -235,7 +239,7 @@ def search(
     """Search every face in a photo against galleries. Exit 1 if nothing is within the threshold."""
 
     def body(service: FaceLedger) -> int:
-        result = service.searches.search(_actor(), photo, gallery, top_k, name=photo.name)
+        result = service.searches.search(local_actor(), photo, gallery, top_k, name=photo.name)
         if as_json:
             print_json(result.to_dict())
         else:
@@ -255,7 +259,7 @@ def verify(
     """Compare the faces of two photos (1:1). Exit 1 if the distance is within threshold."""
 
     def body(service: FaceLedger) -> int:
-        result = service.searches.verify(_actor(), first, second, (first.name, second.name))
+        result = service.searches.verify(local_actor(), first, second, (first.name, second.name))
         if as_json:
             print_json(result.to_dict())
         else:

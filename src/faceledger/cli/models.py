@@ -10,8 +10,7 @@ from rich.table import Table
 
 from faceledger.cli.common import console, path_argument, print_json, progress_bar, run
 from faceledger.cli.evaluate import read_summary
-from faceledger.cli.faces import JSON_OPTION, gallery_app
-from faceledger.governance.accounts import LocalOperator
+from faceledger.cli.faces import JSON_OPTION, gallery_app, local_actor
 
 if TYPE_CHECKING:
     from faceledger.service import FaceLedger
@@ -20,12 +19,6 @@ model_app = typer.Typer(
     help="Stored model evaluations (R15, R16) and what the deployment gate activated.",
     no_args_is_help=True,
 )
-
-
-def _actor() -> LocalOperator:
-    from faceledger.service import local_operator
-
-    return local_operator()
 
 
 def _percent(value: float | None) -> str:
@@ -37,7 +30,7 @@ def evaluations(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
     """List the stored evaluations with the figures the deployment gate reads."""
 
     def body(service: FaceLedger) -> int:
-        found = service.deployments.evaluations(_actor())
+        found = service.deployments.evaluations(local_actor())
         if as_json:
             print_json([e.to_dict() for e in found])
             return 0
@@ -69,7 +62,7 @@ def store_evaluation(
     """Store an evaluation written by `faceledger eval` (its summary), for the gate."""
 
     def body(service: FaceLedger) -> int:
-        view = service.deployments.record_evaluation(_actor(), read_summary(summary))
+        view = service.deployments.record_evaluation(local_actor(), read_summary(summary))
         console.print(
             f"stored evaluation {view.id} of {view.model['name']} "
             f"(ledger entry #{view.ledger_seq})",
@@ -93,7 +86,7 @@ def gallery_activate(
     """Activate the gallery's model at a calibrated threshold through the deployment gate."""
 
     def body(service: FaceLedger) -> int:
-        activation = service.deployments.activate(_actor(), name, evaluation, target_fpir)
+        activation = service.deployments.activate(local_actor(), name, evaluation, target_fpir)
         if as_json:
             print_json(activation)
             return 0
@@ -131,11 +124,11 @@ def gallery_reembed(
         from faceledger.biometrics.pipeline import pipeline_for
 
         pipeline = pipeline_for(service.settings, model)
-        detail = service.galleries.gallery_detail(_actor(), name)
+        detail = service.galleries.gallery_detail(local_actor(), name)
         with progress_bar("re-embedding", disable=as_json) as progress:
             task = progress.add_task("reembed", total=detail["photos"])
             summary = service.galleries.reembed(
-                _actor(),
+                local_actor(),
                 name,
                 pipeline,
                 progress=lambda _: progress.advance(task),
