@@ -7,13 +7,13 @@ each change lands together with its ledger entry or not at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from faceledger.biometrics.crops import jpeg
@@ -215,6 +215,19 @@ def add_template(session: Session, photo: Photo, face: Face, model: ModelInfo) -
     session.add(template)
     session.flush()
     return template
+
+
+def template_count(session: Session, gallery_id: int) -> int:
+    """Return how many templates a gallery holds."""
+    count = session.scalar(select(func.count(Template.id)).where(Template.gallery_id == gallery_id))
+    return count or 0
+
+
+def delete_templates(session: Session, template_ids: Sequence[int]) -> None:
+    """Delete templates by id (a re-embedding replaces them)."""
+    for start in range(0, len(template_ids), 500):
+        batch = list(template_ids[start : start + 500])
+        session.execute(delete(Template).where(Template.id.in_(batch)))
 
 
 def bump_generation(session: Session, gallery: Gallery) -> tuple[int, int]:

@@ -17,13 +17,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from faceledger.biometrics.models import ModelInfo
 from faceledger.errors import GateClosed, InvalidInput, ModelMismatch, NotFound
 from faceledger.gallery import store
-from faceledger.gallery.models import Activation, Evaluation, Gallery, Template
+from faceledger.gallery.models import Activation, Evaluation, Gallery
 from faceledger.gallery.thresholds import OperatingThreshold, uncalibrated_default
 from faceledger.governance.accounts import Principal
 from faceledger.governance.deployment import GateFigures, gate_reasons
@@ -69,14 +69,6 @@ def gallery_model(gallery: Gallery) -> ModelInfo | None:
 def same_model(a: ModelInfo, b: ModelInfo) -> bool:
     """True when two identities name the same model: name, version and weights."""
     return (a.name, a.version, a.sha256) == (b.name, b.version, b.sha256)
-
-
-def template_count(session: Session, gallery_id: int) -> int:
-    """Return how many templates a gallery holds (its size for calibration)."""
-    return (
-        session.scalar(select(func.count(Template.id)).where(Template.gallery_id == gallery_id))
-        or 0
-    )
 
 
 @dataclass(frozen=True)
@@ -236,7 +228,7 @@ class OperatingPoints:
     def _point(
         self, session: Session, gallery: Gallery, embedder: ModelInfo, profile: Profile
     ) -> OperatingThreshold:
-        size = template_count(session, gallery.id)
+        size = store.template_count(session, gallery.id)
         activation = (
             None
             if gallery.activation_id is None
@@ -418,7 +410,7 @@ class DeploymentUseCases:
             fpir = profile.accuracy.operating_fpir if target_fpir is None else target_fpir
             reasons = self._refusals(gallery, evaluation, profile, fpir)
             model = embedder_of(evaluation.summary)
-            size = template_count(session, gallery.id)
+            size = store.template_count(session, gallery.id)
             payload: dict[str, Any] = {
                 "gallery": gallery.name,
                 "evaluation_id": evaluation.id,

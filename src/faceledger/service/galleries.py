@@ -23,7 +23,6 @@ from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.reembed import (
     ProgressHook,
     ReembedSummary,
-    drop_templates,
     reembed_one,
     refuse_failures,
     sources_of,
@@ -387,7 +386,7 @@ class GalleryUseCases:
                     },
                 )
             # The old templates go after the new ones are in, so no id is ever reused.
-            drop_templates(session, [t for r in results for t in r.source.old_template_ids])
+            store.delete_templates(session, [t for r in results for t in r.source.old_template_ids])
             _, generation = store.bump_generation(session, gallery)
             summary.ledger_seq = self.ledger.append(
                 session,

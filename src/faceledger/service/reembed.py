@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from faceledger.biometrics.detect import FaceBox
@@ -167,12 +167,6 @@ def refuse_failures(gallery: str, failed: list[Reembedded]) -> Conflict:
         gallery=gallery,
         failed=[r.source.photo_id for r in failed],
     )
-
-
-def drop_templates(session: Session, template_ids: list[int]) -> None:
-    """Delete templates by id (the re-embedding replaces them)."""
-    for start in range(0, len(template_ids), 500):
-        session.execute(delete(Template).where(Template.id.in_(template_ids[start : start + 500])))
 
 
 ProgressHook = Callable[[Reembedded], None]
