@@ -175,8 +175,7 @@ def adopt_model(gallery: Gallery, model: ModelInfo) -> None:
             models are never mixed in one gallery.
     """
     if gallery.model_name is None:
-        gallery.model_name, gallery.model_version = model.name, model.version
-        gallery.model_sha256 = model.sha256
+        set_model(gallery, model)
         return
     if (gallery.model_name, gallery.model_version, gallery.model_sha256) != (
         model.name,
@@ -190,6 +189,12 @@ def adopt_model(gallery: Gallery, model: ModelInfo) -> None:
             "--model ...`).",
             gallery=gallery.name,
         )
+
+
+def set_model(gallery: Gallery, model: ModelInfo) -> None:
+    """Make ``model`` the gallery's model (its first template, or a re-embedding of all)."""
+    gallery.model_name, gallery.model_version = model.name, model.version
+    gallery.model_sha256 = model.sha256
 
 
 def add_template(session: Session, photo: Photo, face: Face, model: ModelInfo) -> Template:

@@ -355,8 +355,7 @@ class GalleryUseCases:
         summary = ReembedSummary(gallery_name, old.to_dict() if old else None, model.to_dict())
         with self._access.transaction(acting, "gallery.reembed") as (session, fresh):
             gallery = store.get_gallery(session, gallery_name)
-            gallery.model_name = gallery.model_version = gallery.model_sha256 = None
-            store.adopt_model(gallery, model)
+            store.set_model(gallery, model)
             previous_activation, gallery.activation_id = gallery.activation_id, None
             for result in results:
                 photo = session.get(Photo, result.source.photo_id)
