@@ -17,6 +17,7 @@ R12's record of each search names the threshold of every gallery searched with i
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -131,3 +132,9 @@ class OperatingThreshold:
             within_measured_range=record.get("within_measured_range"),
             one_to_one=bool(record.get("one_to_one", False)),
         )
+
+
+def strictest(points: Iterable[OperatingThreshold]) -> float:
+    """The smallest threshold (distance) of a search's galleries: what a single-threshold
+    summary of the search records."""
+    return min(point.distance for point in points)

@@ -19,6 +19,7 @@ from faceledger.biometrics.detect import FaceBox
 from faceledger.db import utcnow
 from faceledger.errors import Conflict, InvalidInput, NoFaceFound
 from faceledger.gallery import store
+from faceledger.gallery.thresholds import strictest
 from faceledger.governance.accounts import Principal
 from faceledger.governance.context import Action, ProbeSource
 from faceledger.governance.forms import (
@@ -265,7 +266,7 @@ class RequestUseCases:
             [ranked] = self._matcher.rank(session, [face], hits, cap, points)
             finished = utcnow()
             models = {k: m.to_dict() for k, m in self._ctx.pipeline.models.items()}
-            threshold = round(min(p.distance for p in points.values()) * 1_000_000)
+            threshold = round(strictest(points.values()) * 1_000_000)
             thresholds = [p.to_record() for p in points.values()]
             run = SearchRun(
                 request_id=row.id,

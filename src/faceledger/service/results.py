@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faceledger.gallery.search import ProbeFace
-from faceledger.gallery.thresholds import OperatingThreshold
+from faceledger.gallery.thresholds import OperatingThreshold, strictest
 
 
 @dataclass
@@ -55,7 +55,6 @@ class SearchResult:
 
     probe_sha256: str
     galleries: tuple[str, ...]
-    threshold: float  # the strictest gallery's
     thresholds: tuple[OperatingThreshold, ...]  # each gallery's, with its source
     top_k: int
     faces: tuple[ProbeFace, ...]
@@ -63,6 +62,11 @@ class SearchResult:
     started_at: dt.datetime
     finished_at: dt.datetime
     ledger_seq: int
+
+    @property
+    def threshold(self) -> float:
+        """The strictest gallery's threshold (distance)."""
+        return strictest(self.thresholds)
 
     @property
     def candidate_count(self) -> int:

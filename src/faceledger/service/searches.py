@@ -23,7 +23,7 @@ from faceledger.errors import (
 from faceledger.gallery import store
 from faceledger.gallery.index import Hit
 from faceledger.gallery.search import ProbeFace, rank_candidates, similarity
-from faceledger.gallery.thresholds import OperatingThreshold
+from faceledger.gallery.thresholds import OperatingThreshold, strictest
 from faceledger.governance.accounts import Principal
 from faceledger.service.access import Access
 from faceledger.service.context import ServiceContext
@@ -214,7 +214,6 @@ class SearchUseCases:
         faces = self._matcher.faces(image, name)
         hits = self._matcher.nearest(faces, targets, k)
         models = {key: m.to_dict() for key, m in self._ctx.pipeline.models.items()}
-        threshold = min(p.distance for p in points.values())
         with self._ctx.db.transaction() as session:
             probe_faces = self._matcher.rank(session, faces, hits, k, points)
             finished = utcnow()
@@ -229,7 +228,7 @@ class SearchUseCases:
                     "probe_sha256": image.sha256,
                     "galleries": [name for _, _, name in targets],
                     "models": models,
-                    "threshold_micro": round(threshold * 1_000_000),
+                    "threshold_micro": round(strictest(points.values()) * 1_000_000),
                     "thresholds": [p.to_record() for p in points.values()],
                     "top_k": k,
                     "started_at": started.isoformat(),
@@ -248,7 +247,6 @@ class SearchUseCases:
         return SearchResult(
             probe_sha256=image.sha256,
             galleries=tuple(name for _, _, name in targets),
-            threshold=threshold,
             thresholds=tuple(points.values()),
             top_k=k,
             faces=probe_faces,
