@@ -143,7 +143,8 @@ class Evaluation(Base):
     model_sha256: Mapped[str] = mapped_column(String(64))
     dataset: Mapped[str] = mapped_column(String(200))
     dataset_fingerprint: Mapped[str] = mapped_column(String(64))
-    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # A few hundred KB (the impostor distribution): loaded only when read.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     summary_sha256: Mapped[str] = mapped_column(String(64))
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -64,9 +64,10 @@ class GateFigures:
         }
 
 
-def gate_reasons(summary: Mapping[str, Any], policy: AccuracyPolicy) -> list[str]:
-    """Return one sentence per accuracy bound of ``policy`` the evaluation does not meet."""
-    figures = GateFigures.of(summary)
+def gate_reasons(summary: Mapping[str, Any] | GateFigures, policy: AccuracyPolicy) -> list[str]:
+    """Return one sentence per accuracy bound of ``policy`` the evaluation (its summary, or the
+    figures read from it) does not meet."""
+    figures = summary if isinstance(summary, GateFigures) else GateFigures.of(summary)
     reasons: list[str] = []
     _minimum(reasons, "rank-1 identification rate", figures.rank1, policy.min_rank1)
     _maximum(reasons, f"FNIR at FPIR {FNIR_FPIR:g}", figures.fnir, policy.max_fnir)

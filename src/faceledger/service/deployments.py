@@ -145,7 +145,9 @@ class OperatingPoints:
 
     def __init__(self, ctx: ServiceContext, policy: PolicyStore) -> None:
         self._ctx, self._policy = ctx, policy
-        self._distributions: dict[int, ImpostorDistribution] = {}
+        # What searches read of each evaluation, parsed once: by id and summary hash, so a
+        # changed summary is read again.
+        self._read: dict[tuple[int, str], tuple[GateFigures, ImpostorDistribution]] = {}
 
     def for_targets(
         self, session: Session, targets: Sequence[Target]
@@ -253,7 +255,7 @@ class OperatingPoints:
         evaluation = session.get(Evaluation, activation.evaluation_id)
         assert evaluation is not None
         if profile.accuracy.gate:
-            reasons = gate_reasons(evaluation.summary, profile.accuracy)
+            reasons = gate_reasons(self.figures(evaluation)[0], profile.accuracy)
             if reasons:
                 raise GateClosed(
                     f"Gallery {gallery.name!r}: activation {activation.id} rests on evaluation "
@@ -275,15 +277,23 @@ class OperatingPoints:
             within_measured_range=measured,
         )
 
+    def figures(self, evaluation: Evaluation) -> tuple[GateFigures, ImpostorDistribution]:
+        """Return the gate's figures and the impostor distribution of a stored evaluation,
+        parsing its summary only the first time."""
+        key = (evaluation.id, evaluation.summary_sha256)
+        found = self._read.get(key)
+        if found is None:
+            summary = evaluation.summary
+            found = GateFigures.of(summary), ImpostorDistribution.from_summary(summary["impostor"])
+            self._read[key] = found
+        return found
+
     def calibrate(
         self, evaluation: Evaluation, target_fpir: float, size: int
     ) -> tuple[float, bool]:
         """Return the threshold for ``target_fpir`` at ``size`` templates, and whether it lies
         within the evaluation's measured range."""
-        distribution = self._distributions.get(evaluation.id)
-        if distribution is None:
-            distribution = ImpostorDistribution.from_summary(evaluation.summary["impostor"])
-            self._distributions[evaluation.id] = distribution
+        distribution = self.figures(evaluation)[1]
         calibration = threshold_for_fpir(distribution, target_fpir, max(1, size))
         return calibration.threshold, calibration.within_measured_range
 

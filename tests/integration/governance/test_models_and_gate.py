@@ -24,6 +24,7 @@ from faceledger.governance.accounts import LocalOperator
 from faceledger.governance.models import SearchRun
 from faceledger.reports.evaluation.calibration import ImpostorDistribution, threshold_for_fpir
 from faceledger.service import FaceLedger
+from faceledger.service.deployments import summary_sha256
 from faceledger.service.ledger_actions import LedgerAction
 from tests.conftest import GALLERY
 from tests.fakes import (
@@ -208,8 +209,12 @@ def test_an_activation_that_the_active_profile_no_longer_allows_closes_the_gate(
     governed: Governed,
 ) -> None:
     """Bounds are read at every search: a stored activation is checked again (here its
-    evaluation is edited behind the service, as a stricter profile would judge it)."""
+    evaluation is edited behind the service, as a stricter profile would judge it; the read
+    before the edit shows the figures are not kept from an earlier read)."""
     service = governed.service
+    with service.context.db.read() as session:  # read the figures once, as a search does
+        matcher = service.searches._matcher
+        assert matcher.points.for_targets(session, matcher.targets(session, [GALLERY]))
     activation = activation_of(service)
     assert activation is not None
     with service.context.db.transaction() as session:
@@ -218,6 +223,7 @@ def test_an_activation_that_the_active_profile_no_longer_allows_closes_the_gate(
         row = session.get(Evaluation, activation["evaluation_id"])
         assert row is not None
         row.summary = summary_with(service, rank1=0.5)
+        row.summary_sha256 = summary_sha256(row.summary)
     with pytest.raises(GateClosed, match="does not meet the active massachusetts profile's"):
         service.requests.run_request_search(governed.who("ex1"), governed.requests["approved"])
 
