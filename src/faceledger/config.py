@@ -120,6 +120,40 @@ class Settings:
         "How often `faceledger serve` runs the due jobs (overdue emergency filings; 0: never).",
         min=0,
     )
+    alert_email_to: str = _setting(
+        "",
+        "Alerts (R18) by email: comma-separated recipient addresses; empty means no email.",
+    )
+    alert_email_from: str = _setting("faceledger@localhost", "Sender address of alert emails.")
+    smtp_host: str = _setting("localhost", "SMTP server for alert emails.")
+    smtp_port: int = _setting(25, "SMTP server port.", min=1, max=65535)
+    smtp_tls: str = _setting(
+        "none",
+        "SMTP transport security: 'none', 'starttls' or 'ssl' (implicit TLS, usually port 465).",
+        choices=("none", "starttls", "ssl"),
+    )
+    smtp_username: str = _setting("", "SMTP login name; empty means no login.")
+    smtp_password: str = _setting(
+        "", "SMTP password (shown masked by `faceledger config`).", secret=True
+    )
+    smtp_timeout_seconds: int = _setting(
+        10, "Seconds to wait for the SMTP server before a delivery counts as failed.", min=1
+    )
+    alert_webhook_url: str = _setting(
+        "", "Alerts (R18) by webhook: the URL each alert is POSTed to as JSON; empty means none."
+    )
+    alert_webhook_secret: str = _setting(
+        "",
+        "Key of the webhook's HMAC-SHA256 signature (header X-Faceledger-Signature); required "
+        "with alert_webhook_url.",
+        secret=True,
+    )
+    alert_max_attempts: int = _setting(
+        8, "Delivery attempts per alert and channel before it is marked failed.", min=1, max=100
+    )
+    alert_retry_seconds: int = _setting(
+        60, "Wait before the first retry of a failed delivery; doubles with each attempt.", min=1
+    )
 
     @property
     def db_url(self) -> str:
@@ -135,6 +169,15 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         """Return every setting by name."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def shown(self) -> dict[str, Any]:
+        """Return every setting by name as it may be shown: secrets masked (``***`` when set)."""
+        return {
+            f.name: ("***" if getattr(self, f.name) else "")
+            if f.metadata.get("secret")
+            else getattr(self, f.name)
+            for f in dataclasses.fields(self)
+        }
 
 
 def describe_settings() -> list[tuple[str, str, Any, str]]:
@@ -200,6 +243,19 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
         raise ConfigError(
             f"top_k ({settings.top_k}) must not exceed max_top_k ({settings.max_top_k})."
         )
+    if settings.alert_webhook_url:
+        if not settings.alert_webhook_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"alert_webhook_url must be an http:// or https:// URL, got "
+                f"{settings.alert_webhook_url!r}.",
+                setting="alert_webhook_url",
+            )
+        if not settings.alert_webhook_secret:
+            raise ConfigError(
+                "alert_webhook_url needs alert_webhook_secret: receivers must be able to check "
+                "each alert's HMAC signature.",
+                setting="alert_webhook_secret",
+            )
     return settings
 
 

@@ -11,14 +11,19 @@ from faceledger.api.auth import AUTH_DESCRIPTION
 from faceledger.api.errors import InternalErrors, install_error_handlers
 from faceledger.api.routers import (
     accounts,
+    alerts,
+    cases,
+    disclosures,
     galleries,
     images,
     ledger,
+    misuse,
     models,
     policy,
     requests,
     system,
     tokens,
+    transparency,
     violations,
 )
 from faceledger.api.schemas import ErrorBody
@@ -100,6 +105,11 @@ def build_api(service: FaceLedger) -> FastAPI:
         galleries,
         models,
         ledger,
+        cases,
+        disclosures,
+        transparency,
+        misuse,
+        alerts,
     ):
         app.include_router(module.router)
     return app

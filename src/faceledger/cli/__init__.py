@@ -12,6 +12,11 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from faceledger.cli import alerts as _alerts
+from faceledger.cli import disclosure as _disclosure
+from faceledger.cli import misuse as _misuse
+from faceledger.cli import queries as _queries
+from faceledger.cli import transparency as _transparency
 from faceledger.cli.accounts import agency_app, login, logout, user_app, whoami
 from faceledger.cli.common import (
     EXIT_ERROR,
@@ -27,6 +32,7 @@ from faceledger.cli.jobs import jobs_app
 from faceledger.cli.ledger import ledger_app
 from faceledger.cli.models import model_app
 from faceledger.cli.quickstart import quickstart
+from faceledger.cli.reports import alerts_app, report_app
 from faceledger.cli.requests import policy_app, request_app, review_app, violations_app
 from faceledger.cli.serve import demo, serve
 from faceledger.config import describe_settings
@@ -70,7 +76,7 @@ def init(ctx: typer.Context) -> None:
 def show_config(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
     """Show every setting, its value, environment variable and meaning."""
     with handled():
-        values = state(ctx).settings.as_dict()
+        values = state(ctx).settings.shown()
     rows = [(n, env, values[n], help) for n, env, _, help in describe_settings()]
     if as_json:
         print_json({n: str(v) if isinstance(v, Path) else v for n, _, v, _ in rows})
@@ -101,6 +107,11 @@ app.add_typer(violations_app, name="violations")
 app.add_typer(policy_app, name="policy")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(model_app, name="model")
+app.add_typer(report_app, name="report")
+app.add_typer(alerts_app, name="alerts")
+
+# Modules that only register commands on the apps above.
+_REGISTERING = (_alerts, _disclosure, _misuse, _queries, _transparency)
 
 
 def main() -> None:

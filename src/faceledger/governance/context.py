@@ -113,6 +113,60 @@ class LeadUseKind(StrEnum):
     PHOTO_LINEUP = "photo_lineup"
 
 
+class Outcome(StrEnum):
+    """Where a request's case stands, kept on the request as it moves on (R12, R17).
+
+    Set by the service: ``pending`` until the request is decided; ``denied``; ``no_lead`` when it
+    closes with nothing released or is sealed; ``lead`` once leads are released; then the
+    furthest use recorded of a released lead (R11): ``further_investigation``, then
+    ``photo_lineup``, ``warrant``, ``arrest``."""
+
+    PENDING = "pending"
+    DENIED = "denied"
+    NO_LEAD = "no_lead"
+    LEAD = "lead"
+    FURTHER_INVESTIGATION = "further_investigation"
+    PHOTO_LINEUP = "photo_lineup"
+    WARRANT = "warrant"
+    ARREST = "arrest"
+
+
+OUTCOME_ORDER: tuple[Outcome, ...] = tuple(Outcome)
+"""Outcomes from least to furthest along; a request's outcome only moves forward in it."""
+
+
+class DisclosureStatus(StrEnum):
+    """Whether a request's disclosure packet has gone out (R12, R14)."""
+
+    NOT_DISCLOSED = "not_disclosed"
+    DISCLOSED = "disclosed"
+
+
+class DescribedSex(StrEnum):
+    """The requester's description of the unknown person's sex (MA-BILL; never inferred, R8)."""
+
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class DescribedRace(StrEnum):
+    """The requester's description of the unknown person's race (MA-BILL; never inferred, R8).
+
+    The categories of the U.S. federal standard, plus ``other`` and ``unknown``."""
+
+    AMERICAN_INDIAN_OR_ALASKA_NATIVE = "american_indian_or_alaska_native"
+    ASIAN = "asian"
+    BLACK_OR_AFRICAN_AMERICAN = "black_or_african_american"
+    HISPANIC_OR_LATINO = "hispanic_or_latino"
+    MIDDLE_EASTERN_OR_NORTH_AFRICAN = "middle_eastern_or_north_african"
+    NATIVE_HAWAIIAN_OR_PACIFIC_ISLANDER = "native_hawaiian_or_pacific_islander"
+    WHITE = "white"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
 class FilingStatus(StrEnum):
     """Where an emergency's court filing stands at a given time (R4, R17, R18)."""
 

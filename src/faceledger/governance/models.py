@@ -117,6 +117,13 @@ class RequestRow(Base):
     closed_reason: Mapped[str] = mapped_column(Text, default="")
     sealed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sealed_reason: Mapped[str] = mapped_column(Text, default="")
+    # Outcome and disclosure (R12, R17): kept as the case moves on (governance.context.Outcome).
+    outcome: Mapped[str] = mapped_column(String(30), default="pending", index=True)
+    disclosure_status: Mapped[str] = mapped_column(String(30), default="not_disclosed")
+    # The requester's description of the unknown person (MA-BILL); "" when not given. Never
+    # inferred from the photo (R8).
+    described_sex: Mapped[str] = mapped_column(String(30), default="")
+    described_race: Mapped[str] = mapped_column(String(50), default="")
 
     run: Mapped[SearchRun | None] = relationship(back_populates="request", uselist=False)
     reviews: Mapped[list[ReviewRow]] = relationship(
@@ -146,6 +153,9 @@ class SearchRun(Base):
     thresholds: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     max_candidates: Mapped[int] = mapped_column(Integer)
     faces: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # The searched face's embedding (float32 bytes, the galleries' model), kept with the
+    # probe for the misuse analytics' near-duplicate probe rule (R18); None when purged.
+    probe_embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     ledger_seq: Mapped[int] = mapped_column(Integer, default=-1)
 
     request: Mapped[RequestRow] = relationship(back_populates="run")

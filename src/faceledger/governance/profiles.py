@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -57,7 +58,16 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _E = TypeVar("_E", bound=StrEnum)
 _TOP_KEYS = frozenset(
     {"name", "title", "jurisdiction", "sources", "unsafe", "unsafe_warning", "rules"}
-    | {"access", "legal_basis", "request", "results", "retention", "accuracy"}
+    | {
+        "access",
+        "legal_basis",
+        "request",
+        "results",
+        "retention",
+        "accuracy",
+        "transparency",
+        "misuse",
+    }
 )
 
 
@@ -126,6 +136,34 @@ class AccuracyPolicy:
     max_fnmr_ratio: float | None  # worst-to-best FNMR between groups
 
 
+@dataclass(frozen=True)
+class TransparencyPolicy:
+    """The public transparency report (R17)."""
+
+    small_cell_min: int  # public counts below this (but above 0) are shown as "<N"
+
+
+@dataclass(frozen=True)
+class MisusePolicy:
+    """Thresholds of the misuse analytics (R18); a finding needs at least the number named.
+
+    "Unrelated" cases are requests with different case numbers."""
+
+    window_days: int  # how far back a scan looks
+    searches_per_case: int  # searches under one case number
+    cases_per_requester: int  # unrelated cases of one requester within requester_days
+    requester_days: int
+    odd_hours_start: int  # local hour at which odd hours begin (0-23) ...
+    odd_hours_end: int  # ... and the hour at which they end (may wrap past midnight)
+    timezone: str  # IANA name of the unit's local time
+    odd_hour_searches: int  # searches of one requester filed at odd hours
+    probe_similarity: float  # cosine similarity above which two probes are near-duplicates
+    probe_cases: int  # unrelated cases sharing one probe (by hash or near-duplicate)
+    subject_cases: int  # unrelated cases in whose candidate lists one gallery subject recurs
+    narrative_similarity: float  # word-shingle Jaccard above which narratives are boilerplate
+    narrative_cases: int  # unrelated cases of one requester sharing a boilerplate narrative
+
+
 FNIR_FPIR = 0.003
 """The FPIR at which the gate reads FNIR (R15's example operating point)."""
 
@@ -147,6 +185,8 @@ class Profile:
     results: ResultsPolicy
     retention: RetentionPolicy
     accuracy: AccuracyPolicy
+    transparency: TransparencyPolicy
+    misuse: MisusePolicy
     offences: OffenceCatalogue = dataclasses.field(repr=False)
     sha256: str = ""
     source: str = dataclasses.field(default="", compare=False)
@@ -168,6 +208,8 @@ class Profile:
         data["results"] = dataclasses.asdict(self.results)
         data["retention"] = dataclasses.asdict(self.retention)
         data["accuracy"] = dataclasses.asdict(self.accuracy)
+        data["transparency"] = dataclasses.asdict(self.transparency)
+        data["misuse"] = dataclasses.asdict(self.misuse)
         data["offences"] = self.offences.to_dict()
         return _jsonable(data)  # type: ignore[no-any-return]
 
@@ -389,6 +431,9 @@ def parse_profile(
         max_fmr_ratio=s.optional_number("max_fmr_ratio", minimum=1.0, maximum=1e6),
         max_fnmr_ratio=s.optional_number("max_fnmr_ratio", minimum=1.0, maximum=1e6),
     )
+    s = top.section("transparency", _keys(TransparencyPolicy))
+    transparency = TransparencyPolicy(small_cell_min=s.integer("small_cell_min", minimum=1))
+    misuse = _misuse(top.section("misuse", _keys(MisusePolicy)))
     title, jurisdiction, sources = top.text("title"), top.text("jurisdiction"), top.texts("sources")
 
     if LegalBasisKind.COURT_ORDER in legal.allowed and not legal.court_order_authorities:
@@ -412,6 +457,8 @@ def parse_profile(
         results=results,
         retention=retention,
         accuracy=accuracy,
+        transparency=transparency,
+        misuse=misuse,
         offences=offences,
         source=source,
     )
@@ -439,6 +486,29 @@ def _catalogue(ref: str, source: str, base_dir: Path | None) -> OffenceCatalogue
             file=source,
             key="request.offence_catalogue",
         ) from exc
+
+
+def _misuse(s: _Section) -> MisusePolicy:
+    zone = s.text("timezone")
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise s.bad("timezone", "an IANA time zone name such as America/New_York", zone) from None
+    return MisusePolicy(
+        window_days=s.integer("window_days", minimum=1, maximum=3660),
+        searches_per_case=s.integer("searches_per_case", minimum=2),
+        cases_per_requester=s.integer("cases_per_requester", minimum=2),
+        requester_days=s.integer("requester_days", minimum=1, maximum=366),
+        odd_hours_start=s.integer("odd_hours_start", minimum=0, maximum=23),
+        odd_hours_end=s.integer("odd_hours_end", minimum=0, maximum=23),
+        timezone=zone,
+        odd_hour_searches=s.integer("odd_hour_searches", minimum=1),
+        probe_similarity=s.number("probe_similarity", minimum=0.5, maximum=1.0),
+        probe_cases=s.integer("probe_cases", minimum=2),
+        subject_cases=s.integer("subject_cases", minimum=2),
+        narrative_similarity=s.number("narrative_similarity", minimum=0.5, maximum=1.0),
+        narrative_cases=s.integer("narrative_cases", minimum=2),
+    )
 
 
 class _Section:

@@ -4,7 +4,7 @@ A bundle is a JSON object an auditor (or a defendant's expert) verifies with the
 nothing else::
 
     {"format": "faceledger-inclusion-proof", "version": 1,
-     "entry": {<an export entry record, with or without "payload">},
+     "entry": {<an export entry record, with or without "payload", with "public" if any>},
      "proof": {"leaf_index": <seq>, "tree_size": <n>, "hashes": [<hex>, ...]},
      "checkpoint": {<a checkpoint in JSON form, tree_size n>}}
 """
@@ -69,8 +69,15 @@ def verify_inclusion_bundle(bundle: Mapping[str, Any] | str, public_key: Ed25519
                 expected=record.payload_sha256,
                 actual=digest,
             )
-    # (4) The leaf hash is the hash of the entry's envelope.
-    computed = leaf_hash(record.envelope())
+    # (4) The leaf hash is the hash of the entry's envelope (public fields included).
+    try:
+        computed = leaf_hash(record.envelope())
+    except LedgerError as exc:
+        raise VerificationFailed(
+            f"Entry {record.seq} cannot be hashed: {exc.message}",
+            reason="malformed",
+            seq=record.seq,
+        ) from None
     if not hmac.compare_digest(computed.hex(), record.leaf_hash):
         raise VerificationFailed(
             f"Entry {record.seq}: the leaf hash does not match the entry's fields.",

@@ -5,7 +5,9 @@ One pass over the log, in memory ``O(log n)`` plus one digest per commitment. Fo
 
   (E1) ``seq`` is the next number: none missing, none repeated or out of order;
   (E2) the payload (unless redacted) hashes to ``payload_sha256``, and is canonical JSON;
-  (E3) SHA-256(0x00 || envelope) equals the recorded ``leaf_hash``;
+  (E3) SHA-256(0x00 || envelope) equals the recorded ``leaf_hash``; the envelope commits to the
+       entry's public fields too (version 2), so they are checked in every export, the
+       payload-less one included, and an envelope that breaks their rules is ``malformed``;
   (E4) the leaf joins the tree being rebuilt; if the tree now has the trusted checkpoint's size,
        its root must be the trusted root;
   (E5) unless the payload is redacted, each reveal in it opens a commitment of an earlier entry,

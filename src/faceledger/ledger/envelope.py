@@ -15,6 +15,21 @@ so a public export may drop payloads and still verify::
     })
     leaf_hash      = SHA-256(0x00 || envelope)                # RFC 9162 §2.1.1
 
+**Version 2** adds the entry's *public fields*: a small JSON object of non-personal facts (an
+agency, a legal basis, a count) that outsiders may read. It is committed in the envelope itself,
+so it survives payload redaction, is in every export and is checked by every verifier::
+
+    envelope       = canonical_json({
+        "v": 2,
+        ...every version 1 key, unchanged...,
+        "public": public,                                     # a non-empty JSON object
+    })
+
+An entry without public fields (None or an empty object) has exactly the version 1 envelope,
+so ledgers written before version 2 verify unchanged. ``public`` follows the payload's canonical
+JSON rules (no floats, string keys, ...) and its canonical form is at most
+:data:`PUBLIC_MAX_BYTES` (2,000) bytes; an envelope that breaks either rule cannot be hashed.
+
 ``canonical_json`` is defined in :mod:`faceledger.ledger.canonical`. The stored and exported
 payload is checked against ``payload_sha256``; the leaf hash is checked against the envelope.
 """
@@ -30,22 +45,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from faceledger.errors import LedgerError
-from faceledger.ledger.canonical import canonical_json
+from faceledger.ledger.canonical import CanonicalJSONError, canonical_json
 from faceledger.ledger.merkle import leaf_hash
 
 __all__ = [
     "ENVELOPE_VERSION",
+    "ENVELOPE_VERSION_PUBLIC",
     "FIELD_LIMITS",
+    "PUBLIC_MAX_BYTES",
     "EntryDraft",
     "LedgerEntry",
+    "canonical_public",
     "envelope_bytes",
     "format_ts",
     "parse_ts",
 ]
 
 ENVELOPE_VERSION = 1
+# The envelope version of entries with public fields (module doc).
+ENVELOPE_VERSION_PUBLIC = 2
+# Largest canonical JSON encoding of an entry's public fields, in bytes.
+PUBLIC_MAX_BYTES = 2000
 # Longest value of each text field, in characters (the column widths).
 FIELD_LIMITS = {"actor": 200, "action": 100, "object_type": 100, "object_id": 200}
+_PUBLIC_PREFIX = b'{"public":'
 _TS_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 
@@ -71,6 +94,50 @@ def parse_ts(text: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
 
 
+def canonical_public(public: Mapping[str, Any] | None) -> bytes | None:
+    """Check an entry's public fields and return their canonical JSON, or None if there are none.
+
+    None and an empty mapping both mean "no public fields" (a version 1 envelope).
+
+    Raises:
+        LedgerError: if ``public`` is not a mapping, has a key that is not a string, or its
+            canonical JSON is longer than :data:`PUBLIC_MAX_BYTES`;
+            :class:`~faceledger.ledger.canonical.CanonicalJSONError` (also a LedgerError) for a
+            value canonical JSON cannot encode (a float, say).
+    """
+    if public is None:
+        return None
+    if not isinstance(public, Mapping):
+        raise LedgerError(
+            "Ledger public fields must be a JSON object (a mapping with string keys), not "
+            f"{type(public).__name__}.",
+            field="public",
+        )
+    if not public:
+        return None
+    for key in public:
+        if not isinstance(key, str):
+            raise LedgerError(f"Ledger public field name {key!r} is not a string.", field="public")
+    try:
+        # Encoded one level down, as in the envelope, so that the nesting limit is the
+        # envelope's and error paths read $.public...; the wrapper is '{"public":' and '}'.
+        encoded = canonical_json({"public": public})[len(_PUBLIC_PREFIX) : -1]
+    except CanonicalJSONError as exc:
+        details = {**exc.details, "field": "public"}
+        raise CanonicalJSONError(
+            f"Ledger public fields cannot be canonical JSON: {exc.message}", **details
+        ) from None
+    if len(encoded) > PUBLIC_MAX_BYTES:
+        raise LedgerError(
+            f"Ledger public fields take {len(encoded)} bytes of canonical JSON, more than the "
+            f"{PUBLIC_MAX_BYTES} allowed; keep them to a few categorical facts.",
+            field="public",
+            size=len(encoded),
+            limit=PUBLIC_MAX_BYTES,
+        )
+    return encoded
+
+
 def envelope_bytes(
     *,
     seq: int,
@@ -80,25 +147,41 @@ def envelope_bytes(
     object_type: str,
     object_id: str,
     payload_sha256: str,
+    public: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """Return the canonical envelope bytes whose leaf hash goes into the tree (module doc)."""
-    return canonical_json(
-        {
-            "v": ENVELOPE_VERSION,
-            "seq": seq,
-            "ts": ts,
-            "actor": actor,
-            "action": action,
-            "object_type": object_type,
-            "object_id": object_id,
-            "payload_sha256": payload_sha256,
-        }
-    )
+    """Return the canonical envelope bytes whose leaf hash goes into the tree (module doc).
+
+    Without public fields (``public`` None or empty) this is the version 1 envelope, else the
+    version 2 envelope carrying them.
+
+    Raises:
+        LedgerError: for public fields that break the rules of :func:`canonical_public`, or a
+            field canonical JSON cannot encode.
+    """
+    fields: dict[str, Any] = {
+        "v": ENVELOPE_VERSION,
+        "seq": seq,
+        "ts": ts,
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "payload_sha256": payload_sha256,
+    }
+    # The version 1 path pays for the first test only.
+    if public is not None and canonical_public(public) is not None:
+        fields["v"] = ENVELOPE_VERSION_PUBLIC
+        fields["public"] = public
+    return canonical_json(fields)
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One ledger entry. ``payload`` is None when it was redacted (public exports)."""
+    """One ledger entry. ``payload`` is None when it was redacted (public exports).
+
+    ``public`` holds the entry's public fields (committed in its envelope, never redacted), or
+    None if it has none.
+    """
 
     seq: int
     ts: dt.datetime
@@ -109,6 +192,7 @@ class LedgerEntry:
     payload: Mapping[str, Any] | None
     payload_sha256: str
     leaf_hash: str
+    public: Mapping[str, Any] | None = None
 
     def envelope(self) -> bytes:
         """Return the canonical envelope bytes of this entry."""
@@ -120,12 +204,16 @@ class LedgerEntry:
             object_type=self.object_type,
             object_id=self.object_id,
             payload_sha256=self.payload_sha256,
+            public=self.public,
         )
 
 
 @dataclass(frozen=True)
 class EntryDraft:
-    """A checked entry waiting for its place in the log (its ``seq`` and time)."""
+    """A checked entry waiting for its place in the log (its ``seq`` and time).
+
+    ``public_bytes`` is the canonical JSON of the public fields, or None if there are none.
+    """
 
     actor: str
     action: str
@@ -133,6 +221,7 @@ class EntryDraft:
     object_id: str
     payload_bytes: bytes
     payload_sha256: str
+    public_bytes: bytes | None = None
 
     @classmethod
     def new(
@@ -143,13 +232,18 @@ class EntryDraft:
         object_type: str,
         object_id: str,
         payload: Mapping[str, Any],
+        public: Mapping[str, Any] | None = None,
     ) -> EntryDraft:
-        """Check the fields and canonicalise the payload.
+        """Check the fields, canonicalise the payload and the public fields.
+
+        ``public`` is a small JSON object of non-personal facts committed in the envelope
+        (module doc); None or an empty mapping means none.
 
         Raises:
-            LedgerError: for an empty or over-long text field, or a payload that is not a
-                mapping; :class:`~faceledger.ledger.canonical.CanonicalJSONError` (also a
-                LedgerError) for a payload canonical JSON cannot encode.
+            LedgerError: for an empty or over-long text field, a payload that is not a
+                mapping, or public fields that are not a mapping with string keys or are over
+                :data:`PUBLIC_MAX_BYTES`; :class:`~faceledger.ledger.canonical.CanonicalJSONError`
+                (also a LedgerError) for a payload or public value canonical JSON cannot encode.
         """
         fields = {
             "actor": actor,
@@ -171,8 +265,13 @@ class EntryDraft:
         return cls(
             payload_bytes=payload_bytes,
             payload_sha256=hashlib.sha256(payload_bytes).hexdigest(),
+            public_bytes=canonical_public(public),
             **fields,
         )
+
+    def public_fields(self) -> dict[str, Any] | None:
+        """Return a fresh copy of the public fields as stored (None if there are none)."""
+        return None if self.public_bytes is None else json.loads(self.public_bytes)
 
     def at(self, seq: int, ts: dt.datetime) -> LedgerEntry:
         """Return the entry as leaf ``seq`` appended at time ``ts`` (hashing its envelope).
@@ -183,6 +282,9 @@ class EntryDraft:
         if ts.tzinfo is None:
             raise LedgerError("Ledger timestamps must be timezone-aware.")
         ts = ts.astimezone(dt.UTC)
+        # What was stored (plain json: these bytes were just made canonical), so append and
+        # later reads return equal entries.
+        public = self.public_fields()
         envelope = envelope_bytes(
             seq=seq,
             ts=format_ts(ts),
@@ -191,6 +293,7 @@ class EntryDraft:
             object_type=self.object_type,
             object_id=self.object_id,
             payload_sha256=self.payload_sha256,
+            public=public,
         )
         return LedgerEntry(
             seq=seq,
@@ -199,9 +302,8 @@ class EntryDraft:
             action=self.action,
             object_type=self.object_type,
             object_id=self.object_id,
-            # What was stored (plain json: these bytes were just made canonical), so append
-            # and later reads return equal entries.
             payload=json.loads(self.payload_bytes),
             payload_sha256=self.payload_sha256,
             leaf_hash=leaf_hash(envelope).hex(),
+            public=public,
         )

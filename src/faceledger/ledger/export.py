@@ -15,8 +15,9 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, func, select
 
 from faceledger.errors import LedgerError
+from faceledger.ledger.canonical import parse_json
 from faceledger.ledger.checkpoint import Checkpoint
-from faceledger.ledger.envelope import format_ts
+from faceledger.ledger.envelope import PUBLIC_MAX_BYTES, canonical_public, format_ts
 from faceledger.ledger.proofs import build_consistency_proof
 from faceledger.ledger.records import (
     CheckpointRecord,
@@ -138,6 +139,7 @@ _ENTRY_COLUMNS = (
     "object_id",
     "payload_sha256",
     "leaf_hash",
+    "public",  # exported with or without payloads
 )
 
 
@@ -147,6 +149,9 @@ def _entry(row: Any, include_payloads: bool) -> EntryRecord:
     if include_payloads:
         text = row["payload"]
         payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    public = row["public"]
+    if public is not None:
+        public = _public(public, seq)
     return EntryRecord(
         seq=seq,
         ts=format_ts(_as_utc(row["ts"], f"ledger entry {seq}")),
@@ -158,7 +163,27 @@ def _entry(row: Any, include_payloads: bool) -> EntryRecord:
         leaf_hash=str(row["leaf_hash"]),
         payload=payload,
         canonical_payload=False,
+        public=public,
     )
+
+
+def _public(text: Any, seq: int) -> Any:
+    """Return a row's public fields, once their text is shown to be what the ledger writes."""
+    raw = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    try:
+        parsed = parse_json(raw)
+        canonical = canonical_public(parsed) if isinstance(parsed, dict) else None
+    except LedgerError:
+        canonical = None
+    # The ledger stores NULL for no public fields, else their canonical JSON.
+    if canonical != raw:
+        raise LedgerError(
+            f"Ledger entry {seq} has stored public fields that are not a non-empty JSON object "
+            f"in canonical form of at most {PUBLIC_MAX_BYTES} bytes; the row was changed outside "
+            "the ledger.",
+            seq=seq,
+        )
+    return parsed
 
 
 def _checkpoint(row: Any) -> Checkpoint:

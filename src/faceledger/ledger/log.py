@@ -122,12 +122,19 @@ class Ledger:
         object_type: str,
         object_id: str,
         payload: Mapping[str, Any],
+        public: Mapping[str, Any] | None = None,
     ) -> LedgerEntry:
         """Append one entry in the session's transaction (flushed, not committed) and return it.
 
+        ``public`` holds the entry's public fields: a small JSON object of non-personal facts
+        (for transparency reports) committed in the envelope, so every export carries it, the
+        payload-less public export included (see :mod:`faceledger.ledger.envelope`). None or an
+        empty mapping means none.
+
         Raises:
-            LedgerError: for an invalid field or payload (a float, an unsupported type: see
-                :mod:`faceledger.ledger.canonical`), malformed ``commitments`` or a reveal that
+            LedgerError: for an invalid field, payload or public fields (a float, an unsupported
+                type: see :mod:`faceledger.ledger.canonical`; public fields that are not a
+                mapping or are over 2,000 bytes), malformed ``commitments`` or a reveal that
                 does not open its commitment (see :mod:`faceledger.ledger.commitments`; details
                 carry the verifier's ``reason``), or a ledger whose state row is missing.
         """
@@ -138,6 +145,7 @@ class Ledger:
             object_type=object_type,
             object_id=object_id,
             payload=payload,
+            public=public,
         )
         # Entries never change, so earlier ones can be read before the lock. A bad reveal would
         # make the log fail verification for good.
@@ -159,6 +167,7 @@ class Ledger:
                 "payload": draft.payload_bytes.decode("utf-8"),
                 "payload_sha256": entry.payload_sha256,
                 "leaf_hash": entry.leaf_hash,
+                "public": None if draft.public_bytes is None else draft.public_bytes.decode(),
             },
         )
         if completed:
@@ -435,8 +444,8 @@ class Ledger:
     def export(self, session: Session, out: TextIO, include_payloads: bool = True) -> ExportHeader:
         """Write the whole ledger to ``out`` as JSON Lines (see :mod:`.records`).
 
-        ``include_payloads=False`` writes a public export: payloads left out, everything else
-        still verifiable.
+        ``include_payloads=False`` writes a public export: payloads left out, public fields kept,
+        everything still verifiable.
         """
         return write_export(session.connection(), out, include_payloads=include_payloads)
 
@@ -507,6 +516,7 @@ def _to_entry(row: EntryRow) -> LedgerEntry:
         payload=cast(Mapping[str, Any], parse_json(row.payload)),
         payload_sha256=row.payload_sha256,
         leaf_hash=row.leaf_hash,
+        public=None if row.public is None else cast(Mapping[str, Any], parse_json(row.public)),
     )
 
 

@@ -1,6 +1,7 @@
 """Ledger tables: entries, complete subtree hashes, checkpoints and the single state row.
 
-The columns here are the schema; migration ``0002_ledger`` creates exactly them, and
+The columns here are the schema; migration ``0002_ledger`` creates them (``0011_accountability``
+adds ``ledger_entries.public``), and
 :mod:`faceledger.ledger.tables` names the same columns for readers that must not import the ORM.
 """
 
@@ -33,6 +34,8 @@ class EntryRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     payload_sha256: Mapped[str] = mapped_column(String(64))
     leaf_hash: Mapped[str] = mapped_column(String(64))
+    # The public fields as canonical JSON text (envelope version 2), NULL when there are none.
+    public: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
 
 
 class NodeRow(Base):

@@ -6,7 +6,9 @@ An export is UTF-8 text, one canonical-JSON object per line:
    "tree_size": N, "checkpoints": K, "payloads": "included" | "redacted"}``.
 2. Entries in ``seq`` order: ``{"type": "entry", "seq", "ts", "actor", "action",
    "object_type", "object_id", "payload_sha256", "leaf_hash"}`` plus ``"payload"`` (the JSON
-   object) unless redacted. See :mod:`faceledger.ledger.envelope` for how they hash.
+   object) unless redacted, and ``"public"`` (the entry's public fields, a non-empty JSON
+   object) if it has any, whether payloads are redacted or not. See
+   :mod:`faceledger.ledger.envelope` for how they hash.
 3. Checkpoints, each placed right after the entry that brings the log to its ``tree_size`` (so a
    verifier checks it in one pass): ``{"type": "checkpoint", ...}`` with the fields of
    :class:`~faceledger.ledger.checkpoint.Checkpoint` plus, from the second checkpoint on,
@@ -61,7 +63,8 @@ class EntryRecord:
     ``payload`` is the canonical JSON bytes, or None when redacted. ``canonical_payload`` is
     False when the bytes came from a database column that still has to prove it is canonical.
     ``parsed_payload`` is the payload as parsed JSON when the reader already has it, so that the
-    verifier need not parse it again (None means: not at hand).
+    verifier need not parse it again (None means: not at hand). ``public`` holds the public
+    fields (never redacted), or None if the entry has none.
     """
 
     seq: int
@@ -75,6 +78,7 @@ class EntryRecord:
     payload: bytes | None
     canonical_payload: bool = True
     parsed_payload: Any = field(default=None, compare=False, repr=False)
+    public: Mapping[str, Any] | None = None
 
     @classmethod
     def from_entry(cls, entry: LedgerEntry, include_payload: bool = True) -> EntryRecord:
@@ -92,6 +96,7 @@ class EntryRecord:
             payload_sha256=entry.payload_sha256,
             leaf_hash=entry.leaf_hash,
             payload=payload,
+            public=entry.public or None,
         )
 
     def envelope(self) -> bytes:
@@ -104,6 +109,7 @@ class EntryRecord:
             object_type=self.object_type,
             object_id=self.object_id,
             payload_sha256=self.payload_sha256,
+            public=self.public,
         )
 
     def payload_digest(self) -> str | None:
@@ -127,6 +133,8 @@ class EntryRecord:
             "payload_sha256": self.payload_sha256,
             "leaf_hash": self.leaf_hash,
         }
+        if self.public:
+            data["public"] = self.public
         if self.payload is not None:
             try:
                 data["payload"] = parse_json(self.payload)
@@ -253,6 +261,12 @@ def _parse_entry(data: Mapping[str, Any]) -> EntryRecord:
         if not isinstance(parsed, dict):
             raise ValueError("payload must be a JSON object")
         payload = canonical_json(parsed)
+    public = None
+    if "public" in data:
+        public = data["public"]
+        # An entry without public fields leaves the key out: one form for each envelope.
+        if not isinstance(public, dict) or not public:
+            raise ValueError("public must be a non-empty JSON object")
     return EntryRecord(
         seq=_count(data, "seq"),
         ts=texts["ts"],
@@ -264,6 +278,7 @@ def _parse_entry(data: Mapping[str, Any]) -> EntryRecord:
         leaf_hash=_hex_hash(data, "leaf_hash"),
         payload=payload,
         parsed_payload=parsed,
+        public=public,
     )
 
 

@@ -40,6 +40,7 @@ entries = table(
     column("payload", Text),
     column("payload_sha256", String),
     column("leaf_hash", String),
+    column("public", Text),
 )
 nodes = table(
     "ledger_nodes",

@@ -116,7 +116,9 @@ def _database_records(conn: Connection) -> Iterator[Record]:
     try:
         yield from iter_records(conn, include_payloads=True, whole_tables=True)
     except LedgerError as exc:
-        raise fail("log", "unreadable", exc.message, None, None, **exc.details) from None
+        # A row that cannot be read names its entry (damaged public fields, say).
+        kind = "entry" if "seq" in exc.details else "log"
+        raise fail(kind, "unreadable", exc.message, None, None, **exc.details) from None
 
 
 def _check_state(conn: Connection, report: VerifyReport) -> None:

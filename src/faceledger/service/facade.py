@@ -19,19 +19,25 @@ from faceledger.governance.accounts import DEFAULT_HASHER
 from faceledger.ledger import PRIVATE_KEY_FILE, generate_keys
 from faceledger.service.access import Access
 from faceledger.service.accounts import AccountUseCases
+from faceledger.service.alert_inbox import AlertInbox
+from faceledger.service.alerts import AlertUseCases
 from faceledger.service.audit import AuditUseCases
+from faceledger.service.case_queries import CaseQueryUseCases
 from faceledger.service.context import KEYS_DIR, ServiceContext
 from faceledger.service.deployments import DeploymentUseCases, OperatingPoints
+from faceledger.service.disclosures import DisclosureUseCases
 from faceledger.service.emergencies import EmergencyUseCases
 from faceledger.service.galleries import GalleryUseCases
 from faceledger.service.images import ImageUseCases
 from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.misuse import MisuseUseCases
 from faceledger.service.policy import PolicyStore, PolicyUseCases
 from faceledger.service.request_core import RequestSteps
 from faceledger.service.requests import RequestUseCases
 from faceledger.service.reviews import ReviewUseCases
 from faceledger.service.searches import Matcher, SearchUseCases
 from faceledger.service.tokens import TokenUseCases
+from faceledger.service.transparency import TransparencyUseCases
 from faceledger.service.violations import ViolationLog, ViolationUseCases
 
 
@@ -47,7 +53,8 @@ class FaceLedger:
         ctx = ServiceContext.open(settings, pipeline, self.password_hasher)
         self.context, self.settings = ctx, settings
         self._policy_store = PolicyStore(ctx)
-        violation_log = ViolationLog(ctx.ledger)
+        inbox = AlertInbox(settings)
+        violation_log = ViolationLog(ctx.ledger, inbox)
         self.access = Access(ctx, self._policy_store, violation_log)
         points = OperatingPoints(ctx, self._policy_store)
         matcher = Matcher(ctx, points)
@@ -64,6 +71,11 @@ class FaceLedger:
         self.policy = PolicyUseCases(ctx, self._policy_store, self.access)
         self.violations = ViolationUseCases(ctx, self.access)
         self.deployments = DeploymentUseCases(ctx, self.access, self._policy_store, points)
+        self.disclosures = DisclosureUseCases(ctx, self.access)
+        self.transparency = TransparencyUseCases(ctx, self.access, self._policy_store)
+        self.misuse = MisuseUseCases(ctx, self.access, self._policy_store, inbox)
+        self.alerts = AlertUseCases(ctx, self.access, inbox)
+        self.cases = CaseQueryUseCases(ctx, self.access)
 
     @classmethod
     def initialise(cls, settings: Settings, actor: str) -> FaceLedger:

@@ -51,6 +51,11 @@ class LedgerAction(StrEnum):
     REQUEST_LEAD_USE = "request.lead_use"
     REQUEST_EMERGENCY_FILED = "request.emergency_filed"
     REQUEST_SEALED = "request.sealed"
+    REPORT_DISCLOSURE = "report.disclosure"
+    REPORT_TRANSPARENCY = "report.transparency"
+    MISUSE_FINDING = "misuse.finding"
+    ALERT_DELIVERY = "alert.delivery"
+    ALERT_ACK = "alert.ack"
     JOBS_RUN = "jobs.run"
 
 
@@ -103,6 +108,15 @@ DESCRIPTIONS: dict[LedgerAction, str] = {
     LedgerAction.REQUEST_LEAD_USE: "a released lead was used (R11 corroboration reference)",
     LedgerAction.REQUEST_EMERGENCY_FILED: "an emergency's court filing was recorded (R4)",
     LedgerAction.REQUEST_SEALED: "an emergency was sealed: candidates and probe deleted (R4)",
+    LedgerAction.REPORT_DISCLOSURE: "a disclosure packet was produced (R14): for whom, the "
+    "packet's SHA-256, the checkpoint its proofs reach, how many facts",
+    LedgerAction.REPORT_TRANSPARENCY: "a transparency report was produced (R17): the period, "
+    "public or internal, the totals",
+    LedgerAction.MISUSE_FINDING: "a misuse finding (R18): the rule, the explanation and the "
+    "requests behind it",
+    LedgerAction.ALERT_DELIVERY: "an alert delivery attempt (R18): channel, target, attempt, "
+    "delivered or the error and the next try",
+    LedgerAction.ALERT_ACK: "an alert was acknowledged, with the note (R18)",
     LedgerAction.JOBS_RUN: "a run of the due scheduled jobs and what each did",
 }
 

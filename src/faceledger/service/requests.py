@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -279,6 +280,7 @@ class RequestUseCases:
                 threshold_micro=threshold,
                 thresholds=thresholds,
                 max_candidates=cap,
+                probe_embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
                 faces=[
                     {
                         "index": ranked.index,

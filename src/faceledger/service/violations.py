@@ -1,6 +1,6 @@
 """Violations (R18): attempted forbidden actions and missed obligations, for supervisors and
 auditors. :class:`ViolationLog` stores one inside a use case's transaction with its ledger
-entry; :class:`ViolationUseCases` lists them."""
+entry and raises its alert; :class:`ViolationUseCases` lists them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from faceledger.governance.accounts import Principal
 from faceledger.governance.models import ViolationRow
 from faceledger.governance.violations import ViolationKind
 from faceledger.ledger import Ledger
+from faceledger.service.alert_inbox import AlertInbox
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
 
@@ -59,8 +60,8 @@ def _view(row: ViolationRow) -> ViolationView:
 class ViolationLog:
     """Stores violations, each with its ledger entry, inside the caller's transaction."""
 
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
+    def __init__(self, ledger: Ledger, inbox: AlertInbox) -> None:
+        self._ledger, self._inbox = ledger, inbox
 
     def add(
         self,
@@ -106,6 +107,7 @@ class ViolationLog:
             },
         )
         row.ledger_seq = entry.seq
+        self._inbox.raise_for_violation(session, row)  # R18: supervisors and auditors are told
         return row
 
 

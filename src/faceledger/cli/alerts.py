@@ -1,0 +1,3 @@
+"""CLI commands: alerts (to be built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""CLI commands: disclosure (to be built)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""CLI commands: misuse (to be built)."""
+
+from __future__ import annotations

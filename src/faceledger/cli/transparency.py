@@ -1,0 +1,3 @@
+"""CLI commands: transparency (to be built)."""
+
+from __future__ import annotations
