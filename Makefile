@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(CURDIR)/.faceledger-data
 
-.PHONY: run demo test lint typecheck unit browser bench clean
+.PHONY: run demo test lint typecheck unit browser pdf-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,17 +13,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) pdf-deps
 	$(BIN)/faceledger --data-dir "$(DATA_DIR)" serve
 
 DEMO_DIR ?= $(CURDIR)/.faceledger-demo
-demo: $(STAMP)
+demo: $(STAMP) pdf-deps
 	test -d "$(DEMO_DIR)" || $(BIN)/faceledger --data-dir "$(DEMO_DIR)" demo
 	$(BIN)/faceledger --data-dir "$(DEMO_DIR)" serve
 
 # Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded).
 browser:
 	command -v chromium >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+# Pango (WeasyPrint's text layout) and Debian's DejaVu fonts for the PDF disclosure packets.
+pdf-deps:
+	{ ldconfig -p | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -qi dejavu; } || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fontconfig; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -35,7 +39,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
 
-test: browser lint typecheck unit
+test: browser pdf-deps lint typecheck unit
 
 BASELINE := .venv-baseline/bin/python
 $(BASELINE):

@@ -10,8 +10,8 @@ from faceledger.ledger import models as ledger_models
 from faceledger.reports import models as report_models
 
 __all__ = [
-    "alert_models",
     "account_models",
+    "alert_models",
     "gallery_models",
     "governance_models",
     "ledger_models",

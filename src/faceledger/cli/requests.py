@@ -165,6 +165,18 @@ def file_request(
         help="The one face of the photo to search (0-based; `request faces PHOTO` lists them). "
         "Needed when the photo shows several faces.",
     ),
+    described_sex: str = typer.Option(
+        "",
+        "--described-sex",
+        help="Optional: your description of the unknown person's sex (female, male, other, "
+        "unknown); counted in the transparency report, never inferred from the photo.",
+    ),
+    described_race: str = typer.Option(
+        "",
+        "--described-race",
+        help="Optional: your description of the unknown person's race (e.g. white, "
+        "black_or_african_american, asian, hispanic_or_latino, unknown; see the README).",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """File a search request; the policy decides at once and gives every reason if it denies."""
@@ -189,6 +201,8 @@ def file_request(
         "purpose": purpose,
         "max_candidates": max_candidates,
         "face_index": face,
+        "described_sex": described_sex,
+        "described_race": described_race,
     }
     with handled():
         form = RequestForm.parse(fields, gallery, attest)

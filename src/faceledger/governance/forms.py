@@ -19,6 +19,8 @@ from faceledger.governance.context import (
     AuthorityKind,
     CourtOrder,
     DeceasedOrIncapacitated,
+    DescribedRace,
+    DescribedSex,
     Emergency,
     Investigation,
     LegalBasis,
@@ -57,6 +59,8 @@ FORM_TEXT_FIELDS = (
     "purpose",
     "max_candidates",
     "face_index",
+    "described_sex",
+    "described_race",
     *dict.fromkeys(name for names in LEGAL_BASIS_FIELDS.values() for name in names),
 )
 """Every text field of a request form as interfaces take it (``galleries`` and ``attested``
@@ -81,6 +85,10 @@ class RequestForm:
     face_index: int | None = None
     """The one face of the probe photo to search (0-based, as detected); may be left out only
     when the photo shows a single face."""
+    described_sex: DescribedSex | None = None
+    described_race: DescribedRace | None = None
+    """The requester's description of the unknown person, optional (MA-BILL, counted in the
+    transparency report). Never inferred from the photo (R8)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -117,7 +125,19 @@ class RequestForm:
             galleries=tuple(galleries),
             max_candidates=_whole(fields.get("max_candidates"), "max_candidates"),
             face_index=_whole(fields.get("face_index"), "face_index"),
+            described_sex=_optional_enum(
+                DescribedSex, fields.get("described_sex"), "described_sex"
+            ),
+            described_race=_optional_enum(
+                DescribedRace, fields.get("described_race"), "described_race"
+            ),
         )
+
+
+def _optional_enum(kind: type[_E], value: object, name: str) -> _E | None:
+    if value is None or value == "":
+        return None
+    return enum_value(kind, value, name)
 
 
 def _whole(value: object, name: str) -> int | None:

@@ -47,6 +47,10 @@ NOT_COMPARED: Mapping[str, str] = MappingProxyType(
         "sha256": "derived from the content that is compared",
         "source": "where the file was read from, not what it says",
         "request.offence_catalogue": "a catalogue name; what it allows is compared as offences",
+        "misuse.odd_hours_start": "local working hours differ by unit; the count of odd-hour "
+        "searches that makes a finding is compared",
+        "misuse.odd_hours_end": "as misuse.odd_hours_start",
+        "misuse.timezone": "where the unit is, not how strict it is",
     }
 )
 """Profile fields (dotted, by section) deliberately not compared, each with the reason."""
@@ -220,6 +224,17 @@ _CHECKS: tuple[tuple[str, _Check], ...] = (
     ("accuracy.require_demographics", _kept_on("accuracy.require_demographics")),
     ("accuracy.max_fmr_ratio", _at_most("accuracy.max_fmr_ratio", "times")),
     ("accuracy.max_fnmr_ratio", _at_most("accuracy.max_fnmr_ratio", "times")),
+    ("transparency.small_cell_min", _at_least("transparency.small_cell_min", "requests")),
+    ("misuse.window_days", _at_least("misuse.window_days", "days")),
+    ("misuse.searches_per_case", _at_most("misuse.searches_per_case", "searches")),
+    ("misuse.cases_per_requester", _at_most("misuse.cases_per_requester", "cases")),
+    ("misuse.requester_days", _at_least("misuse.requester_days", "days")),
+    ("misuse.odd_hour_searches", _at_most("misuse.odd_hour_searches", "searches")),
+    ("misuse.probe_similarity", _at_most("misuse.probe_similarity", "cosine")),
+    ("misuse.probe_cases", _at_most("misuse.probe_cases", "cases")),
+    ("misuse.subject_cases", _at_most("misuse.subject_cases", "cases")),
+    ("misuse.narrative_similarity", _at_most("misuse.narrative_similarity", "Jaccard")),
+    ("misuse.narrative_cases", _at_most("misuse.narrative_cases", "cases")),
     ("offences", _offences),
 )
 

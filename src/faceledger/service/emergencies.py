@@ -95,6 +95,7 @@ class EmergencyUseCases:
                 row,
                 {"filed_at": when.isoformat(), "reference": row.filing_reference, "late": late},
                 decision,
+                public={"filing": "late" if late else "on_time"},
             )
             if late:
                 self._violations.add(

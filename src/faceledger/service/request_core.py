@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from faceledger.db import utcnow
 from faceledger.errors import Conflict
+from faceledger.governance import outcomes
 from faceledger.governance.accounts import Agency, LocalOperator, Principal, User, UserInfo
 from faceledger.governance.actions import POLICY_ACTIONS
 from faceledger.governance.context import (
@@ -23,6 +24,7 @@ from faceledger.governance.context import (
     CandidateMark,
     LeadUse,
     LegalBasisKind,
+    Outcome,
     PolicyContext,
     ProbeSource,
     Release,
@@ -36,6 +38,7 @@ from faceledger.governance.lifecycle import Event, State, allowed_events, transi
 from faceledger.governance.models import RequestRow
 from faceledger.governance.policy import Decision
 from faceledger.governance.violations import FORBIDDEN_USE_REQUIREMENTS, ViolationKind
+from faceledger.service import public_record
 from faceledger.service.access import Access, Refused, no_such_request
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
@@ -215,10 +218,11 @@ class RequestSteps:
         """
         before = row.state
         after = transition(State(before), event).value
+        outcome = outcomes.after_event(Outcome(row.outcome), event).value
         moved = session.execute(
             update(RequestRow)
             .where(RequestRow.id == row.id, RequestRow.state == before)
-            .values(state=after, updated_at=now)
+            .values(state=after, outcome=outcome, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         if moved.rowcount != 1:  # type: ignore[attr-defined]
@@ -238,8 +242,12 @@ class RequestSteps:
         row: RequestRow,
         payload: dict[str, Any],
         decision: Decision | None = None,
+        public: dict[str, Any] | None = None,
     ) -> int:
-        """Append the step's ledger entry (request id, case, state, profile) and return its seq."""
+        """Append the step's ledger entry (request id, case, state, profile) and return its seq.
+
+        The entry's public fields are the state and outcome after the step, plus ``public``
+        (see :mod:`faceledger.service.public_record`)."""
         body = {
             "request_id": row.id,
             "case_number": row.case_number,
@@ -256,6 +264,7 @@ class RequestSteps:
             object_type="request",
             object_id=str(row.id),
             payload=body,
+            public=public_record.request_step(row, **(public or {})),
         )
         return entry.seq
 

@@ -48,6 +48,14 @@ class ProbeView:
 
 
 @dataclass(frozen=True)
+class DescribedPersonView:
+    """The requester's description of the unknown person (optional; never inferred, R8)."""
+
+    sex: str | None
+    race: str | None
+
+
+@dataclass(frozen=True)
 class ProfileRef:
     """The profile a request was decided under."""
 
@@ -175,6 +183,11 @@ class RequestView:
     lead_uses: tuple[LeadUseView, ...]
     closed_reason: str | None
     sealed: SealedView | None
+    outcome: str
+    """Where the case stands (governance.context.Outcome), kept as it moves on (R12)."""
+    disclosure_status: str
+    """Whether a disclosure packet has gone out (R12, R14)."""
+    described_person: DescribedPersonView
     notices: tuple[str, ...]
     allowed_actions: tuple[str, ...]
 
@@ -333,6 +346,9 @@ def request_view(
         ),
         closed_reason=row.closed_reason or None,
         sealed=SealedView(_iso(row.sealed_at), row.sealed_reason) if sealed else None,
+        outcome=row.outcome,
+        disclosure_status=row.disclosure_status,
+        described_person=DescribedPersonView(row.described_sex or None, row.described_race or None),
         notices=tuple(notices),
         allowed_actions=allowed,
     )

@@ -22,7 +22,7 @@ from faceledger.errors import Conflict, InvalidInput, NoFaceFound
 from faceledger.gallery import store
 from faceledger.gallery.thresholds import strictest
 from faceledger.governance.accounts import Principal
-from faceledger.governance.context import Action, ProbeSource
+from faceledger.governance.context import Action, DisclosureStatus, Outcome, ProbeSource
 from faceledger.governance.forms import (
     RequestForm,
     attestation_record,
@@ -39,6 +39,7 @@ from faceledger.governance.models import (
 )
 from faceledger.governance.policy import Decision
 from faceledger.governance.violations import ViolationKind
+from faceledger.service import public_record
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.request_core import RequestSteps
 from faceledger.service.request_views import RequestView
@@ -152,6 +153,10 @@ class RequestUseCases:
                 profile_name=profile.name,
                 profile_sha256=profile.sha256,
                 filing_deadline=deadline,
+                described_sex=form.described_sex.value if form.described_sex else "",
+                described_race=form.described_race.value if form.described_race else "",
+                outcome=Outcome.PENDING.value,
+                disclosure_status=DisclosureStatus.NOT_DISCLOSED.value,
             )
             session.add(row)
             session.flush()
@@ -185,8 +190,10 @@ class RequestUseCases:
                     "galleries": chosen,
                     "max_candidates": wanted,
                     "filing_deadline": deadline.isoformat() if deadline else None,
+                    "described_person": {"sex": row.described_sex, "race": row.described_race},
                 },
                 decision,
+                public=public_record.request_filed(row, acting.agency or "", severity),
             )
             filed = row.id
         if denied:
@@ -332,6 +339,7 @@ class RequestUseCases:
                     "candidates": [c.to_record() for c in ranked.candidates],
                 },
                 decision,
+                public={"candidates": len(ranked.candidates)},
             )
         return steps.view_of(me, request_id)
 

@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 
 from faceledger.db import utcnow
 from faceledger.errors import Conflict, InvalidInput
+from faceledger.governance import outcomes
 from faceledger.governance.accounts import Principal
 from faceledger.governance.context import (
     Action,
     LeadUse,
     LeadUseKind,
+    Outcome,
     Release,
     ReviewOutcome,
     ReviewStage,
@@ -199,6 +201,7 @@ class ReviewUseCases:
                 row,
                 {"released_candidate_ids": agreed, "caveat": release.caveat},
                 decision,
+                public={"released": len(agreed)},
             )
         return steps.view_of(me, request_id)
 
@@ -257,6 +260,7 @@ class ReviewUseCases:
                 )
             )
             row.updated_at = now
+            row.outcome = outcomes.after_use(Outcome(row.outcome), kind).value
             steps.log(
                 session,
                 me,
@@ -266,8 +270,10 @@ class ReviewUseCases:
                     "candidate_id": candidate_id,
                     "use": kind.value,
                     "corroboration_ref": lead.corroboration_ref,
+                    "outcome": row.outcome,
                 },
                 decision,
+                public={"use": kind.value, "corroborated": bool(lead.corroboration_ref)},
             )
             session.flush()
         return steps.view_of(me, request_id)

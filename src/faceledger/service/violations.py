@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceledger.errors import InvalidInput
-from faceledger.governance.accounts import Principal
-from faceledger.governance.models import ViolationRow
+from faceledger.governance.accounts import Agency, Principal, User
+from faceledger.governance.models import RequestRow, ViolationRow
 from faceledger.governance.violations import ViolationKind
 from faceledger.ledger import Ledger
+from faceledger.service import public_record
 from faceledger.service.alert_inbox import AlertInbox
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
@@ -80,6 +81,7 @@ class ViolationLog:
 
         The entry is filed under the request when there is one (so a request's history shows
         the refused attempts on it), else under the violation."""
+        agency = _agency_of(session, request_id, actor)
         row = ViolationRow(
             kind=str(kind),
             reason=reason,
@@ -105,10 +107,29 @@ class ViolationLog:
                 "details": details or {},
                 **(extra or {}),
             },
+            public=public_record.violation(kind, agency),
         )
         row.ledger_seq = entry.seq
         self._inbox.raise_for_violation(session, row)  # R18: supervisors and auditors are told
         return row
+
+
+def _agency_of(session: Session, request_id: int | None, actor: str) -> str | None:
+    """The slug of the agency a violation belongs to: the request's, else the actor's."""
+    if request_id is not None:
+        return session.scalar(
+            select(Agency.slug)
+            .join(RequestRow, RequestRow.agency_id == Agency.id)
+            .where(RequestRow.id == request_id)
+        )
+    if actor.startswith("user:"):
+        username = actor.removeprefix("user:").split("+", 1)[0]
+        return session.scalar(
+            select(Agency.slug)
+            .join(User, User.agency_id == Agency.id)
+            .where(User.username == username)
+        )
+    return None
 
 
 class ViolationUseCases:

@@ -20,6 +20,8 @@ from faceledger.db import utcnow
 from faceledger.errors import FaceLedgerError, InvalidImage, InvalidInput, NotFound, PolicyDenied
 from faceledger.governance.context import (
     AuthorityKind,
+    DescribedRace,
+    DescribedSex,
     LeadUseKind,
     LegalBasisKind,
     ProbeSource,
@@ -107,6 +109,8 @@ def _new_page(
         authorities=[a.value for a in AuthorityKind],
         sources=[(s.value, s in profile.request.allowed_probe_sources) for s in ProbeSource],
         purposes=[(p.value, p not in profile.request.forbidden_purposes) for p in Purpose],
+        described_sexes=[v.value for v in DescribedSex],
+        described_races=[v.value for v in DescribedRace],
         # Names only: a requester chooses where to search, not what is inside.
         galleries=service.galleries.gallery_names(viewer.user),
         max_candidates=profile.results.max_candidates,

@@ -28,7 +28,16 @@ from faceledger.governance.strictness import (
     loosenings,
 )
 
-SECTIONS = ("access", "legal_basis", "request", "results", "retention", "accuracy")
+SECTIONS = (
+    "access",
+    "legal_basis",
+    "request",
+    "results",
+    "retention",
+    "accuracy",
+    "transparency",
+    "misuse",
+)
 REAL = ("eu-ai-act", "maryland", "massachusetts", "washington")
 Mutation = Callable[[dict[str, Any]], None]
 

@@ -26,6 +26,8 @@ from faceledger.api.schemas import (
 from faceledger.api.uploads import read_upload
 from faceledger.governance.context import (
     AuthorityKind,
+    DescribedRace,
+    DescribedSex,
     LegalBasisKind,
     ProbeSource,
     Purpose,
@@ -89,6 +91,20 @@ def request_form(
             ge=0,
             description="The one face of the probe to search (0-based, as detected; "
             "POST /requests/probe-faces lists them). Needed when the photo shows several.",
+        ),
+    ] = None,
+    described_sex: Annotated[
+        DescribedSex | None,
+        Form(
+            description="Optional: the requester's description of the unknown person's sex "
+            "(transparency report, MA-BILL); never inferred from the photo (R8)."
+        ),
+    ] = None,
+    described_race: Annotated[
+        DescribedRace | None,
+        Form(
+            description="Optional: the requester's description of the unknown person's race "
+            "(transparency report, MA-BILL); never inferred from the photo (R8)."
         ),
     ] = None,
 ) -> RequestForm:

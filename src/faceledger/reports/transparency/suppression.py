@@ -1,0 +1,170 @@
+"""Small-cell suppression for the public report, with complementary suppression.
+
+A *cell* is one published count; a *relation* is a set of cells whose weighted sum the reader
+knows anyway (a column adds up to its exact total; a row of a table that splits requests adds
+up to the agency's request count, itself a cell). Counts from 1 to ``min_cell - 1`` are hidden
+(*primary*); zeros are shown. Then:
+
+1. Within each relation holding exactly one hidden cell, the smallest other non-zero cell is
+   hidden too (*complementary*), until no relation changes.
+2. Rule 1 alone can leave a hidden cell that several relations pin down together (two blocks
+   of hidden cells joined by one cell, or tables that share a row total). So every hidden cell
+   is tested for linear recovery: it is recoverable exactly when its coordinate is zero in every
+   null-space vector of the relations restricted to the hidden cells. For the first
+   recoverable one, the smallest shown non-zero cell of a relation holding it is hidden, and
+   both steps run again, until no hidden cell can be recovered.
+
+A hidden cell that cannot be protected at all (it is the only cell of a relation with an exact
+total, e.g. a column of a single agency) is reported as ``exposed``: the exact totals, which
+are always published, give it away whatever else is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import numpy as np
+
+K = TypeVar("K", bound=Hashable)
+
+_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Suppression(Generic[K]):
+    """Which cells are hidden: small ones, those hidden to protect them, and any hidden cell the
+    published totals still give away."""
+
+    primary: frozenset[K]
+    complementary: frozenset[K]
+    exposed: frozenset[K]
+
+    @property
+    def hidden(self) -> frozenset[K]:
+        """Every hidden cell."""
+        return self.primary | self.complementary
+
+
+def suppress(
+    values: Mapping[K, int], relations: Sequence[Mapping[K, int]], min_cell: int
+) -> Suppression[K]:
+    """Decide which cells of ``values`` to hide (module doc).
+
+    ``relations`` map cells to their coefficients in a sum the reader can form; the order of
+    ``values`` breaks ties between equal candidates, so the result is deterministic.
+
+    Raises:
+        ValueError: if a relation names a cell that is not in ``values``, or ``min_cell`` < 1.
+    """
+    if min_cell < 1:
+        raise ValueError("min_cell must be at least 1")
+    order = {key: i for i, key in enumerate(values)}
+    for relation in relations:
+        unknown = [k for k in relation if k not in order]
+        if unknown:
+            raise ValueError(f"a relation names cells that are not counted: {unknown[:3]}")
+    primary = {k for k, v in values.items() if 0 < v < min_cell}
+    hidden = set(primary)
+    given_up: set[K] = set()
+    while True:
+        _one_per_relation(values, relations, hidden, order)
+        recoverable = [k for k in _recoverable(relations, hidden) if k not in given_up]
+        if not recoverable:
+            break
+        target = min(recoverable, key=order.__getitem__)
+        extra = _smallest_shown(values, (r for r in relations if target in r), hidden, order)
+        if extra is None:
+            given_up.add(target)
+        else:
+            hidden.add(extra)
+    return Suppression(
+        primary=frozenset(primary),
+        complementary=frozenset(hidden - primary),
+        exposed=frozenset(_recoverable(relations, hidden)),
+    )
+
+
+def _one_per_relation(
+    values: Mapping[K, int],
+    relations: Sequence[Mapping[K, int]],
+    hidden: set[K],
+    order: Mapping[K, int],
+) -> None:
+    """Step 1: a relation with one hidden cell gets its smallest other non-zero cell hidden."""
+    changed = True
+    while changed:
+        changed = False
+        for relation in relations:
+            if sum(1 for k in relation if k in hidden) != 1:
+                continue
+            extra = _smallest_shown(values, (relation,), hidden, order)
+            if extra is not None:
+                hidden.add(extra)
+                changed = True
+
+
+def _smallest_shown(
+    values: Mapping[K, int],
+    relations: Iterable[Mapping[K, int]],
+    hidden: set[K],
+    order: Mapping[K, int],
+) -> K | None:
+    candidates = [
+        k for relation in relations for k in relation if k not in hidden and values[k] > 0
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda k: (values[k], order[k]))
+
+
+def _recoverable(relations: Sequence[Mapping[K, int]], hidden: set[K]) -> list[K]:
+    """Hidden cells whose value the relations determine (step 2 of the module doc)."""
+    involved = [r for r in relations if any(k in hidden for k in r)]
+    if not involved:
+        return []
+    # Independent groups of hidden cells are solved apart, keeping each matrix small.
+    groups = _components(involved, hidden)
+    found: list[K] = []
+    for cells, rows in groups:
+        index = {k: i for i, k in enumerate(cells)}
+        matrix = np.zeros((len(rows), len(cells)))
+        for r, relation in enumerate(rows):
+            for k, coefficient in relation.items():
+                if k in index:
+                    matrix[r, index[k]] = coefficient
+        _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+        rank = int(np.sum(singular > _TOLERANCE * max(1.0, float(singular.max(initial=0)))))
+        null = vt[rank:]  # rows span the null space
+        for k, i in index.items():
+            if null.shape[0] == 0 or float(np.abs(null[:, i]).max()) < 1e-7:
+                found.append(k)
+    return found
+
+
+def _components(
+    relations: Sequence[Mapping[K, int]], hidden: set[K]
+) -> list[tuple[list[K], list[Mapping[K, int]]]]:
+    parent: dict[K, K] = {}
+
+    def root(k: K) -> K:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for relation in relations:
+        members = [k for k in relation if k in hidden]
+        for k in members:
+            parent.setdefault(k, k)
+        for k in members[1:]:
+            parent[root(k)] = root(members[0])
+    cells: dict[K, list[K]] = {}
+    for k in parent:
+        cells.setdefault(root(k), []).append(k)
+    rows: dict[K, list[Mapping[K, int]]] = {}
+    for relation in relations:
+        first = next(k for k in relation if k in hidden)
+        rows.setdefault(root(first), []).append(relation)
+    return [(cells[r], rows[r]) for r in cells]
