@@ -18,7 +18,13 @@ from typing import Any
 from faceledger.errors import Conflict, InvalidInput, PolicyDenied
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.governance.accounts import UserInfo, generate_password
-from faceledger.governance.context import LegalBasisKind, ProbeSource, Purpose
+from faceledger.governance.context import (
+    DescribedRace,
+    DescribedSex,
+    LegalBasisKind,
+    ProbeSource,
+    Purpose,
+)
 from faceledger.governance.forms import RequestForm
 from faceledger.service import FaceLedger
 
@@ -189,18 +195,33 @@ def _requests(
     file("obama", "approved")
     rid = file("biden", "searched")
     service.requests.run_request_search(examiner, rid)
-    rid = file("kit", "reviewed", other)
+    rid = file("kit", "reviewed", other, described_sex=DescribedSex.MALE)
     view = service.requests.run_request_search(examiner, rid)
     service.reviews.submit_review(reviewer, rid, _marks(view))
     rid = file("rose", "peer_reviewed")
     view = service.requests.run_request_search(examiner, rid)
     service.reviews.submit_review(reviewer, rid, _marks(view))
     service.reviews.submit_review(peer, rid, _marks(view))
-    rid = file("penny", "released")
+    rid = file(
+        "penny",
+        "released",
+        described_sex=DescribedSex.FEMALE,
+        described_race=DescribedRace.WHITE,
+    )
     view = service.requests.run_request_search(examiner, rid)
     service.reviews.submit_review(reviewer, rid, _marks(view))
     service.reviews.submit_review(peer, rid, _marks(view))
-    service.reviews.release_request(examiner, rid)
+    released = service.reviews.release_request(examiner, rid)
+    lead = released.release.candidate_ids[0] if released.release else None
+    if lead is not None:  # the case moves on: the lead is investigated, then a warrant issues
+        service.reviews.record_lead_use(requester, rid, lead, "further_investigation")
+        service.reviews.record_lead_use(
+            requester,
+            rid,
+            lead,
+            "warrant",
+            "DEMO: independent eyewitness identification in a photo array, report DEMO-77",
+        )
     rid = file("sheldon", "no_lead", other)
     view = service.requests.run_request_search(examiner, rid)
     service.reviews.submit_review(reviewer, rid, _marks(view, agree=True))

@@ -1,9 +1,10 @@
 """The in-process scheduler of ``faceledger serve``: runs the due jobs every few minutes.
 
 Deadlines must not wait for a click: an emergency whose court filing is overdue is flagged and
-sealed by :meth:`faceledger.service.emergencies.EmergencyUseCases.run_due`, run here as the
-local operator ``local:scheduler`` (``faceledger jobs run-due`` does the same from cron). Each
-run and each effect is in the ledger. A failing run is logged and retried at the next tick.
+sealed, the misuse analytics scan the records, and pending alerts are delivered
+(:class:`faceledger.service.jobs.DueJobs`), run here as the local operator
+``local:scheduler`` (``faceledger jobs run-due`` does the same from cron). Each run and each
+effect is in the ledger. A failing run is logged and retried at the next tick.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 
 from faceledger.governance.accounts import LocalOperator
 from faceledger.service import FaceLedger
-from faceledger.service.emergencies import JobReport
+from faceledger.service.jobs import DueRun
 
 SCHEDULER = LocalOperator("scheduler")
 """The principal the scheduler acts as."""
@@ -40,9 +41,9 @@ class DueJobScheduler:
         if self._thread.is_alive():
             self._thread.join()
 
-    def run_once(self) -> JobReport:
+    def run_once(self) -> DueRun:
         """Run the due jobs now and return what they did."""
-        report = self._service.emergencies.run_due(SCHEDULER)
+        report = self._service.jobs.run_due(SCHEDULER)
         self.runs += 1
         return report
 
@@ -53,6 +54,7 @@ class DueJobScheduler:
             except Exception:  # a failed run must not stop the scheduler
                 log.exception("the due jobs failed; retrying at the next run")
             else:
-                if report.flagged or report.sealed:
+                done = report.emergencies
+                if done.flagged or done.sealed or report.errors:
                     log.warning("due jobs: %s", report.to_dict())
             self._stop.wait(self._interval)

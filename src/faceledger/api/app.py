@@ -73,6 +73,11 @@ _TAGS = [
     {"name": "galleries", "description": "Galleries of enrolled photos."},
     {"name": "models", "description": "Model evaluations and the deployment gate (R15, R16)."},
     {"name": "ledger", "description": "The verifiable ledger."},
+    {"name": "cases", "description": "Case queries over requests and searches (R12, R13)."},
+    {"name": "disclosures", "description": "Defence disclosure packets (R14)."},
+    {"name": "transparency", "description": "The transparency report (R17)."},
+    {"name": "misuse", "description": "Misuse analytics: scans and findings (R18)."},
+    {"name": "alerts", "description": "Alerts raised by violations and findings (R18)."},
 ]
 
 

@@ -403,6 +403,11 @@ class EntryOut(BaseModel):
     payload: dict[str, Any] | None
     payload_sha256: str
     leaf_hash: str
+    public: dict[str, Any] | None = Field(
+        default=None,
+        description="The entry's public fields, committed in its envelope (version 2): "
+        "non-personal facts such as agency, legal-basis kind and outcome (see the README).",
+    )
 
 
 class CheckpointOut(BaseModel):

@@ -2,6 +2,8 @@
 
 ``verify`` and ``check-proof`` need only an export (or a database URL) and the public key: they
 import the ledger's verifier, never the service layer, so an outside auditor can run them alone.
+``check-packet`` needs only a disclosure packet and the public key (and the catalogue's ledger
+action names, to read the entries into facts).
 """
 
 from __future__ import annotations
@@ -231,6 +233,38 @@ def check_proof(
         key = _public_key(ctx, public_key)
         verify_inclusion_bundle(bundle.read_text(encoding="utf-8"), key)
     console.print(f"[green]OK[/] {bundle} proves its entry is in the signed log.")
+
+
+@ledger_app.command("check-packet")
+def check_packet(
+    ctx: typer.Context,
+    packet: Path = typer.Argument(
+        ..., help="packet.json from `faceledger report disclosure`.", show_default=False
+    ),
+    public_key: Path | None = typer.Option(
+        None, "--public-key", help="The ledger's public key, PEM (default: the data dir's)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check a disclosure packet offline, entry by entry and fact by fact, with the public key.
+
+    Exits 0 when the checkpoint, every entry's proof and every fact check out; 2 naming the
+    first failing fact or entry.
+    """
+    from faceledger.reports.disclosure import check_packet as check
+    from faceledger.service.disclosures import ACTION_NAMES
+
+    with handled():
+        key = _public_key(ctx, public_key)
+        try:
+            text = packet.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"Cannot read the packet {packet}: {exc}.") from None
+        report = check(text, key, ACTION_NAMES)
+    if as_json:
+        print_json({"ok": True, **report.__dict__, "summary": report.summary()})
+    else:
+        console.print(f"[green]OK[/] {packet}: {report.summary()}", highlight=False)
 
 
 @ledger_app.command("public-key")

@@ -159,8 +159,6 @@ class _Claim:
     delivery_id: int
     channel: str
     target: str
-    attempts: int
-    lease: dt.datetime
     message: AlertMessage
 
 
@@ -311,7 +309,7 @@ class AlertUseCases:
                 .where(AlertRow.id == row.id, AlertRow.acknowledged_at.is_(None))
                 .values(
                     acknowledged_at=now,
-                    acknowledged_by=me.ledger_actor,
+                    acknowledged_by=me.username,
                     acknowledged_by_id=me.id,
                     ack_note=text,
                     ack_ledger_seq=entry.seq,
@@ -398,7 +396,7 @@ class AlertUseCases:
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 return None
-        return _Claim(delivery_id, channel, target, attempts, lease, message)
+        return _Claim(delivery_id, channel, target, message)
 
     def _send(self, claim: _Claim) -> str:
         """Send outside any transaction; return "" when delivered, else the reason."""

@@ -24,6 +24,7 @@ from faceledger.db import utcnow
 from faceledger.errors import InvalidInput
 from faceledger.gallery.models import Activation, Evaluation
 from faceledger.governance.accounts import LocalOperator, Principal
+from faceledger.governance.actions import ACTIONS
 from faceledger.governance.context import DisclosureStatus
 from faceledger.governance.models import RequestRow
 from faceledger.ledger import Checkpoint, LedgerEntry
@@ -34,14 +35,13 @@ from faceledger.reports.disclosure import (
     Document,
     Packet,
     PacketHeader,
-    Source,
     build_packet,
-    evaluation_document_id,
+    evaluation_document,
     summary_text,
 )
 from faceledger.reports.disclosure.packet import CAVEAT
 from faceledger.reports.models import DisclosureRow
-from faceledger.service.access import Access, no_such_request
+from faceledger.service.access import Access, Refused, no_such_request
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
 
@@ -66,6 +66,7 @@ ACTION_NAMES = ActionNames(
 )
 """The ledger actions a packet reads, from the catalogue (the checker needs them too)."""
 
+_ACTION = "report.disclosure"
 MAX_RECIPIENT = 300
 MAX_PURPOSE = 2000
 _PAGE = 1000
@@ -173,7 +174,7 @@ class DisclosureUseCases:
             row = session.get(RequestRow, request_id)
             if row is None:
                 raise no_such_request(request_id)
-            me = self._access.require_request(session, fresh, "report.disclosure", row)
+            me = self._require(session, fresh, row)
             checkpoint = ledger.checkpoint(session)
             packet = self._build(session, row, checkpoint, me, who, why)
             record = DisclosureRow(
@@ -220,13 +221,26 @@ class DisclosureUseCases:
             row = session.get(RequestRow, request_id)
             if row is None:
                 raise no_such_request(request_id)
-            self._access.require_request(session, fresh, "report.disclosure", row)
+            self._require(session, fresh, row)
             rows = session.scalars(
                 select(DisclosureRow)
                 .where(DisclosureRow.request_id == row.id)
                 .order_by(DisclosureRow.id)
             )
             return [_view(r) for r in rows]
+
+    def _require(self, session: Session, acting: Principal, row: RequestRow) -> Principal:
+        """Allow ``report.disclosure`` on ``row``: a request outside the caller's sight answers
+        404 whatever their roles (so that no one learns it exists), then the registry decides
+        (403); both refusals are recorded."""
+        if not self._access.may(session, acting, "request.read", row):
+            raise Refused(
+                _ACTION,
+                no_such_request(row.id),
+                [ACTIONS[_ACTION].requirement],
+                request_id=row.id,
+            )
+        return self._access.require_request(session, acting, _ACTION, row)
 
     # -- building --------------------------------------------------------------------------
 
@@ -322,11 +336,8 @@ class DisclosureUseCases:
             entries.append(entry)
             if evaluation.id in documents:
                 continue
-            document = Document.of(
-                evaluation_document_id(evaluation.id),
-                f"Stored summary of evaluation {evaluation.id} ({evaluation.dataset})",
-                summary_text(evaluation.summary),
-                Source("/payload/summary_sha256", seq=entry.seq),
+            document = evaluation_document(
+                entry.seq, entry.payload or {}, summary_text(evaluation.summary)
             )
             recorded = str((entry.payload or {}).get("summary_sha256", ""))
             if hmac.compare_digest(document.sha256, recorded):

@@ -24,11 +24,13 @@ from faceledger.service.alerts import AlertUseCases
 from faceledger.service.audit import AuditUseCases
 from faceledger.service.case_queries import CaseQueryUseCases
 from faceledger.service.context import KEYS_DIR, ServiceContext
+from faceledger.service.dashboard import DashboardUseCases
 from faceledger.service.deployments import DeploymentUseCases, OperatingPoints
 from faceledger.service.disclosures import DisclosureUseCases
 from faceledger.service.emergencies import EmergencyUseCases
 from faceledger.service.galleries import GalleryUseCases
 from faceledger.service.images import ImageUseCases
+from faceledger.service.jobs import DueJobs
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.misuse import MisuseUseCases
 from faceledger.service.policy import PolicyStore, PolicyUseCases
@@ -76,6 +78,8 @@ class FaceLedger:
         self.misuse = MisuseUseCases(ctx, self.access, self._policy_store, inbox)
         self.alerts = AlertUseCases(ctx, self.access, inbox)
         self.cases = CaseQueryUseCases(ctx, self.access)
+        self.jobs = DueJobs(self.emergencies, self.misuse, self.alerts)
+        self.dashboard = DashboardUseCases(ctx, self.access)
 
     @classmethod
     def initialise(cls, settings: Settings, actor: str) -> FaceLedger:

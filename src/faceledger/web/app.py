@@ -16,7 +16,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faceledger.errors import FaceLedgerError, Unauthenticated
 from faceledger.service import FaceLedger
-from faceledger.web import admin, audit, home, images, login, review, supervise
+from faceledger.web import (
+    admin,
+    audit,
+    cases,
+    home,
+    images,
+    login,
+    oversight,
+    review,
+    supervise,
+    transparency,
+)
 from faceledger.web import requests as request_pages
 from faceledger.web.auth import (
     CsrfRejected,
@@ -78,7 +89,19 @@ def build_web(service: FaceLedger, secret_key: bytes) -> FastAPI:
     """
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = Web(service, SessionKeys(secret_key), make_templates())
-    for module in (login, home, request_pages, review, supervise, audit, admin, images):
+    for module in (
+        login,
+        home,
+        request_pages,
+        review,
+        supervise,
+        audit,
+        admin,
+        images,
+        cases,
+        oversight,
+        transparency,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(packages=[("faceledger.web", "static")]), name="static")
     app.add_middleware(SecurityHeaders)

@@ -102,7 +102,12 @@ MENU = (
     ("/requests/new", "New request", ("request.submit",)),
     ("/queue", "Queue", ("request.search", "request.review.first", "request.review.peer")),
     ("/supervise", "Supervise", ("request.approve_emergency",)),
+    ("/dashboard", "Dashboard", ("report.dashboard",)),
+    ("/alerts", "Alerts", ("alerts.read",)),
     ("/violations", "Violations", ("violations.read",)),
+    ("/misuse", "Misuse", ("report.misuse",)),
+    ("/cases", "Case queries", ("request.read",)),
+    ("/reports/transparency", "Transparency", ("report.transparency",)),
     ("/audit/ledger", "Ledger", ("ledger.read",)),
     ("/users", "Users", ("user.list",)),
     ("/admin/agencies", "Agencies", ("agency.create",)),
@@ -135,6 +140,7 @@ def page(
     roles = viewer.user.roles if viewer else frozenset()
     info = ErrorInfo.of(error) if isinstance(error, FaceLedgerError) else error
     profile = web.service.policy.active_profile()
+    open_alerts = web.service.alerts.open_count(viewer.user) if viewer else 0
     html = web.templates.get_template(template).render(
         title=title,
         user=viewer.user if viewer else None,
@@ -144,6 +150,7 @@ def page(
         banner=profile.unsafe_banner if profile is not None else "",
         nav=navigation(web_of(request).service.access.allowed(viewer.user)) if viewer else [],
         path=request.url.path,
+        open_alerts=open_alerts,
         error=info,
         **context,
     )

@@ -230,6 +230,20 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/ledger/checkpoints"): Spec(ONLY({"auditor", "admin"})),
     ("GET", "/ledger/export"): Spec(LEDGER_READ),
     ("POST", "/ledger/verify"): Spec(LEDGER_READ),
+    ("POST", "/misuse/scan"): Spec(ONLY({"supervisor", "auditor"})),
+    ("GET", "/misuse/findings"): Spec(ONLY({"supervisor", "auditor"})),
+    ("GET", "/reports/transparency"): Spec(
+        ONLY({"supervisor", "auditor", "admin"}),
+        lambda s: {"params": {"from": "2025-01-01", "to": "2025-12-31", "public": "true"}},
+    ),
+    ("GET", "/cases"): Spec(REQUEST_READERS),
+    ("GET", "/cases.csv"): Spec(REQUEST_READERS),
+    ("GET", "/alerts"): Spec(ONLY({"supervisor", "auditor"})),
+    ("GET", "/alerts/count"): Spec(ALL),
+    ("POST", "/alerts/{alert_id}/ack"): Spec(
+        ONLY({"supervisor", "auditor"}),
+        lambda s: {"path": {"alert_id": 1}, "json": {"note": "seen"}},
+    ),
 }
 
 

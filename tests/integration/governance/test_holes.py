@@ -92,7 +92,11 @@ def assert_recorded(
 ) -> None:
     """Exactly ``refusals`` refusals of ``action`` were recorded (one ``access.denied`` entry
     and one violation each) and nothing else was written."""
-    assert changed(before, governed.counts()) == {"violations": refusals, "ledger": refusals}
+    assert changed(before, governed.counts()) == {
+        "violations": refusals,
+        "alerts": refusals,
+        "ledger": refusals,
+    }
     entries = governed.last_entries(refusals)
     assert [e.action for e in entries] == ["access.denied"] * refusals
     for entry in entries:
@@ -565,11 +569,12 @@ def test_hole6_scheduler_run_once_seals_an_overdue_emergency(governed: Governed)
     scheduler = DueJobScheduler(governed.service, 3600)
     report = scheduler.run_once()
     assert scheduler.runs == 1
-    assert report.flagged == (rid,) and report.sealed == (rid,)
+    assert report.emergencies.flagged == (rid,) and report.emergencies.sealed == (rid,)
+    assert report.errors == () and report.misuse is not None and report.alerts is not None
     assert request_row(governed, rid)["state"] == "sealed"
-    [jobs] = governed.last_entries(1)
-    assert jobs.action == "jobs.run" and jobs.actor == "local:scheduler"
-    assert scheduler.run_once().flagged == ()
+    jobs = governed.entries_of("jobs.run")[-1]
+    assert jobs.actor == "local:scheduler"
+    assert scheduler.run_once().emergencies.flagged == ()
 
 
 def test_hole6_due_jobs_leave_emergencies_within_their_deadline(governed: Governed) -> None:

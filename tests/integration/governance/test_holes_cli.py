@@ -46,6 +46,7 @@ def assert_forbidden_attempt(governed: Governed, before: dict[str, int], action:
     after = governed.counts()
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {
         "violations": 1,
+        "alerts": 1,
         "ledger": 1,
     }
     [entry] = governed.last_entries(1)

@@ -58,7 +58,7 @@ def _assert_one_refusal(
 ) -> None:
     if status == 404:
         action = RECORDED_AS.get(action, action)
-    assert _delta(before, g.counts()) == {"violations": 1, "ledger": 1}
+    assert _delta(before, g.counts()) == {"violations": 1, "alerts": 1, "ledger": 1}
     kind, payload = _last_entry(g)
     assert kind == "access.denied"
     assert payload["action"] == action, payload

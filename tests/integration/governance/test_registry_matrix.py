@@ -415,7 +415,7 @@ def _assert_refused(
     else:
         assert isinstance(error, PermissionDenied | PolicyDenied), repr(error)
     assert error.status == expected
-    assert _delta(before, g.counts()) == {"violations": 1, "ledger": 1}
+    assert _delta(before, g.counts()) == {"violations": 1, "alerts": 1, "ledger": 1}
     action_of, payload = last_entry(g)
     assert action_of == "access.denied"
     assert payload["action"] == action, payload

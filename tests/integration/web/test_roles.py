@@ -17,8 +17,12 @@ PAGES = {
     "/admin/agencies": {"admin"},
     "/violations": {"sup-brown", "aud-green", "admin"},
     "/audit/ledger": {"aud-green", "sup-brown", "admin"},
+    "/dashboard": {"sup-brown", "aud-green", "admin"},
+    "/alerts": {"sup-brown", "aud-green", "admin"},
+    "/misuse": {"sup-brown", "aud-green", "admin"},
+    "/reports/transparency": {"sup-brown", "aud-green", "admin"},
 }
-OPEN_TO_ALL = ("/", "/requests", "/policy")
+OPEN_TO_ALL = ("/", "/requests", "/policy", "/cases")
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,7 @@ def _entry(entry: LedgerEntry) -> EntryOut:
         payload=None if entry.payload is None else dict(entry.payload),
         payload_sha256=entry.payload_sha256,
         leaf_hash=entry.leaf_hash,
+        public=None if entry.public is None else dict(entry.public),
     )
 
 

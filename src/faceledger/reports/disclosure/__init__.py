@@ -10,7 +10,7 @@ action names (:class:`ActionNames`).
 
 from __future__ import annotations
 
-from faceledger.reports.disclosure.accuracy import evaluation_document_id
+from faceledger.reports.disclosure.accuracy import evaluation_document, evaluation_document_id
 from faceledger.reports.disclosure.check import PacketReport, check_packet
 from faceledger.reports.disclosure.collect import (
     SECTIONS,
@@ -43,6 +43,7 @@ __all__ = [
     "Source",
     "build_packet",
     "check_packet",
+    "evaluation_document",
     "evaluation_document_id",
     "extract_facts",
     "summary_text",

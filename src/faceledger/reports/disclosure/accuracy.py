@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from faceledger.reports.disclosure.collect import ActionNames, Collector, Document
+from faceledger.reports.disclosure.collect import ActionNames, Collector, Document, Source
 from faceledger.reports.disclosure.pointer import pointer
 
-__all__ = ["evaluation_document_id", "gallery_facts"]
+__all__ = ["evaluation_document", "evaluation_document_id", "gallery_facts"]
 
 Entry = Mapping[str, Any]
 
@@ -33,9 +33,27 @@ _FIGURES = (
 """The figures the gate reads, as the evaluation entry records them (millionths)."""
 
 
-def evaluation_document_id(evaluation_id: int) -> str:
+def evaluation_document_id(evaluation_id: object) -> str:
     """The packet document id of stored evaluation ``evaluation_id``'s summary."""
     return f"evaluation-{evaluation_id}"
+
+
+def evaluation_document(seq: int, payload: Mapping[str, Any], text: str) -> Document:
+    """The packet document of an evaluation summary ``text``, named and anchored by the
+    ``model.evaluation`` entry ``seq`` (with ``payload``) that records its SHA-256.
+
+    Raises:
+        ValueError: if ``text`` is not a JSON object, or the payload names no evaluation.
+    """
+    evaluation_id = payload.get("evaluation_id")
+    if isinstance(evaluation_id, bool) or not isinstance(evaluation_id, int):
+        raise ValueError("the evaluation entry names no evaluation id")
+    return Document.of(
+        evaluation_document_id(evaluation_id),
+        f"Stored summary of evaluation {evaluation_id} ({payload.get('dataset', '')})",
+        text,
+        Source("/payload/summary_sha256", seq=seq),
+    )
 
 
 def _find(entries: Sequence[Entry], action: str, key: str, value: Any) -> Entry | None:
@@ -59,7 +77,8 @@ def gallery_facts(
     actions: ActionNames,
 ) -> None:
     """Add the galleries and accuracy facts of search entry ``search``."""
-    thresholds = (search.get("payload") or {}).get("thresholds")
+    payload = search.get("payload")
+    thresholds = payload.get("thresholds") if isinstance(payload, Mapping) else None
     if not isinstance(thresholds, list):
         return
     for i, record in enumerate(thresholds):
@@ -98,8 +117,8 @@ def gallery_facts(
             add(
                 "accuracy",
                 f"{a}.evaluated",
-                f"{name}: calibrated from a stored evaluation — NOT EVALUATED: the threshold is "
-                "the model's uncalibrated default, and no measured accuracy stands behind it",
+                f"{name}: accuracy NOT EVALUATED — the threshold was not calibrated from a "
+                "stored evaluation; it is the model's uncalibrated default",
                 search,
                 f"{at}/calibrated",
                 keep_null=True,
@@ -124,7 +143,7 @@ def gallery_facts(
         if evaluation is None:
             continue
         _evaluation_facts(out, a, str(name), evaluation)
-        document = documents.get(evaluation_document_id(int(record["evaluation_id"])))
+        document = documents.get(evaluation_document_id(record["evaluation_id"]))
         if document is not None and document.anchor.seq == evaluation["seq"]:
             _summary_facts(out, a, str(name), document)
 

@@ -23,6 +23,7 @@ are not ledger facts; the ledger's ``report.disclosure`` entry records the packe
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -37,7 +38,8 @@ from faceledger.ledger.bundle import BUNDLE_FORMAT, BUNDLE_VERSION, verify_inclu
 from faceledger.ledger.canonical import canonical_json
 from faceledger.ledger.checkpoint import Checkpoint
 from faceledger.ledger.commitments import RevealTracker
-from faceledger.reports.disclosure.collect import ActionNames, Document, Source, entry_view
+from faceledger.reports.disclosure.accuracy import evaluation_document
+from faceledger.reports.disclosure.collect import ActionNames, Document, entry_view
 from faceledger.reports.disclosure.facts import FACTS_VERSION, extract_facts
 from faceledger.reports.disclosure.packet import PACKET_FORMAT, PACKET_VERSION
 from faceledger.reports.disclosure.pointer import PointerError, resolve
@@ -137,6 +139,8 @@ def check_packet(
     cp_data = _part(data, "checkpoint", dict)
     checkpoint = Checkpoint.from_dict(cp_data)
     checkpoint.verify_signature(public_key)
+    if base64.b64encode(checkpoint.signature).decode("ascii") != cp_data.get("signature"):
+        _fail("The checkpoint's signature is not in canonical base64.", "malformed")
     if header.get("log_id") != checkpoint.log_id:
         _fail(
             "The header names another log than the checkpoint.",
@@ -146,7 +150,7 @@ def check_packet(
         )
     entries = _entries(_part(data, "entries", list), cp_data, public_key)
     reveals = _reveals(entries)
-    documents = _documents(_part(data, "documents", list), entries)
+    documents = _documents(_part(data, "documents", list), entries, actions)
     facts = _part(data, "facts", list)
     _facts_match(facts, entries, documents)
     _facts_complete(facts, request_id, list(entries.values()), documents, actions)
@@ -176,6 +180,8 @@ def _entries(
         if seq <= last:
             _fail(f"Entry {seq} is out of seq order or repeated.", "malformed", seq=seq)
         last = seq
+        if item.get("type") != "entry":
+            _fail(f"Entry {seq} is not marked as an entry record.", "malformed", seq=seq)
         record = {k: v for k, v in item.items() if k != "proof"}
         bundle = {
             "format": BUNDLE_FORMAT,
@@ -209,48 +215,55 @@ def _reveals(entries: Mapping[int, Mapping[str, Any]]) -> int:
 
 
 def _documents(
-    items: Sequence[Any], entries: Mapping[int, Mapping[str, Any]]
+    items: Sequence[Any], entries: Mapping[int, Mapping[str, Any]], actions: ActionNames
 ) -> dict[str, Document]:
-    """(5) Every document hashes to the SHA-256 its entry records."""
+    """(5) Every document hashes to the SHA-256 its ``model.evaluation`` entry records (checked
+    before it is read), and is named as that entry names it."""
     found: dict[str, Document] = {}
     for position, item in enumerate(items):
         try:
-            anchor = item["sha256_in"]
-            document = Document.of(
-                str(item["id"]),
-                str(item["label"]),
-                item["text"],
-                Source(str(anchor["pointer"]), seq=int(anchor["seq"])),
-            )
-        except (KeyError, TypeError, ValueError):
+            doc_id, text = str(item["id"]), item["text"]
+            seq = item["sha256_in"]["seq"]
+            if not isinstance(text, str) or not isinstance(seq, int):
+                raise TypeError("a document's text is a string and its seq an integer")
+        except (KeyError, TypeError):
             _fail(
                 f"Document {position} of the packet is malformed.", "malformed", position=position
             )
-        if document.id in found:
-            _fail(f"Document {document.id} appears twice.", "malformed", document=document.id)
-        seq = document.anchor.seq
-        entry = entries.get(seq) if seq is not None else None
-        if entry is None:
+        entry = entries.get(seq)
+        if entry is None or entry.get("action") != actions.model_evaluation:
             _fail(
-                f"Document {document.id}: its hash is said to be in entry {seq}, which the "
-                "packet does not hold.",
+                f"Document {doc_id}: its hash is said to be in entry {seq}, which is not an "
+                "evaluation entry of the packet.",
                 "document_unanchored",
-                document=document.id,
+                document=doc_id,
             )
-        try:
-            recorded = resolve(entry_view(entry), document.anchor.pointer)
-        except PointerError as exc:
-            _fail(f"Document {document.id}: {exc}", "document_unanchored", document=document.id)
-        if not isinstance(recorded, str) or not hmac.compare_digest(recorded, document.sha256):
+        payload = entry.get("payload") or {}
+        recorded = payload.get("summary_sha256")
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        if not isinstance(recorded, str) or not hmac.compare_digest(recorded, digest):
             _fail(
-                f"Document {document.id} ({document.label}): its text does not hash to the "
-                f"SHA-256 entry {seq} records.",
+                f"Document {doc_id}: its text does not hash to the SHA-256 entry {seq} records.",
                 "document_hash_mismatch",
-                document=document.id,
+                document=doc_id,
                 seq=seq,
                 expected=recorded,
-                actual=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
+                actual=digest,
             )
+        try:
+            document = evaluation_document(seq, payload, text)
+        except ValueError as exc:
+            _fail(f"Document {doc_id} cannot be read: {exc}.", "malformed", document=doc_id)
+        given = {k: item.get(k) for k in ("id", "label", "media_type", "sha256_in")}
+        if given != {k: v for k, v in document.to_dict().items() if k != "text"}:
+            _fail(
+                f"Document {doc_id} is not named as entry {seq} names it "
+                f"({document.id}: {document.label}).",
+                "document_altered",
+                document=doc_id,
+            )
+        if document.id in found:
+            _fail(f"Document {document.id} appears twice.", "malformed", document=document.id)
         found[document.id] = document
     return found
 
@@ -308,8 +321,8 @@ def _facts_match(
                 "fact_mismatch",
                 fact=fid,
                 label=label,
-                expected=value,
-                actual=fact.get("value"),
+                expected=_show(value),
+                actual=_show(fact.get("value")),
             )
 
 
@@ -323,8 +336,9 @@ def _facts_complete(
     """(7) The facts are exactly those the entries establish."""
     try:
         wanted = [f.to_dict() for f in extract_facts(request_id, entries, documents, actions)]
-    except ValueError as exc:
-        _fail(f"The packet's entries cannot be read into facts: {exc}.", "malformed")
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # Entries proven genuine but of a shape this reading does not know: fail closed.
+        _fail(f"The packet's entries cannot be read into facts: {exc!r}.", "malformed")
     by_id = {w["id"]: w for w in wanted}
     for position, fact in enumerate(facts):
         fid, label = _fact_name(fact, position)
@@ -343,8 +357,8 @@ def _facts_complete(
                 "fact_altered",
                 fact=fid,
                 label=label,
-                expected=want,
-                actual=fact,
+                expected=_show(want),
+                actual=_show(fact),
             )
     given = [f.get("id") for f in facts if isinstance(f, dict)]
     if given != [w["id"] for w in wanted]:

@@ -68,6 +68,16 @@ class _Reading:
         return f"{kind}.{n}" if many or n else kind
 
 
+def _at(entry: Entry, *keys: str) -> Any:
+    """The value at ``keys`` in ``entry`` (None where a level is missing or not an object)."""
+    value: Any = entry
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
 def _about_request(entry: Entry, request_id: int) -> bool:
     return entry.get("object_type") == "request" and entry.get("object_id") == str(request_id)
 
@@ -142,11 +152,10 @@ def _submit(r: _Reading, e: Entry) -> None:
         e,
         "/payload/decision/allowed",
     )
-    failures = (e.get("payload") or {}).get("decision", {}).get("failures")
-    if failures:
+    if _at(e, "payload", "decision", "failures"):
         add("request", f"{p}.failures", "Reasons the policy gave", e, "/payload/decision/failures")
     add("request", f"{p}.state", "State after filing", e, "/payload/state")
-    basis = (e.get("payload") or {}).get("legal_basis")
+    basis = _at(e, "payload", "legal_basis")
     b = "legal_basis" if p == "request" else f"legal_basis.{p}"
     add("legal_basis", f"{b}.kind", "Kind of legal basis", e, "/payload/legal_basis/kind")
     if isinstance(basis, Mapping):
@@ -182,7 +191,7 @@ def _search(r: _Reading, e: Entry) -> None:
     add("search", f"{p}.operator", "Examiner who ran the search", e, "/payload/operator")
     add("search", f"{p}.started", "Search started at", e, "/payload/started_at")
     add("search", f"{p}.finished", "Search finished at", e, "/payload/finished_at")
-    models = (e.get("payload") or {}).get("models")
+    models = _at(e, "payload", "models")
     if isinstance(models, Mapping):
         for role in sorted(models):
             label = {
@@ -204,7 +213,7 @@ def _search(r: _Reading, e: Entry) -> None:
         "/payload/threshold_micro",
     )
     gallery_facts(r.out, p, e, r.entries, r.documents, r.actions)
-    candidates = (e.get("payload") or {}).get("candidates")
+    candidates = _at(e, "payload", "candidates")
     if isinstance(candidates, list):
         c = "candidate" if p == "search" else f"candidate.{p}"
         for i, candidate in enumerate(candidates):
@@ -234,8 +243,7 @@ def _review_first(r: _Reading, e: Entry) -> None:
 def _review_peer(r: _Reading, e: Entry) -> None:
     p = r.prefix("review.peer")
     add = r.out.entry
-    payload = e.get("payload") or {}
-    reveals = payload.get("reveals")
+    reveals = _at(e, "payload", "reveals")
     if isinstance(reveals, list):
         for k, reveal in enumerate(reveals):
             if not isinstance(reveal, Mapping) or reveal.get("name") != "marks":

@@ -58,7 +58,13 @@ def format_value(value: Any, key: str = "") -> str:
             return "none"
         return ", ".join(format_value(v, key) for v in value)
     if isinstance(value, Mapping):
+        if {"name", "sha256"} <= set(value) <= {"name", "version", "sha256", "unsafe", "banner"}:
+            version = f" version {value['version']}" if "version" in value else ""
+            unsafe = " — UNSAFE profile" if value.get("unsafe") else ""
+            return f"{value['name']}{version} (SHA-256 {value['sha256']}){unsafe}"
         return "; ".join(f"{k}: {format_value(v, str(k))}" for k, v in value.items())
+    if value == "":
+        return "(none)"
     return str(value)
 
 

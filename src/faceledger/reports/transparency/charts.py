@@ -44,24 +44,31 @@ def _label(name: str) -> str:
     return name.replace("_", " ")
 
 
-def months_chart(by_month: Mapping[str, Mapping[str, int]], bases: Sequence[str]) -> bytes:
-    """Stacked bars: requests filed each month, by legal basis."""
+def months_chart(
+    by_month: Mapping[str, Mapping[str, int]],
+    series: Sequence[str],
+    *,
+    title: str = "Requests per month by legal basis",
+    unit: str = "requests",
+) -> bytes:
+    """Stacked bars: ``by_month[month][series]`` counts (requests by legal basis unless
+    ``title`` and ``unit`` say otherwise), one bar per month, one colour per series."""
     figure = Figure(figsize=(7.5, 3.6))
     ax = figure.add_subplot()
     months = list(by_month)
     bottom = [0] * len(months)
-    for basis in bases:
-        heights = [by_month[m].get(basis, 0) for m in months]
+    for name in series:
+        heights = [by_month[m].get(name, 0) for m in months]
         if any(heights):
-            ax.bar(months, heights, bottom=bottom, label=_label(basis))
+            ax.bar(months, heights, bottom=bottom, label=_label(name))
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    ax.set_ylabel("requests")
-    ax.set_title("Requests per month by legal basis")
-    if months:
-        ax.legend(fontsize="small")
+    ax.set_ylabel(unit)
+    ax.set_title(title)
+    if any(bottom):
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.tick_params(axis="x", labelrotation=45)
     else:
-        ax.text(0.5, 0.5, "no requests in the period", ha="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, f"no {unit} in the period", ha="center", transform=ax.transAxes)
     return _png(figure)
 
 

@@ -6,6 +6,9 @@ count hidden so that no such cell can be recovered by subtraction reads ``"suppr
 JSON both are an object, ``{"suppressed": true, "reason": "small_cell"}`` or ``{"suppressed":
 true, "reason": "complementary"}``. Zeros are shown. Totals over all agencies (``totals.*``)
 are always exact. Violations appear by agency as one count each, and by kind only in the totals.
+``suppression`` in the JSON states the rule and how many cells were hidden, and how many hidden
+cells the exact totals give away anyway (``exposed_cells``: e.g. the only non-zero count of a
+column).
 
 The **internal** version shows every count exactly and adds violations by kind per agency; it
 is still a statistics report, with no names, case numbers or narratives.

@@ -9,21 +9,21 @@ up to the agency's request count, itself a cell). Counts from 1 to ``min_cell - 
    hidden too (*complementary*), until no relation changes.
 2. Rule 1 alone can leave a hidden cell that several relations pin down together (two blocks
    of hidden cells joined by one cell, or tables that share a row total). So every hidden cell
-   is tested for linear recovery: it is recoverable exactly when its coordinate is zero in every
-   null-space vector of the relations restricted to the hidden cells. For the first
+   is tested for linear recovery: it is recoverable exactly when its unit vector lies in the
+   row space of the relations restricted to the hidden cells. For the first
    recoverable one, the smallest shown non-zero cell of a relation holding it is hidden, and
    both steps run again, until no hidden cell can be recovered.
 
-A hidden cell that cannot be protected at all (it is the only cell of a relation with an exact
-total, e.g. a column of a single agency) is reported as ``exposed``: the exact totals, which
-are always published, give it away whatever else is hidden.
+A hidden cell that cannot be protected at all, because the exact totals (always published) give
+it away even with every non-zero cell hidden (the only non-zero cell of a column, say), is
+reported as ``exposed``, and no other cell is hidden on its account.
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -67,14 +67,18 @@ def suppress(
             raise ValueError(f"a relation names cells that are not counted: {unknown[:3]}")
     primary = {k for k, v in values.items() if 0 < v < min_cell}
     hidden = set(primary)
-    given_up: set[K] = set()
+    # Cells the totals give away even with every non-zero cell hidden: nothing protects them,
+    # so no other cell is hidden on their account, nor to partner another.
+    hopeless = set(_recoverable(relations, {k for k, v in values.items() if v > 0}))
+    given_up = set(hopeless)
     while True:
-        _one_per_relation(values, relations, hidden, order)
+        _one_per_relation(values, relations, hidden, order, hopeless)
         recoverable = [k for k in _recoverable(relations, hidden) if k not in given_up]
         if not recoverable:
             break
         target = min(recoverable, key=order.__getitem__)
-        extra = _smallest_shown(values, (r for r in relations if target in r), hidden, order)
+        related = (r for r in relations if target in r)
+        extra = _smallest_shown(values, related, hidden | hopeless, order)
         if extra is None:
             given_up.add(target)
         else:
@@ -91,15 +95,18 @@ def _one_per_relation(
     relations: Sequence[Mapping[K, int]],
     hidden: set[K],
     order: Mapping[K, int],
+    hopeless: set[K],
 ) -> None:
-    """Step 1: a relation with one hidden cell gets its smallest other non-zero cell hidden."""
+    """Step 1: a relation with one hidden cell gets its smallest other non-zero cell hidden
+    (unless that one cannot be protected at all)."""
     changed = True
     while changed:
         changed = False
         for relation in relations:
-            if sum(1 for k in relation if k in hidden) != 1:
+            inside = [k for k in relation if k in hidden]
+            if len(inside) != 1 or inside[0] in hopeless:
                 continue
-            extra = _smallest_shown(values, (relation,), hidden, order)
+            extra = _smallest_shown(values, (relation,), hidden | hopeless, order)
             if extra is not None:
                 hidden.add(extra)
                 changed = True
@@ -134,13 +141,36 @@ def _recoverable(relations: Sequence[Mapping[K, int]], hidden: set[K]) -> list[K
             for k, coefficient in relation.items():
                 if k in index:
                     matrix[r, index[k]] = coefficient
-        _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
-        rank = int(np.sum(singular > _TOLERANCE * max(1.0, float(singular.max(initial=0)))))
-        null = vt[rank:]  # rows span the null space
-        for k, i in index.items():
-            if null.shape[0] == 0 or float(np.abs(null[:, i]).max()) < 1e-7:
-                found.append(k)
+        found += [cells[i] for i in _determined_columns(matrix)]
     return found
+
+
+def _determined_columns(matrix: np.ndarray[Any, Any]) -> list[int]:
+    """The unknowns ``x_j`` that ``matrix @ x = known`` pins down: ``e_j`` is in the row space
+    exactly when the reduced row echelon form has ``e_j`` itself as a row.
+
+    Gauss-Jordan elimination with partial pivoting, in element-wise numpy operations only: no
+    BLAS call, whose thread pool can slow small matrices a hundredfold on a busy machine.
+    """
+    a = matrix.astype(float)
+    rows, cols = a.shape
+    pivots: list[tuple[int, int]] = []
+    row = 0
+    for col in range(cols):
+        if row == rows:
+            break
+        best = row + int(np.argmax(np.abs(a[row:, col])))
+        if abs(a[best, col]) < _TOLERANCE:
+            continue
+        if best != row:
+            a[[row, best]] = a[[best, row]]
+        a[row] /= a[row, col]
+        others = np.abs(a[:, col]) > _TOLERANCE
+        others[row] = False
+        a[others] -= a[others, col][:, None] * a[row][None, :]
+        pivots.append((row, col))
+        row += 1
+    return [col for r, col in pivots if int(np.count_nonzero(np.abs(a[r]) > _TOLERANCE)) == 1]
 
 
 def _components(
