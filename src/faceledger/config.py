@@ -117,7 +117,8 @@ class Settings:
     )
     jobs_every_seconds: int = _setting(
         300,
-        "How often `faceledger serve` runs the due jobs (overdue emergency filings; 0: never).",
+        "How often `faceledger serve` runs the due jobs (overdue emergency filings, misuse scan, "
+        "alert delivery; 0: never).",
         min=0,
     )
     alert_email_to: str = _setting(

@@ -1,8 +1,8 @@
 """Policy profiles: one YAML file per jurisdiction, strictly validated and hashed.
 
 A profile names the rules that run (ids from :data:`faceledger.governance.rules.RULE_TYPES`)
-and holds their parameters in six sections (``access``, ``legal_basis``, ``request``,
-``results``, ``retention``, ``accuracy``); see ``profiles/massachusetts.yaml`` for a commented
+and holds their parameters in eight sections (``access``, ``legal_basis``, ``request``,
+``results``, ``retention``, ``accuracy``, ``transparency``, ``misuse``); see ``profiles/massachusetts.yaml`` for a commented
 example. Every key is required unless noted; an unknown key, a wrong type, a value out of range
 or an unknown rule id is a :class:`~faceledger.errors.ConfigError` naming the file and the key.
 

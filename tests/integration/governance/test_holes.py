@@ -24,6 +24,7 @@ from sqlalchemy import select
 from starlette.exceptions import StarletteDeprecationWarning
 
 from faceledger.errors import (
+    ConfigError,
     Conflict,
     InvalidInput,
     NotFound,
@@ -35,7 +36,13 @@ from faceledger.errors import (
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.governance.accounts import LocalOperator, UserInfo
 from faceledger.governance.context import ReviewStage
-from faceledger.governance.models import CandidateRow, ProbeImage, RequestRow, SearchRun
+from faceledger.governance.models import (
+    CandidateRow,
+    PolicyState,
+    ProbeImage,
+    RequestRow,
+    SearchRun,
+)
 from faceledger.governance.profiles import load_profile
 from faceledger.ledger import load_public_key, verify_database
 from faceledger.ledger.canonical import canonical_json
@@ -863,3 +870,28 @@ def test_hole12_web_login_is_throttled(governed: Governed) -> None:
     assert answer.status_code == 429
     assert "Too many failed logins" in answer.text
     assert "location" not in answer.headers  # no session: the form again, not a redirect
+
+
+def test_a_changed_shipped_profile_stops_work_until_two_admins_approve_it_again(
+    governed: Governed,
+) -> None:
+    # An upgrade that changes a shipped profile's content (or an edited custom file) must not
+    # change the rules silently: every action is refused with the reason, except the two
+    # admins' proposal and approval of the profile as it reads now.
+    service, admin = governed.service, governed.who("admin")
+    accounts = service.accounts
+    accounts.create_user(admin, "admin-two", "Admin Two", UNIT, ["admin"], PASSWORD)
+    accounts.approve_user(governed.who("sup"), "admin-two")
+    second = accounts.get_user(admin, "admin-two")
+    with service.context.db.transaction() as session:
+        state = session.get(PolicyState, 1)
+        assert state is not None
+        approved, state.profile_sha256 = state.profile_sha256, "0" * 64
+    with pytest.raises(ConfigError, match="has changed since it was approved"):
+        service.requests.list_requests(governed.who("req_a"))
+
+    proposal = service.policy.propose_profile(admin, "massachusetts")
+    active = service.policy.approve_proposal(second, proposal.id)
+    assert active.sha256 == approved
+    views, total = service.requests.list_requests(governed.who("req_a"))
+    assert total == len(views) > 0

@@ -98,3 +98,14 @@ def test_an_unknown_action_on_the_request_is_listed_not_dropped(calibrated: Buil
     facts = {f.id: f for f in extract_facts(REQUEST_ID, [*rest, odd], {}, ACTION_NAMES)}
     assert facts["entry.999.action"].value == "request.something_new"
     assert facts["entry.999.action"].section == "other"
+
+
+def test_summary_text_hashes_as_the_evaluation_entry_records() -> None:
+    """The packet keeps an evaluation summary as the exact text the service hashed."""
+    import hashlib
+
+    from faceledger.reports.disclosure import summary_text
+    from faceledger.service.deployments import summary_sha256
+    from tests.unit.reports.disclosure.synthetic import SUMMARY
+
+    assert hashlib.sha256(summary_text(SUMMARY).encode()).hexdigest() == summary_sha256(SUMMARY)
