@@ -286,6 +286,7 @@ class RequestSteps:
             allowed.append(name)
         if row.state != State.SEALED.value:
             allowed += [n for n in _SEEING if self.access.may(session, acting, n, row)]
+        allowed += [n for n in _REPORTING if self.access.may(session, acting, n, row)]
         return tuple(allowed)
 
     def view_of(self, acting: Principal, request_id: int) -> RequestView:
@@ -333,6 +334,9 @@ _NEXT_STEPS: dict[str, Callable[[RequestRow], bool]] = {
 
 _SEEING = ("request.probe", "request.candidates")
 """Actions of seeing a request's images, offered while it is not sealed."""
+_REPORTING = ("report.disclosure",)
+"""Accountability outputs on a request, offered in every state (a sealed request's packet
+proves its entries without their payloads)."""
 
 
 def agreed_candidates(row: RequestRow) -> list[int]:

@@ -20,6 +20,7 @@ from faceledger.web import (
     admin,
     audit,
     cases,
+    disclosure,
     home,
     images,
     login,
@@ -99,6 +100,7 @@ def build_web(service: FaceLedger, secret_key: bytes) -> FastAPI:
         admin,
         images,
         cases,
+        disclosure,
         oversight,
         transparency,
     ):

@@ -208,6 +208,12 @@ def request_page(
     service = web_of(request).service
     data = service.requests.get_request(viewer.user, request_id).to_dict()
     banner = service.policy.active_profile().unsafe_banner
+    disclosing = "report.disclosure" in data["allowed_actions"]
+    disclosures = (
+        [d.to_dict() for d in service.disclosures.list_disclosures(viewer.user, request_id)]
+        if disclosing
+        else []
+    )
     return page(
         request,
         viewer,
@@ -225,6 +231,8 @@ def request_page(
         filing=filing_status(data["emergency"], utcnow()),
         lead_uses=[u.value for u in LeadUseKind],
         values=values or {},
+        disclosing=disclosing,
+        disclosures=disclosures,
     )
 
 

@@ -236,6 +236,14 @@ ROUTES: dict[tuple[str, str], Spec] = {
         ONLY({"supervisor", "auditor", "admin"}),
         lambda s: {"params": {"from": "2025-01-01", "to": "2025-12-31", "public": "true"}},
     ),
+    ("POST", "/requests/{request_id}/disclosures"): Spec(
+        ONLY({"supervisor", "auditor"}),
+        _req("released", json={"recipient": "Defence counsel for R. v. Doe"}),
+        hidden_from=NO_SIGHT,
+    ),
+    ("GET", "/requests/{request_id}/disclosures"): Spec(
+        ONLY({"supervisor", "auditor"}), _req("released"), hidden_from=NO_SIGHT
+    ),
     ("GET", "/cases"): Spec(REQUEST_READERS),
     ("GET", "/cases.csv"): Spec(REQUEST_READERS),
     ("GET", "/alerts"): Spec(ONLY({"supervisor", "auditor"})),

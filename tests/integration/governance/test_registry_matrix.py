@@ -24,6 +24,7 @@ import pytest
 from faceledger.errors import FaceLedgerError, NotFound, PermissionDenied, PolicyDenied
 from faceledger.governance.accounts import LocalOperator, Principal
 from faceledger.governance.actions import ACTIONS
+from faceledger.governance.models import RequestRow
 from tests.e2e.conftest import PASSWORD
 from tests.fakes import fake_evaluation_summary, other_fake_pipeline
 from tests.integration.governance.conftest import Governed, form, marks
@@ -68,6 +69,23 @@ READ_PENDING = _table(
 )
 
 REQUEST_CASES: list[tuple[str, str, dict[str, Outcome]]] = [
+    (
+        # R14: a disclosure packet is produced by the unit's supervisors and auditors.
+        "report.disclosure",
+        "released",
+        _table(
+            req_a=403,
+            req_a2=403,
+            req_b=404,
+            ex1=403,
+            ex2=403,
+            rev=403,
+            aud=OK,
+            ex_out=404,
+            admin=OK,
+            sup=OK,
+        ),
+    ),
     ("request.read", "approved", READ_APPROVED),
     ("request.read", "denied", READ_PENDING),
     ("request.read", "emergency_submitted", READ_PENDING),
@@ -350,7 +368,19 @@ def _check_sealed(g: Governed, rid: int, result: Any) -> None:
     assert result.emergency is not None and result.emergency.court_refused
 
 
+def _check_disclosed(g: Governed, rid: int, result: Any) -> None:
+    assert result.fact_count > 0 and len(result.sha256) == 64
+    with g.service.context.db.read() as session:
+        row = session.get(RequestRow, rid)
+        assert row is not None and row.disclosure_status == "disclosed"
+
+
 REQUEST_STEPS: dict[str, RequestStep] = {
+    "report.disclosure": RequestStep(
+        lambda g, who, rid: g.service.disclosures.produce(who, rid, "Defence counsel"),
+        {"disclosures": 1, "ledger": 1},
+        _check_disclosed,
+    ),
     "request.read": RequestStep(
         lambda g, who, rid: g.service.requests.get_request(who, rid), {}, _check_read
     ),
