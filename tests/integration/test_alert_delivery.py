@@ -50,7 +50,14 @@ from tests.integration.conftest import free_port
 SECRET = "whsec-test-0123456789"
 SMTP_PASSWORD = "smtp-pass-never-shown"
 RECIPIENTS = "sup@example.org, aud@example.org"
-NOW = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=5)
+
+
+def soon() -> dt.datetime:
+    """A moment a little after now: every delivery raised so far is due by then."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=5)
+
+
+NOW = soon()  # for messages only: due times are read from soon() where the test runs
 """A time just after every alert the tests raise."""
 
 
@@ -342,14 +349,15 @@ def test_email_refused_while_the_server_is_down_is_delivered_once_it_is_up(
     port = free_port()  # nothing listens yet: the connection is refused
     service = service_factory(**channels(port))
     raise_alert(service)
+    now = soon()
 
-    first = service.alerts.deliver_due(SCHEDULER, now=NOW)
+    first = service.alerts.deliver_due(SCHEDULER, now=now)
 
     [attempt] = first.attempts
     assert not attempt.ok and "refused the connection" in attempt.error
     assert deliveries(service)["email"].attempts == 1
     with smtp_server(port) as (_, mailbox):
-        second = service.alerts.deliver_due(SCHEDULER, now=NOW + dt.timedelta(seconds=60))
+        second = service.alerts.deliver_due(SCHEDULER, now=now + dt.timedelta(seconds=60))
     assert [(a.attempt, a.ok) for a in second.attempts] == [(2, True)]
     assert len(mailbox.messages) == 1
     assert [e.payload["ok"] for e in delivery_entries(service)] == [False, True]
@@ -360,7 +368,7 @@ def test_backoff_doubles_and_the_last_attempt_marks_the_delivery_failed(
 ) -> None:
     service = service_factory(**channels(free_port(), alert_max_attempts=3))
     raise_alert(service)
-    at, waits = NOW, []
+    at, waits = soon(), []
     for _ in range(3):
         [attempt] = service.alerts.deliver_due(SCHEDULER, now=at).attempts
         assert not attempt.ok
@@ -391,10 +399,11 @@ def test_concurrent_runs_send_each_delivery_once(
         raise_alert(service)
     start = threading.Barrier(3)
     reports: list[Any] = []
+    later = soon() + dt.timedelta(days=1)
 
     def run() -> None:
         start.wait()
-        reports.append(service.alerts.deliver_due(SCHEDULER, now=NOW + dt.timedelta(days=1)))
+        reports.append(service.alerts.deliver_due(SCHEDULER, now=later))
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for t in threads:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from faceledger.errors import InvalidImage
 
@@ -150,6 +150,9 @@ def decode_image(
                 cause="multiple_frames",
             )
         original_mode = image.mode
+        # Truncated data must be refused, never padded: a library that sets Pillow's global
+        # LOAD_TRUNCATED_IMAGES (WeasyPrint does, on import) must not change what we accept.
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -271,9 +271,17 @@ class Access:
     ) -> Principal:
         """Like :meth:`require`, for an action on the request ``row``: a request outside the
         caller's sight answers 404; one in sight but outside the action's scope, or whose
-        people the caller must differ from, answers 403. Both are recorded."""
+        people the caller must differ from, answers 403. Both are recorded, filed under the
+        request (a refusal for the role alone as well)."""
         spec = ACTIONS[name]
-        fresh = self.require(session, acting, name)
+        try:
+            fresh = self.require(session, acting, name)
+        except Refused as refused:
+            if refused.request_id is None and self.visible(
+                session, self.fresh(session, acting), row, self._policy.profile(session)
+            ):
+                refused.request_id = row.id
+            raise
         error = self._request_error(session, fresh, spec, row)
         if isinstance(error, NotFound):
             raise Refused(name, error, [spec.requirement], request_id=row.id)

@@ -538,6 +538,14 @@ def _submit(g: Governed, who: Principal, _: Any) -> Any:
     )
 
 
+def _open_alert(g: Governed) -> int:
+    """An open alert: a local operator's refused attempt to list alerts raised it."""
+    with pytest.raises(FaceLedgerError):
+        g.service.alerts.list_alerts(LocalOperator("intruder"))
+    [alert], _ = g.service.alerts.list_alerts(g.who("aud"), open_only=True, limit=1)
+    return alert.id
+
+
 PLAIN: dict[str, Plain] = {
     "request.submit": Plain(_submit, REQUESTERS, {"search_requests": 1, "ledger": 1}, local=False),
     "request.faces": Plain(
@@ -694,6 +702,40 @@ PLAIN: dict[str, Plain] = {
         _allowed("admin"),
         {"ledger": 1},
         setup=_second_admin_proposal,
+        local=False,
+    ),
+    "report.transparency": Plain(
+        lambda g, who, _: g.service.transparency.report(
+            who, dt.date(2026, 1, 1), dt.date.today(), public=True
+        ),
+        _allowed("aud", "admin", "sup"),
+        {"ledger": 1},
+        local=True,
+    ),
+    "report.dashboard": Plain(
+        lambda g, who, _: g.service.dashboard.dashboard(who),
+        _allowed("aud", "admin", "sup"),
+        local=False,
+    ),
+    "report.misuse": Plain(
+        # Scanned once before, so the scan under test finds nothing new to store.
+        lambda g, who, _: g.service.misuse.scan(who),
+        _allowed("aud", "admin", "sup"),
+        setup=lambda g: g.service.misuse.scan(LocalOperator("setup")),
+        local=True,
+    ),
+    "alerts.read": Plain(
+        lambda g, who, _: g.service.alerts.list_alerts(who),
+        _allowed("aud", "admin", "sup"),
+        local=False,
+    ),
+    "alerts.ack": Plain(
+        lambda g, who, alert_id: g.service.alerts.acknowledge(
+            who, alert_id, "Seen; spoke to them."
+        ),
+        _allowed("aud", "admin", "sup"),
+        {"ledger": 1},
+        setup=_open_alert,
         local=False,
     ),
     "jobs.run_due": Plain(

@@ -152,3 +152,19 @@ def test_animated_image_is_refused(photo: Image.Image) -> None:
     frames[0].save(buffer, format="WEBP", save_all=True, append_images=frames[1:])
     with pytest.raises(InvalidImage, match="2 frames"):
         decode_image(buffer.getvalue())
+
+
+def test_a_truncated_photo_is_refused_after_a_pdf_library_loosened_pillow(
+    photo: Image.Image,
+) -> None:
+    # WeasyPrint (disclosure packets) sets Pillow's global LOAD_TRUNCATED_IMAGES on import;
+    # probe photos must still be refused when truncated, in the same process.
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True
+    try:
+        with pytest.raises(InvalidImage) as info:
+            decode_image(truncated_jpeg(photo), name="probe.jpg")
+        assert info.value.details["cause"] == "truncated"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False

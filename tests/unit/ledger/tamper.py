@@ -34,6 +34,7 @@ def rewrite_payload(
                 object_type=entry.object_type,
                 object_id=entry.object_id,
                 payload_sha256=sha,
+                public=entry.public,
             )
             conn.execute(
                 "UPDATE ledger_entries SET payload = ?, payload_sha256 = ?, leaf_hash = ? "
