@@ -3,8 +3,9 @@
 A profile names the rules that run (ids from :data:`faceledger.governance.rules.RULE_TYPES`)
 and holds their parameters in eight sections (``access``, ``legal_basis``, ``request``,
 ``results``, ``retention``, ``accuracy``, ``transparency``, ``misuse``); see
-``profiles/massachusetts.yaml`` for a commented example. Every key is required unless noted; an unknown key, a wrong type, a value out of range
-or an unknown rule id is a :class:`~faceledger.errors.ConfigError` naming the file and the key.
+``profiles/massachusetts.yaml`` for a commented example. Every key is required unless noted;
+an unknown key, a wrong type, a value out of range or an unknown rule id is a
+:class:`~faceledger.errors.ConfigError` naming the file and the key.
 
 :attr:`Profile.sha256` hashes the canonical content (the parsed profile and its offence
 catalogue as sorted-key JSON), so the ledger can record exactly which rules were in force;
