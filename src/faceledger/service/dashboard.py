@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,6 +27,8 @@ class Dashboard:
 
     months: tuple[str, ...]
     """Each month as ``YYYY-MM``."""
+    requests: int
+    """Requests filed in the period."""
     requests_by_state: dict[str, dict[str, int]]
     """State -> month -> requests filed that month now in that state."""
     outcomes: dict[str, int]
@@ -36,7 +38,6 @@ class Dashboard:
     open_alerts: int
     alerts: int
     findings: int
-    requests: int = field(default=0)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the dashboard as JSON-ready data."""
@@ -98,11 +99,11 @@ class DashboardUseCases:
             by_kind.setdefault(kind, Counter())[_month(created)] += 1
         return Dashboard(
             months=labels,
+            requests=len(rows),
             requests_by_state={s: {m: c[m] for m in labels} for s, c in sorted(by_state.items())},
             outcomes=dict(sorted(Counter(outcome for _, outcome, _ in rows).items())),
             violations_by_kind={k: {m: c[m] for m in labels} for k, c in sorted(by_kind.items())},
             open_alerts=int(open_alerts or 0),
             alerts=int(alerts or 0),
             findings=int(findings or 0),
-            requests=len(rows),
         )

@@ -35,7 +35,6 @@ from typing import Any
 
 from faceledger.governance.models import RequestRow
 from faceledger.governance.violations import ViolationKind
-from faceledger.service.ledger_actions import LedgerAction
 
 
 def request_step(row: RequestRow, **extra: Any) -> dict[str, Any]:
@@ -44,12 +43,12 @@ def request_step(row: RequestRow, **extra: Any) -> dict[str, Any]:
     return {"state": row.state, "outcome": row.outcome, **extra}
 
 
-def request_filed(row: RequestRow, agency: str, severity: str) -> dict[str, Any]:
+def request_filed(row: RequestRow, agency: str) -> dict[str, Any]:
     """The public fields a ``request.submit`` entry adds to :func:`request_step`'s."""
     fields: dict[str, Any] = {
         "agency": agency,
         "legal_basis": row.legal_basis_kind,
-        "offence_class": severity,
+        "offence_class": row.offence_severity,
         "emergency": row.legal_basis_kind == "emergency",
     }
     if row.state == "denied":
@@ -65,13 +64,3 @@ def request_filed(row: RequestRow, agency: str, severity: str) -> dict[str, Any]
 def violation(kind: ViolationKind | str, agency: str | None) -> dict[str, Any]:
     """The public fields of an ``access.denied`` or ``violation.recorded`` entry."""
     return {"violation": str(kind), "agency": agency or ""}
-
-
-PUBLIC_ACTIONS = frozenset(
-    {
-        LedgerAction.ACCESS_DENIED,
-        LedgerAction.VIOLATION_RECORDED,
-        *(a for a in LedgerAction if a.value.startswith("request.")),
-    }
-)
-"""The ledger actions whose entries carry public fields."""

@@ -193,7 +193,7 @@ class RequestUseCases:
                     "described_person": {"sex": row.described_sex, "race": row.described_race},
                 },
                 decision,
-                public=public_record.request_filed(row, acting.agency or "", severity),
+                public=public_record.request_filed(row, acting.agency or ""),
             )
             filed = row.id
         if denied:

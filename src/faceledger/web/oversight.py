@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from faceledger.errors import FaceLedgerError
-from faceledger.reports.transparency.charts import bar_chart, months_chart
+from faceledger.reports.transparency.charts import bar_chart, months_chart, png_data_uri
 from faceledger.service.dashboard import Dashboard
 from faceledger.web.auth import CurrentViewer, FormPost, Viewer
 from faceledger.web.render import page
@@ -31,17 +31,12 @@ def _by_month(
 
 def _charts(board: Dashboard) -> list[tuple[str, str]]:
     """The dashboard's charts as (description, data URI) pairs."""
-    import base64
-
-    def uri(png: bytes) -> str:
-        return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
     states = list(board.requests_by_state)
     kinds = list(board.violations_by_kind)
     return [
         (
             "Requests filed per month, by the state they are in now",
-            uri(
+            png_data_uri(
                 months_chart(
                     _by_month(board.requests_by_state, board.months),
                     states,
@@ -51,11 +46,11 @@ def _charts(board: Dashboard) -> list[tuple[str, str]]:
         ),
         (
             "Requests filed in the period, by outcome",
-            uri(bar_chart("Outcomes", board.outcomes, "requests")),
+            png_data_uri(bar_chart("Outcomes", board.outcomes, "requests")),
         ),
         (
             "Violations recorded per month, by kind",
-            uri(
+            png_data_uri(
                 months_chart(
                     _by_month(board.violations_by_kind, board.months),
                     kinds,

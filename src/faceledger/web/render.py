@@ -140,7 +140,11 @@ def page(
     roles = viewer.user.roles if viewer else frozenset()
     info = ErrorInfo.of(error) if isinstance(error, FaceLedgerError) else error
     profile = web.service.policy.active_profile()
-    open_alerts = web.service.alerts.open_count(viewer.user) if viewer else 0
+    allowed = web.service.access.allowed(viewer.user) if viewer else frozenset()
+    # Only those who may read alerts pay for counting them.
+    open_alerts = (
+        web.service.alerts.open_count(viewer.user) if viewer and "alerts.read" in allowed else 0
+    )
     html = web.templates.get_template(template).render(
         title=title,
         user=viewer.user if viewer else None,
@@ -148,7 +152,7 @@ def page(
         csrf=csrf if csrf is not None else (viewer.csrf if viewer else ""),
         profile=profile,
         banner=profile.unsafe_banner if profile is not None else "",
-        nav=navigation(web_of(request).service.access.allowed(viewer.user)) if viewer else [],
+        nav=navigation(allowed) if viewer else [],
         path=request.url.path,
         open_alerts=open_alerts,
         error=info,

@@ -30,7 +30,12 @@ class Chart:
     @property
     def data_uri(self) -> str:
         """The PNG as a ``data:`` URI for an ``<img src>``."""
-        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+        return png_data_uri(self.png)
+
+
+def png_data_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:`` URI for an ``<img src>`` (pages that need no other file)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _png(figure: Figure) -> bytes:
