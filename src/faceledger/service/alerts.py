@@ -37,6 +37,7 @@ from faceledger.service.access import Access
 from faceledger.service.alert_inbox import EMAIL, WEBHOOK, AlertInbox
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.paging import check_page
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 MAX_NOTE_CHARS = 2000
@@ -243,8 +244,7 @@ class AlertUseCases:
             PermissionDenied: without ``alerts.read`` (recorded).
             InvalidInput: for a limit outside 1-1000 or a negative offset.
         """
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise InvalidInput("limit must be 1-1000 and offset not negative.")
+        check_page(limit, offset)
         with self._access.transaction(acting, "alerts.read", write=False) as (session, _):
             query = select(AlertRow)
             if open_only:

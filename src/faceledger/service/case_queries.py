@@ -23,7 +23,6 @@ from typing import Any, TextIO
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from faceledger.errors import InvalidInput
 from faceledger.governance.accounts import Agency, Principal, User
 from faceledger.governance.case_filters import CaseFilter, InvalidFilter
 from faceledger.governance.context import LegalBasisKind, ReviewStage
@@ -37,6 +36,7 @@ from faceledger.governance.models import (
 )
 from faceledger.service.access import Access
 from faceledger.service.context import ServiceContext
+from faceledger.service.paging import check_page
 
 MAX_PAGE = 500
 """The most rows one page of a query holds."""
@@ -228,8 +228,7 @@ class CaseQueryUseCases:
             PermissionDenied: for roles that may read no request (recorded).
             InvalidInput: for a limit outside 1-500 or a negative offset.
         """
-        if not 1 <= limit <= MAX_PAGE or offset < 0:
-            raise InvalidInput(f"limit must be 1-{MAX_PAGE} and offset not negative.")
+        check_page(limit, offset, MAX_PAGE)
         with self._access.transaction(acting, "request.read", write=False) as (session, me):
             where = self._where(session, me, spec)
             total = session.scalar(select(func.count(RequestRow.id)).where(*where)) or 0

@@ -27,6 +27,7 @@ from faceledger.service.access import Access
 from faceledger.service.alert_inbox import AlertInbox
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.paging import check_page
 from faceledger.service.policy import PolicyStore
 
 ACTION = "report.misuse"
@@ -206,8 +207,7 @@ class MisuseUseCases:
             PermissionDenied: without ``report.misuse`` (recorded).
             InvalidInput: for an unknown rule, a limit outside 1-1000 or a negative offset.
         """
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise InvalidInput("limit must be 1-1000 and offset not negative.")
+        check_page(limit, offset)
         if rule is not None and rule not in {r.value for r in MisuseRule}:
             raise InvalidInput(
                 f"There is no misuse rule {rule!r}; the rules are {_RULES}.", field="rule"

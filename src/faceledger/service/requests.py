@@ -41,6 +41,7 @@ from faceledger.governance.policy import Decision
 from faceledger.governance.violations import ViolationKind
 from faceledger.service import public_record
 from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.paging import check_page
 from faceledger.service.request_core import RequestSteps
 from faceledger.service.request_views import RequestView
 from faceledger.service.searches import Matcher
@@ -356,8 +357,7 @@ class RequestUseCases:
             PermissionDenied: for roles that may read no request (recorded).
             InvalidInput: for a limit outside 1-500, a negative offset or an unknown state.
         """
-        if not 1 <= limit <= 500 or offset < 0:
-            raise InvalidInput("limit must be 1-500 and offset not negative.")
+        check_page(limit, offset, 500)
         with self._access.transaction(acting, "request.read", write=False) as (session, me):
             query = select(RequestRow).where(self._access.visible_filter(session, me))
             if state:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from faceledger.errors import InvalidInput
 from faceledger.governance.accounts import Agency, Principal, User
 from faceledger.governance.models import RequestRow, ViolationRow
 from faceledger.governance.violations import ViolationKind
@@ -20,6 +19,7 @@ from faceledger.service import public_record
 from faceledger.service.alert_inbox import AlertInbox
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.paging import check_page
 
 if TYPE_CHECKING:
     from faceledger.service.access import Access
@@ -147,8 +147,7 @@ class ViolationUseCases:
             PermissionDenied: without ``violations.read`` (recorded).
             InvalidInput: for a limit outside 1-1000 or a negative offset.
         """
-        if not 1 <= limit <= 1000 or offset < 0:
-            raise InvalidInput("limit must be 1-1000 and offset not negative.")
+        check_page(limit, offset)
 
         with self._access.transaction(acting, "violations.read", write=False) as (session, _):
             query = select(ViolationRow)
