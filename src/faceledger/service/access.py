@@ -277,9 +277,7 @@ class Access:
         try:
             fresh = self.require(session, acting, name)
         except Refused as refused:
-            if refused.request_id is None and self.visible(
-                session, self.fresh(session, acting), row, self._policy.profile(session)
-            ):
+            if refused.request_id is None and self.sees(session, acting, row):
                 refused.request_id = row.id
             raise
         error = self._request_error(session, fresh, spec, row)
@@ -331,6 +329,11 @@ class Access:
             return False
         ids = profile.access.operating_agency_ids
         return not ids or acting.agency in ids
+
+    def sees(self, session: Session, acting: Principal, row: RequestRow) -> bool:
+        """Whether ``acting`` (as stored now) may know that request ``row`` exists."""
+        fresh = self.fresh(session, acting)
+        return self.visible(session, fresh, row, self._policy.profile(session))
 
     def visible(
         self, session: Session, acting: Principal, row: RequestRow, profile: Profile

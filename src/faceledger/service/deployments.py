@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +26,7 @@ from faceledger.gallery.thresholds import OperatingThreshold, uncalibrated_defau
 from faceledger.governance.accounts import Principal
 from faceledger.governance.deployment import GateFigures, gate_reasons
 from faceledger.governance.profiles import Profile
+from faceledger.reports.digest import summary_sha256
 from faceledger.reports.evaluation.calibration import ImpostorDistribution, threshold_for_fpir
 from faceledger.service.access import Access
 from faceledger.service.context import ServiceContext
@@ -35,12 +34,6 @@ from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.policy import PolicyStore
 
 Target = tuple[int, int, str]  # gallery id, generation, name (as Matcher.targets returns)
-
-
-def summary_sha256(summary: Mapping[str, Any]) -> str:
-    """Return the SHA-256 of an evaluation summary's canonical JSON."""
-    canonical = json.dumps(summary, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def embedder_of(summary: Mapping[str, Any]) -> ModelInfo:

@@ -11,6 +11,7 @@ when, for whom and the packet's SHA-256.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -175,13 +176,13 @@ class DisclosureUseCases:
             if row is None:
                 raise no_such_request(request_id)
             me = self._require(session, fresh, row)
-            checkpoint = ledger.checkpoint(session)
-            packet = self._build(session, row, checkpoint, me, who, why)
+            checkpoint, now = ledger.checkpoint(session), utcnow()
+            packet = self._build(session, row, checkpoint, me, who, why, now)
             record = DisclosureRow(
                 request_id=row.id,
                 produced_by_id=None if isinstance(me, LocalOperator) else me.id,
                 produced_by=me.ledger_actor,
-                produced_at=utcnow(),
+                produced_at=now,
                 recipient=who,
                 purpose=why,
                 packet_sha256=packet.sha256,
@@ -230,15 +231,12 @@ class DisclosureUseCases:
             return [_view(r) for r in rows]
 
     def _require(self, session: Session, acting: Principal, row: RequestRow) -> Principal:
-        """Allow ``report.disclosure`` on ``row``: a request outside the caller's sight answers
-        404 whatever their roles (so that no one learns it exists), then the registry decides
+        """Allow ``report.disclosure`` on ``row``: a request outside a person's sight answers
+        404 whatever their roles (no refusal tells them it exists), then the registry decides
         (403); both refusals are recorded."""
-        if not self._access.may(session, acting, "request.read", row):
+        if not acting.is_local and not self._access.sees(session, acting, row):
             raise Refused(
-                _ACTION,
-                no_such_request(row.id),
-                [ACTIONS[_ACTION].requirement],
-                request_id=row.id,
+                _ACTION, no_such_request(row.id), [ACTIONS[_ACTION].requirement], request_id=row.id
             )
         return self._access.require_request(session, acting, _ACTION, row)
 
@@ -252,6 +250,7 @@ class DisclosureUseCases:
         me: Principal,
         recipient: str,
         purpose: str,
+        now: dt.datetime,
     ) -> Packet:
         ledger, size = self._ctx.ledger, checkpoint.tree_size
         sealed = row.sealed_at is not None
@@ -283,7 +282,7 @@ class DisclosureUseCases:
         header = PacketHeader(
             request_id=row.id,
             case_number=row.case_number,
-            produced_at=format_ts(utcnow()),
+            produced_at=format_ts(now),
             produced_by=me.ledger_actor,
             recipient=recipient,
             purpose=purpose,

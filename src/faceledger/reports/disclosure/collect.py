@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from faceledger.reports.digest import summary_text
 from faceledger.reports.disclosure.pointer import PointerError, resolve
 
 __all__ = [
@@ -102,12 +103,6 @@ class Fact:
             "value": self.value,
             "source": self.source.to_dict(),
         }
-
-
-def summary_text(summary: Mapping[str, Any]) -> str:
-    """Return the exact text whose SHA-256 a ``model.evaluation`` entry records as
-    ``summary_sha256``: sorted keys, no spaces, UTF-8 (floats as Python writes them)."""
-    return json.dumps(summary, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -186,23 +186,11 @@ def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> NoReturn:
     raise ValueError(f"The disclosure packet's PDF fetches nothing (asked for {url[:80]!r}).")
 
 
-def _weasyprint() -> Any:
-    """Import WeasyPrint (slow: only when a PDF is asked for), keeping Pillow's global
-    ``LOAD_TRUNCATED_IMAGES`` as it was: WeasyPrint sets it on import, and the face pipeline
-    must go on refusing truncated probe photos in the same process."""
-    from PIL import ImageFile
-
-    before = ImageFile.LOAD_TRUNCATED_IMAGES
-    import weasyprint  # type: ignore[import-untyped]
-
-    ImageFile.LOAD_TRUNCATED_IMAGES = before
-    return weasyprint
-
-
 def render_pdf(html: str, packet_json: str | None = None) -> bytes:
     """Return ``html`` as a PDF (WeasyPrint, no fetches), with ``packet_json`` attached as
     ``packet.json`` when given."""
-    weasyprint = _weasyprint()
+    import weasyprint  # type: ignore[import-untyped]  # slow to import: only when asked
+
     attachments = []
     if packet_json is not None:
         attachments.append(
