@@ -31,6 +31,9 @@ def misuse(
 
     def body(service: FaceLedger) -> int:
         me = current_user(ctx, service)
+        from faceledger.service.misuse import check_rule
+
+        check_rule(rule)  # a bad rule is refused before the scan writes anything
         result = service.misuse.scan(me)
         found, total = service.misuse.findings(me, rule, limit)
         if as_json:

@@ -72,8 +72,8 @@ def no_such_request(request_id: int) -> NotFound:
 
 
 _PROFILE_RECOVERY = frozenset({"policy.propose", "policy.approve"})
-"""Actions still open when the active profile no longer hashes to what was approved: the two
-admins' way back (see :meth:`PolicyStore.profile_for_recovery`)."""
+"""Actions open while the active profile no longer hashes to what was approved (a custom
+file edited, or a shipped profile changed by an upgrade): how two admins approve one again."""
 
 
 class Access:
@@ -194,11 +194,10 @@ class Access:
 
     def problem(self, session: Session, acting: Principal, spec: ActionSpec) -> str | None:
         """Return why ``acting`` may not take ``spec`` at all (its objects aside), or None."""
-        if spec.name in _PROFILE_RECOVERY:
-            profile = self._policy.profile_for_recovery(session)
-        else:
-            profile = self._policy.profile(session)
-        if spec.unsafe_profile_only and not profile.unsafe:
+        # Loading the profile refuses every action while it no longer hashes to what was
+        # approved, except the two admins' way back: proposing and approving one again.
+        profile = None if spec.name in _PROFILE_RECOVERY else self._policy.profile(session)
+        if spec.unsafe_profile_only and profile is not None and not profile.unsafe:
             return (
                 f"The {profile.name} profile refuses {spec.name} ({spec.phrase}): every search "
                 f"needs a request with a legal basis ({spec.requirement}). File a request, or "

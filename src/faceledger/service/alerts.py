@@ -380,8 +380,9 @@ class AlertUseCases:
         message: AlertMessage,
         now: dt.datetime,
     ) -> _Claim | None:
-        """Claim a due delivery for this run (None if another run changed it first)."""
-        lease = now + self._lease(channel)
+        """Claim a due delivery for this run (None if another run changed it first). The lease
+        runs from the claim, not the run's start: a run's earlier sends may have taken long."""
+        lease = max(now, utcnow()) + self._lease(channel)
         with self._ctx.db.transaction() as session:
             moved = session.execute(
                 update(AlertDeliveryRow)
@@ -415,8 +416,9 @@ class AlertUseCases:
         return ""
 
     def _record(self, claim: _Claim, error: str, actor: str, now: dt.datetime) -> DeliveryAttempt:
-        """Record one attempt and its ledger entry in a transaction of its own."""
-        settings = self._ctx.settings
+        """Record one attempt and its ledger entry in a transaction of its own, dated when it
+        ended (at the earliest the run's ``now``)."""
+        settings, now = self._ctx.settings, max(now, utcnow())
         with self._ctx.db.transaction() as session:
             row = session.get(AlertDeliveryRow, claim.delivery_id, with_for_update=True)
             assert row is not None  # deliveries are never deleted

@@ -137,11 +137,12 @@ class EmergencyUseCases:
         entry, in the caller's transaction."""
         self._steps.move(session, row, Event.SEAL, now)
         row.sealed_at, row.sealed_reason = now, reason.strip()
-        # Linked data is deleted: the candidate list and the probe bytes. Their hashes stay in
-        # the ledger, so the deletion itself is provable.
+        # Linked data is deleted: the candidate list, the probe face's embedding and the probe
+        # bytes. Their hashes stay in the ledger, so the deletion itself is provable.
         if row.run is not None:
             for candidate in list(row.run.candidates):
                 session.delete(candidate)
+            row.run.probe_embedding = None
         probe = session.get(ProbeImage, row.probe_sha256)
         others = session.scalar(
             select(RequestRow.id)

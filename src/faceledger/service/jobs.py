@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from faceledger.errors import FaceLedgerError
 from faceledger.governance.accounts import Principal
 from faceledger.service.alerts import AlertUseCases, DeliveryReport
 from faceledger.service.emergencies import EmergencyUseCases, JobReport
@@ -65,12 +64,12 @@ class DueJobs:
         alerts: DeliveryReport | None = None
         try:
             misuse = self._misuse.scan(acting)
-        except FaceLedgerError as exc:
-            log.warning("due jobs: the misuse scan failed: %s", exc)
+        except Exception as exc:  # any failure: the next job still runs
+            log.exception("due jobs: the misuse scan failed")
             errors.append(f"misuse scan: {exc}")
         try:
             alerts = self._alerts.deliver_due(acting)
-        except FaceLedgerError as exc:
-            log.warning("due jobs: alert delivery failed: %s", exc)
+        except Exception as exc:
+            log.exception("due jobs: alert delivery failed")
             errors.append(f"alert delivery: {exc}")
         return DueRun(emergencies, misuse, alerts, tuple(errors))

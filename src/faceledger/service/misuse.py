@@ -11,6 +11,7 @@ evidence and is stored as a new finding.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,15 +90,17 @@ def _view(row: MisuseFindingRow) -> FindingView:
 class _Stored:
     """The findings stored so far: their fingerprints, and request sets by rule and key."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, since: dt.datetime) -> None:
         self.fingerprints: set[str] = set()
         self.requests: dict[tuple[str, str], list[frozenset[int]]] = {}
+        # A finding stored before the window began holds only requests filed before it, which
+        # no finding of this scan can hold: such findings need not be read.
         query = select(
             MisuseFindingRow.rule,
             MisuseFindingRow.fingerprint,
             MisuseFindingRow.request_ids,
             MisuseFindingRow.details,
-        )
+        ).where(MisuseFindingRow.created_at >= since)
         for rule, fingerprint, request_ids, details in session.execute(query):
             self.add(rule, str((details or {}).get("key", "")), fingerprint, request_ids)
 
@@ -112,6 +115,18 @@ class _Stored:
             return True
         ids = frozenset(finding.request_ids)
         return any(ids <= stored for stored in self.requests.get((finding.rule, finding.key), []))
+
+
+def check_rule(rule: str | None) -> None:
+    """Return if ``rule`` is None or the name of a misuse rule.
+
+    Raises:
+        InvalidInput: naming the rules, otherwise.
+    """
+    if rule is not None and rule not in {r.value for r in MisuseRule}:
+        raise InvalidInput(
+            f"There is no misuse rule {rule!r}; the rules are {_RULES}.", field="rule"
+        )
 
 
 class MisuseUseCases:
@@ -140,7 +155,7 @@ class MisuseUseCases:
         findings = scan(records, policy, now)
 
         with self._access.transaction(acting, ACTION) as (session, fresh):
-            stored = _Stored(session)
+            stored = _Stored(session, since)
             new = []
             for finding in findings:
                 if stored.known(finding):
@@ -208,10 +223,7 @@ class MisuseUseCases:
             InvalidInput: for an unknown rule, a limit outside 1-1000 or a negative offset.
         """
         check_page(limit, offset)
-        if rule is not None and rule not in {r.value for r in MisuseRule}:
-            raise InvalidInput(
-                f"There is no misuse rule {rule!r}; the rules are {_RULES}.", field="rule"
-            )
+        check_rule(rule)
         with self._access.transaction(acting, ACTION, write=False) as (session, _):
             query = select(MisuseFindingRow)
             if rule is not None:

@@ -64,22 +64,6 @@ class PolicyStore:
         """Return the active profile."""
         return self.engine(session).profile
 
-    def profile_for_recovery(self, session: Session) -> Profile:
-        """Return the active profile, or, if it no longer hashes to what was approved (a
-        custom file edited, or a shipped profile changed by an upgrade), the profile as it reads
-        now. Only the access checks of proposing and approving a profile use this, so that two
-        admins can approve a profile again; every other action stays refused until they do."""
-        try:
-            return self.profile(session)
-        except ConfigError:
-            state = session.get(PolicyState, 1)
-            ref = (
-                self._ctx.settings.policy_profile
-                if state is None
-                else (state.profile_ref or state.profile_name)
-            )
-            return load_quietly(ref)
-
     def notice(self, session: Session) -> dict[str, Any]:
         """Return what every ledger entry and output says about the active profile."""
         profile = self.profile(session)

@@ -538,7 +538,7 @@ def test_hole6_overdue_emergency_is_flagged_once_and_sealed(
     assert row["state"] == "sealed" and row["overdue_flagged"]
     with governed.service.context.db.read() as session:
         run = session.scalar(select(SearchRun).where(SearchRun.request_id == rid))
-        assert run is not None
+        assert run is not None and run.probe_embedding is None
         assert (
             session.scalars(select(CandidateRow).where(CandidateRow.run_id == run.id)).all() == []
         )

@@ -25,7 +25,8 @@ UPDATE search_requests SET outcome = CASE
   WHEN state = 'released' THEN 'lead'
   ELSE 'pending' END
 """
-# The furthest use of a released lead, in the order of governance.context.Outcome.
+# The furthest use of a released lead, in the order of governance.context.Outcome; sealing
+# ends a request with no lead whatever was used before (governance.outcomes.after_event).
 _OUTCOME_FROM_USES = """
 UPDATE search_requests SET outcome = (
   SELECT CASE MAX(CASE use WHEN 'further_investigation' THEN 1 WHEN 'photo_lineup' THEN 2
@@ -33,7 +34,7 @@ UPDATE search_requests SET outcome = (
     WHEN 1 THEN 'further_investigation' WHEN 2 THEN 'photo_lineup'
     WHEN 3 THEN 'warrant' WHEN 4 THEN 'arrest' ELSE 'lead' END
   FROM lead_uses WHERE lead_uses.request_id = search_requests.id)
-WHERE id IN (SELECT request_id FROM lead_uses)
+WHERE id IN (SELECT request_id FROM lead_uses) AND state != 'sealed'
 """
 
 

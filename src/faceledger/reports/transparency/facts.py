@@ -8,6 +8,7 @@ Nothing here names a person, a case, a subject or a candidate.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from faceledger.errors import InvalidInput
@@ -30,13 +31,19 @@ class Period:
                 f"({self.end.isoformat()}); give --from on or before --to.",
                 field="from",
             )
+        if self.end >= dt.date.max:
+            raise InvalidInput(
+                f"The period must end before {dt.date.max.isoformat()}; got "
+                f"{self.end.isoformat()}.",
+                field="to",
+            )
 
-    @property
+    @functools.cached_property
     def begins(self) -> dt.datetime:
         """The first instant of the period (00:00 UTC of ``start``)."""
         return dt.datetime.combine(self.start, dt.time(), tzinfo=dt.UTC)
 
-    @property
+    @functools.cached_property
     def ends(self) -> dt.datetime:
         """The first instant after the period (00:00 UTC of the day after ``end``)."""
         return dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
