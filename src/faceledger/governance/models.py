@@ -124,6 +124,10 @@ class RequestRow(Base):
     # inferred from the photo (R8).
     described_sex: Mapped[str] = mapped_column(String(30), default="")
     described_race: Mapped[str] = mapped_column(String(50), default="")
+    # Retention (R13): when the probe, candidates and results were purged, and when the
+    # payloads of the request's ledger entries were redacted; NULL until then.
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ledger_redacted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     run: Mapped[SearchRun | None] = relationship(back_populates="request", uselist=False)
     reviews: Mapped[list[ReviewRow]] = relationship(

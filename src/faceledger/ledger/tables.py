@@ -25,7 +25,7 @@ from sqlalchemy import (
 from faceledger.errors import LedgerError
 from faceledger.ledger.merkle import NodeId
 
-__all__ = ["checkpoints", "entries", "nodes", "read_nodes", "state"]
+__all__ = ["checkpoints", "cosignatures", "entries", "nodes", "read_nodes", "state"]
 
 # Timestamps are left untyped: the raw value (a naive UTC datetime, or text on SQLite) is parsed
 # by the reader, so one damaged row is reported by number instead of failing the whole read.
@@ -41,6 +41,10 @@ entries = table(
     column("payload_sha256", String),
     column("leaf_hash", String),
     column("public", Text),
+    column("salt", String),
+    column("actor_ref", String),
+    column("object_ref", String),
+    column("redacted_by", Integer),
 )
 nodes = table(
     "ledger_nodes",
@@ -55,6 +59,14 @@ checkpoints = table(
     column("tree_size", Integer),
     column("root_hash", String),
     column("ts"),
+    column("signature", LargeBinary),
+)
+cosignatures = table(
+    "ledger_cosignatures",
+    column("checkpoint_number", Integer),
+    column("witness_name", String),
+    column("key_hash", String),
+    column("timestamp", Integer),
     column("signature", LargeBinary),
 )
 state = table(
