@@ -11,8 +11,10 @@ up to the agency's request count, itself a cell). Counts from 1 to ``min_cell - 
    of hidden cells joined by one cell, or tables that share a row total). So every hidden cell
    is tested for linear recovery: it is recoverable exactly when its unit vector lies in the
    row space of the relations restricted to the hidden cells. For the first
-   recoverable one, the smallest shown non-zero cell of a relation holding it is hidden, and
-   both steps run again, until no hidden cell can be recovered.
+   recoverable one, the smallest shown non-zero cell of a relation holding it is hidden (or,
+   when those relations have none left, of any relation holding a cell of its group of hidden
+   cells, the cells linked to it by relations), and both steps run again, until no hidden cell
+   can be recovered.
 
 A hidden cell that cannot be protected at all, because the exact totals (always published) give
 it away even with every non-zero cell hidden (the only non-zero cell of a column, say), is
@@ -70,19 +72,13 @@ def suppress(
     # Cells the totals give away even with every non-zero cell hidden: nothing protects them,
     # so no other cell is hidden on their account, nor to partner another.
     hopeless = set(_recoverable(relations, {k for k, v in values.items() if v > 0}))
-    given_up = set(hopeless)
     while True:
         _one_per_relation(values, relations, hidden, order, hopeless)
-        recoverable = [k for k in _recoverable(relations, hidden) if k not in given_up]
+        recoverable = [k for k in _recoverable(relations, hidden) if k not in hopeless]
         if not recoverable:
             break
         target = min(recoverable, key=order.__getitem__)
-        related = (r for r in relations if target in r)
-        extra = _smallest_shown(values, related, hidden | hopeless, order)
-        if extra is None:
-            given_up.add(target)
-        else:
-            hidden.add(extra)
+        hidden.add(_partner(values, relations, hidden, order, hopeless, target))
     return Suppression(
         primary=frozenset(primary),
         complementary=frozenset(hidden - primary),
@@ -110,6 +106,34 @@ def _one_per_relation(
             if extra is not None:
                 hidden.add(extra)
                 changed = True
+
+
+def _partner(
+    values: Mapping[K, int],
+    relations: Sequence[Mapping[K, int]],
+    hidden: set[K],
+    order: Mapping[K, int],
+    hopeless: set[K],
+    target: K,
+) -> K:
+    """The next cell to hide for ``target``, a hidden cell the relations determine although
+    it is not hopeless (step 2 of the module doc)."""
+    taken = hidden | hopeless
+    extra = _smallest_shown(values, [r for r in relations if target in r], taken, order)
+    if extra is None:
+        # Every cell of the target's own relations is hidden, zero or hopeless, yet other
+        # relations pin it down through a chain of hidden cells (two rows less a column give
+        # the sum of two hidden cells of another column, say). A cell hidden anywhere along
+        # that chain can break it, so the search widens to every relation of the target's
+        # group of hidden cells.
+        involved = [r for r in relations if any(k in hidden for k in r)]
+        group = next(rows for cells, rows in _components(involved, hidden) if target in cells)
+        extra = _smallest_shown(values, group, taken, order)
+    # Some such cell exists: were every cell of the group's relations hidden, zero or hopeless,
+    # the same sum of relations would pin the target down with every non-zero cell hidden,
+    # making it hopeless.
+    assert extra is not None
+    return extra
 
 
 def _smallest_shown(

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from faceledger.reports.transparency.suppression import suppress
@@ -128,6 +128,21 @@ def test_a_cell_alone_in_its_column_is_reported_exposed_and_hides_nothing_else()
     assert result.complementary == frozenset()
 
 
+def test_a_cell_pinned_through_other_rows_gets_a_partner_outside_its_own_lines() -> None:
+    # g3,3's own row and column hold nothing left to hide, yet rows g0 and g2 less column 2
+    # give g0,3 + g2,3, so column 3 gives g3,3 away. The one cell that can break the chain is
+    # the shown 5 in row g2, outside g3,3's row and column (the search once gave up here).
+    grid = [[0, 0, 1, 1, 0], [0, 1, 0, 0, 1], [0, 0, 1, 1, 5], [0, 1, 0, 1, 1]]
+    values, relations = table({f"g{i}": row for i, row in enumerate(grid)})
+    small = {k for k, v in values.items() if 0 < v < 5}
+    assert ("g3", "3") in recoverable(values, relations, small)
+    assert not recoverable(values, relations, {k for k, v in values.items() if v})
+    result = suppress(values, relations, 5)
+    assert result.complementary == {("g2", "4")}
+    assert result.exposed == frozenset()
+    assert not recoverable(values, relations, set(result.hidden))
+
+
 def test_the_minimum_comes_from_the_caller() -> None:
     values, relations = table({"a": [3, 9, 40], "b": [8, 7, 30]})
     assert suppress(values, relations, 1).hidden == frozenset()
@@ -171,6 +186,7 @@ def test_the_choice_is_deterministic() -> None:
         )
     )
 )
+@example(grid=[[0, 0, 1, 1, 0], [0, 1, 0, 0, 1], [0, 0, 1, 1, 5], [0, 1, 0, 1, 1]])
 def test_no_hidden_cell_is_recoverable_unless_reported_exposed(grid: list[list[int]]) -> None:
     values, relations = table({f"g{i}": row for i, row in enumerate(grid)})
     result = suppress(values, relations, 5)
