@@ -121,6 +121,17 @@ class Settings:
         "alert delivery; 0: never).",
         min=0,
     )
+    witness_urls: str = _setting(
+        "",
+        "Witnesses (C2SP tlog-witness) the latest checkpoint is pushed to for cosigning: "
+        "comma-separated base URLs (each serves POST <url>/add-checkpoint); empty means none.",
+    )
+    witness_keys: str = _setting(
+        "",
+        "Witnesses whose cosignatures the unit accepts, stores and serves with its checkpoints: "
+        "comma-separated vkeys (name+hash+key, from `faceledger witness init`) or paths to "
+        "vkey files; empty means none.",
+    )
     alert_email_to: str = _setting(
         "",
         "Alerts (R18) by email: comma-separated recipient addresses; empty means no email.",

@@ -1,7 +1,8 @@
 """The in-process scheduler of ``faceledger serve``: runs the due jobs every few minutes.
 
 Deadlines must not wait for a click: an emergency whose court filing is overdue is flagged and
-sealed, the misuse analytics scan the records, and pending alerts are delivered
+sealed, the misuse analytics scan the records, pending alerts are delivered, and what is past
+the profile's retention periods is purged (its ledger payloads redacted when due)
 (:class:`faceledger.service.jobs.DueJobs`), run here as the local operator
 ``local:scheduler`` (``faceledger jobs run-due`` does the same from cron). Each run and each
 effect is in the ledger. A failing run is logged and retried at the next tick.
@@ -54,7 +55,13 @@ class DueJobScheduler:
             except Exception:  # a failed run must not stop the scheduler
                 log.exception("the due jobs failed; retrying at the next run")
             else:
-                done = report.emergencies
+                done, kept = report.emergencies, report.retention
                 if done.flagged or done.sealed or report.errors:
                     log.warning("due jobs: %s", report.to_dict())
+                elif kept is not None and kept.requests:
+                    log.info(
+                        "retention: %s purge(s), %s ledger payload(s) redacted",
+                        sum(len(r.purged) for r in kept.requests),
+                        kept.entries_redacted,
+                    )
             self._stop.wait(self._interval)

@@ -21,10 +21,12 @@ from faceledger.api.routers import (
     models,
     policy,
     requests,
+    retention,
     system,
     tokens,
     transparency,
     violations,
+    witnesses,
 )
 from faceledger.api.schemas import ErrorBody
 from faceledger.api.uploads import BodyLimit
@@ -39,7 +41,9 @@ search, review the candidates twice, release leads — every step decided by the
 profile and written to a verifiable ledger.
 
 **Authentication.** {AUTH_DESCRIPTION} Without a valid token every route answers 401, except
-`GET /health`, `GET /ledger/public-key` and `POST /auth/login`.
+`GET /health`, `GET /ledger/public-key`, `POST /auth/login` and the witness routes
+`GET /ledger/checkpoints/latest/note`, `GET /ledger/consistency` and
+`POST /ledger/cosignatures` (they carry only tree hashes; a cosignature authenticates itself).
 
 **Errors.** Every error has one shape, `{{"error": {{"code", "message", "details"}}}}`: e.g.
 403 `policy_denied` with every reason in `details.reasons`, 403 `permission_denied`, 404
@@ -76,6 +80,7 @@ _TAGS = [
     {"name": "cases", "description": "Case queries over requests and searches (R12, R13)."},
     {"name": "disclosures", "description": "Defence disclosure packets (R14)."},
     {"name": "transparency", "description": "The transparency report (R17)."},
+    {"name": "retention", "description": "The purge report: what retention removed (R13)."},
     {"name": "misuse", "description": "Misuse analytics: scans and findings (R18)."},
     {"name": "alerts", "description": "Alerts raised by violations and findings (R18)."},
 ]
@@ -113,8 +118,10 @@ def build_api(service: FaceLedger) -> FastAPI:
         cases,
         disclosures,
         transparency,
+        retention,
         misuse,
         alerts,
+        witnesses,
     ):
         app.include_router(module.router)
     return app

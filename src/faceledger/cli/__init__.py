@@ -16,6 +16,7 @@ from faceledger.cli import alerts as _alerts
 from faceledger.cli import disclosure as _disclosure
 from faceledger.cli import misuse as _misuse
 from faceledger.cli import queries as _queries
+from faceledger.cli import retention as _retention
 from faceledger.cli import transparency as _transparency
 from faceledger.cli.accounts import agency_app, login, logout, user_app, whoami
 from faceledger.cli.common import (
@@ -31,10 +32,13 @@ from faceledger.cli.faces import enroll, gallery_app, search, verify
 from faceledger.cli.jobs import jobs_app
 from faceledger.cli.ledger import ledger_app
 from faceledger.cli.models import model_app
+from faceledger.cli.monitor import monitor
 from faceledger.cli.quickstart import quickstart
 from faceledger.cli.reports import alerts_app, report_app
 from faceledger.cli.requests import policy_app, request_app, review_app, violations_app
 from faceledger.cli.serve import demo, serve
+from faceledger.cli.tiles import tiles_app
+from faceledger.cli.witness import witness_app
 from faceledger.config import describe_settings
 
 app = typer.Typer(
@@ -92,10 +96,12 @@ app.command()(search)
 app.command()(verify)
 app.command("eval")(evaluate)
 app.command()(quickstart)
+app.command()(monitor)
 app.command()(serve)
 app.command()(demo)
 app.add_typer(gallery_app, name="gallery")
 app.add_typer(ledger_app, name="ledger")
+ledger_app.add_typer(tiles_app, name="tiles")
 app.command()(login)
 app.command()(logout)
 app.command()(whoami)
@@ -109,9 +115,10 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(model_app, name="model")
 app.add_typer(report_app, name="report")
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(witness_app, name="witness")
 
 # Modules that only register commands on the apps above.
-_REGISTERING = (_alerts, _disclosure, _misuse, _queries, _transparency)
+_REGISTERING = (_alerts, _disclosure, _misuse, _queries, _retention, _transparency)
 
 
 def main() -> None:

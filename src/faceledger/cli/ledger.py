@@ -60,6 +60,27 @@ def checkpoint(
     run(ctx, body)
 
 
+@ledger_app.command("rotate-key")
+def rotate_key(ctx: typer.Context) -> None:
+    """Rotate the checkpoint signing key: the new key is announced in the log, signed by the old.
+
+    The public key file stays the first key (auditors verify the rotations from it); the old
+    private key is kept as ledger_private_key.<old id>.retired.pem until an admin removes it.
+    """
+
+    def body(service: FaceLedger) -> int:
+        done = service.ledger_keys.rotate(LocalOperator.current())
+        console.print(
+            f"Rotated the ledger signing key: old key {done.old_key_id}, new key "
+            f"{done.new_key_id} (announced in entry {done.entry.seq}; checkpoint "
+            f"{done.checkpoint.number} is the first signed with it).",
+            highlight=False,
+        )
+        return 0
+
+    run(ctx, body)
+
+
 @ledger_app.command("entries")
 def entries(
     ctx: typer.Context,

@@ -190,6 +190,15 @@ _SPECS = (
         "R4",
         local_operator=True,
     ),
+    ActionSpec(
+        "retention.purge",
+        "Apply the profile's retention periods: purge probes, candidate lists and released "
+        "results, redact the ledger payloads of purged and sealed requests",
+        frozenset({R.ADMIN}),
+        Scope.NONE,
+        "R13",
+        local_operator=True,
+    ),
     # -- ad hoc face search outside any request: research under an unsafe profile only -------
     ActionSpec(
         "search.adhoc",
@@ -283,6 +292,22 @@ _SPECS = (
         "R13",
         local_operator=True,
     ),
+    ActionSpec(
+        "ledger.rotate_key",
+        "Rotate the ledger's checkpoint signing key, announcing the new key in the log",
+        frozenset({R.ADMIN}),
+        Scope.NONE,
+        "R13",
+        local_operator=True,
+    ),
+    ActionSpec(
+        "ledger.witness",
+        "Push the latest checkpoint to the witnesses and store their cosignatures",
+        frozenset({R.ADMIN}),
+        Scope.NONE,
+        "R13",
+        local_operator=True,
+    ),
     # -- policy ------------------------------------------------------------------------------
     ActionSpec("policy.read", "Read the active policy profile", ALL_ROLES, Scope.NONE, "R1"),
     ActionSpec(
@@ -321,6 +346,13 @@ _SPECS = (
         Scope.NONE,
         "R17",
         local_operator=True,
+    ),
+    ActionSpec(
+        "report.purge",
+        "List what retention, sealing and gallery deletions removed, by category and count",
+        frozenset({R.SUPERVISOR, R.AUDITOR, R.ADMIN}),
+        Scope.NONE,
+        "R13",
     ),
     ActionSpec(
         "report.dashboard",

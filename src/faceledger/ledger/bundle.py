@@ -4,7 +4,8 @@ A bundle is a JSON object an auditor (or a defendant's expert) verifies with the
 nothing else::
 
     {"format": "faceledger-inclusion-proof", "version": 1,
-     "entry": {<an export entry record, with or without "payload", with "public" if any>},
+     "entry": {<an export entry record, with or without "payload", with "public" if any;
+                for envelope version 3 with or without its private fields>},
      "proof": {"leaf_index": <seq>, "tree_size": <n>, "hashes": [<hex>, ...]},
      "checkpoint": {<a checkpoint in JSON form, tree_size n>}}
 """
@@ -23,7 +24,7 @@ from faceledger.ledger.canonical import parse_json
 from faceledger.ledger.checkpoint import Checkpoint
 from faceledger.ledger.merkle import HASH_SIZE, leaf_hash
 from faceledger.ledger.proofs import InclusionProof, verify_inclusion
-from faceledger.ledger.records import EntryRecord, parse_record
+from faceledger.ledger.records import REASON_PRIVATE_HASH_MISMATCH, EntryRecord, parse_record
 
 __all__ = ["BUNDLE_FORMAT", "make_inclusion_bundle", "verify_inclusion_bundle"]
 
@@ -58,10 +59,11 @@ def verify_inclusion_bundle(bundle: Mapping[str, Any] | str, public_key: Ed25519
     entry_data = _object(data, "entry")
     record = parse_record({**entry_data, "type": "entry"}, 0)
     assert isinstance(record, EntryRecord)
-    # (3) The payload, when present, is the one the entry commits to.
+    # (3) The payload, when present, is the one the entry commits to (a version 3 record with a
+    # payload always carries its payload_sha256: the parser sees to it).
     if record.payload is not None:
         digest = hashlib.sha256(record.payload).hexdigest()
-        if not hmac.compare_digest(digest, record.payload_sha256):
+        if not hmac.compare_digest(digest, record.payload_sha256 or ""):
             raise VerificationFailed(
                 f"Entry {record.seq}: the payload does not match its payload_sha256.",
                 reason="payload_hash_mismatch",
@@ -69,9 +71,20 @@ def verify_inclusion_bundle(bundle: Mapping[str, Any] | str, public_key: Ed25519
                 expected=record.payload_sha256,
                 actual=digest,
             )
-    # (4) The leaf hash is the hash of the entry's envelope (public fields included).
+    # (4) A version 3 entry's private fields, when present, hash to its private_sha256.
     try:
-        computed = leaf_hash(record.envelope())
+        record.check_private()
+    except LedgerError as exc:
+        raise VerificationFailed(
+            exc.message,
+            reason=REASON_PRIVATE_HASH_MISMATCH,
+            seq=record.seq,
+            expected=exc.details.get("expected"),
+            actual=exc.details.get("actual"),
+        ) from None
+    # (5) The leaf hash is the hash of the entry's envelope (public fields included).
+    try:
+        computed = leaf_hash(record.envelope(check_private=False))
     except LedgerError as exc:
         raise VerificationFailed(
             f"Entry {record.seq} cannot be hashed: {exc.message}",
@@ -86,7 +99,7 @@ def verify_inclusion_bundle(bundle: Mapping[str, Any] | str, public_key: Ed25519
             expected=record.leaf_hash,
             actual=computed.hex(),
         )
-    # (5) The proof is about this entry in the checkpoint's tree.
+    # (6) The proof is about this entry in the checkpoint's tree.
     proof = _object(data, "proof")
     index, size, hashes = proof.get("leaf_index"), proof.get("tree_size"), proof.get("hashes")
     if index != record.seq or size != checkpoint.tree_size:
@@ -98,7 +111,7 @@ def verify_inclusion_bundle(bundle: Mapping[str, Any] | str, public_key: Ed25519
         )
     if not isinstance(hashes, list) or not all(_is_hex_hash(h) for h in hashes):
         raise VerificationFailed("The proof hashes are malformed.", reason="malformed")
-    # (6) RFC 9162 §2.1.3.2: the path from the leaf reaches the signed root.
+    # (7) RFC 9162 §2.1.3.2: the path from the leaf reaches the signed root.
     path = [bytes.fromhex(h) for h in hashes]
     verify_inclusion(record.seq, checkpoint.tree_size, computed, path, checkpoint.root_hash)
 

@@ -19,12 +19,18 @@ The rules (defined here and nowhere else):
 
 For the JSON this module accepts (no floats), the output is therefore the RFC 8785 canonical
 form, so an outside auditor can reproduce it with any JCS implementation.
+
+The verifier's fast path (:func:`scan_json`, :func:`encode_sorted`, :func:`fast_safe`,
+:func:`parse_canonical`) reaches the same bytes with json's C scanner and encoder alone, and
+says when it cannot be sure; the caller then takes :func:`parse_json` and :func:`canonical_json`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring
 from typing import Any
 
 from faceledger.errors import LedgerError
@@ -32,7 +38,17 @@ from faceledger.errors import LedgerError
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 64
 
-__all__ = ["MAX_SAFE_INTEGER", "CanonicalJSONError", "canonical_json", "parse_json"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "CanonicalJSONError",
+    "canonical_json",
+    "encode_sorted",
+    "fast_safe",
+    "parse_canonical",
+    "parse_json",
+    "scan_json",
+]
 
 
 class CanonicalJSONError(LedgerError, TypeError):
@@ -133,3 +149,92 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise CanonicalJSONError(f"Duplicate object key {key!r}.")
         result[key] = value
     return result
+
+
+# -- the verifier's fast path ------------------------------------------------------------------
+#
+# For what json's C scanner returns (objects with string keys, arrays, strings, integers, true,
+# false, null: the hooks below refuse floats, NaN and Infinity), json's C encoder with sorted keys,
+# no spaces and ensure_ascii=False writes exactly canonical_json's bytes, with the same escapes
+# (canonical_json calls the same encoder), except in three cases, which fast_safe rules out from
+# the text: keys whose code point order is not their UTF-16 order, integers outside the safe
+# range, and nesting deeper than MAX_DEPTH. The two orders differ only between a character
+# beyond the Basic Multilingual Plane (a surrogate pair in UTF-16) and one in U+E000..U+FFFF,
+# so a text without one or the other is safe. A lone surrogate has no UTF-8 form, so the
+# caller's encode() fails. Duplicate keys, spaces, another key order or other escapes make the
+# re-encoding differ from the text.
+
+# scan_json(text, idx) -> (value, end): the JSON value that starts at text[idx] and where it
+# ends. json's C scanner, strict about floats, NaN and Infinity (CanonicalJSONError), which cost
+# nothing where there are none; but it keeps the last of duplicate keys and ignores what
+# follows, so a caller checks by re-encoding. Not JSON: ValueError or StopIteration.
+# typeshed does not declare the C scanner and encoder; both are CPython's json internals.
+scan_json: Callable[[str, int], tuple[Any, int]] = vars(
+    json.JSONDecoder(parse_float=_reject_float, parse_constant=_reject_constant)
+)["scan_once"]
+
+_c_make_encoder = vars(json.encoder).get("c_make_encoder")
+_C_ENCODE: Callable[[Any, int], list[str]] | None = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(None, None, encode_basestring, None, ":", ",", True, False, False)
+)
+_PY_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
+def encode_sorted(obj: Any) -> str:
+    """Return ``obj`` as JSON with sorted keys and no spaces, by json's C encoder.
+
+    It equals ``canonical_json(obj).decode()`` when :func:`fast_safe` holds for its UTF-8 bytes
+    (module section above); it does not check for floats or surrogates.
+
+    Raises:
+        TypeError: for a value JSON has no form for.
+    """
+    if _C_ENCODE is None:  # pragma: no cover - CPython has the C encoder
+        return _PY_ENCODE(obj)
+    return "".join(_C_ENCODE(obj, 0))
+
+
+# One translation for two tests: digits become "0" (so a run of 16 shows as one substring
+# search; 2**53 has 16 digits) and "[" becomes "{" (so one count gives the brackets).
+_DIGITS_AND_BRACKETS = bytes.maketrans(b"123456789[", b"000000000{")
+_SIXTEEN_ZEROS = b"0" * 16
+# A number token of 16 or more digits, at the start or after what may precede a value (a string
+# holding ":" and 16 digits also matches: then the caller merely takes the exact path).
+_LONG_NUMBER = re.compile(rb"(?:\A|[:,\[])-?[0-9]{16}")
+# UTF-8 lead bytes of characters beyond the Basic Multilingual Plane, and of U+E000..U+FFFF.
+_ASTRAL_LEAD = re.compile(rb"[\xf0-\xf7]")
+_HIGH_BMP_LEAD = re.compile(rb"[\xee\xef]")
+
+
+def fast_safe(data: bytes, depth: int = 0) -> bool:
+    """Whether ``data``, written by :func:`encode_sorted`, is surely what canonical_json writes.
+
+    ``depth`` is how deep the value sits in what canonical_json encodes (1 for an envelope's
+    public fields). False means: do not know, take the exact path.
+    """
+    shape = data.translate(_DIGITS_AND_BRACKETS)
+    # Brackets inside strings count too: on the safe side.
+    if shape.count(b"{") > MAX_DEPTH - depth:
+        return False
+    if _SIXTEEN_ZEROS in shape and _LONG_NUMBER.search(data):
+        return False
+    return data.isascii() or not (_ASTRAL_LEAD.search(data) and _HIGH_BMP_LEAD.search(data))
+
+
+def parse_canonical(text: str, depth: int = 0) -> tuple[Any, bytes] | None:
+    """Return ``(value, utf8)`` if ``text`` is surely canonical JSON, by the fast path.
+
+    None means it is not canonical or the fast path cannot tell: ask :func:`parse_json` and
+    :func:`canonical_json`, which decide and explain.
+    """
+    try:
+        value, end = scan_json(text, 0)
+        if end != len(text) or encode_sorted(value) != text:
+            return None
+        data = text.encode("utf-8")
+    except (ValueError, TypeError, RecursionError, StopIteration):
+        # CanonicalJSONError is a TypeError; malformed JSON a ValueError or StopIteration.
+        return None
+    return (value, data) if fast_safe(data, depth) else None

@@ -7,19 +7,27 @@ One pass over the log, in memory ``O(log n)`` plus one digest per commitment. Fo
   (E2) the payload (unless redacted) hashes to ``payload_sha256``, and is canonical JSON;
   (E3) SHA-256(0x00 || envelope) equals the recorded ``leaf_hash``; the envelope commits to the
        entry's public fields too (version 2), so they are checked in every export, the
-       payload-less one included, and an envelope that breaks their rules is ``malformed``;
+       payload-less one included, and an envelope that breaks their rules is ``malformed``.
+       A version 3 entry's envelope holds only ``private_sha256``: where the record carries the
+       private fields (actor, object id, payload hash, salt) they must hash to it first
+       (``private_hash_mismatch``), so the payload check of E2 reaches the leaf through them;
   (E4) the leaf joins the tree being rebuilt; if the tree now has the trusted checkpoint's size,
        its root must be the trusted root;
   (E5) unless the payload is redacted, each reveal in it opens a commitment of an earlier entry,
        and its own commitments are well formed (steps R1-R4 of
        :class:`~faceledger.ledger.commitments.RevealTracker`). A redacted payload's reveals
-       cannot be seen, so an export without payloads checks none.
+       cannot be seen, so an export without payloads checks none;
+  (E6) a key rotation (:mod:`faceledger.ledger.rotation`) is announced by the key in force:
+       its public fields name that key and a new one, and carry the key in force's signature
+       over the new key and the log id (``bad_rotation``). Checkpoints past it are the new
+       key's. Several rotations chain; the report lists the keys in force in order.
 
 For each checkpoint, where the log reaches its size:
 
   (C1) checkpoints are numbered 0, 1, 2, ... without gaps;
   (C2) every checkpoint names the same log id (and the trusted checkpoint's);
-  (C3) the Ed25519 signature verifies with the public key;
+  (C3) the Ed25519 signature verifies with the key in force at its tree size: the auditor's key
+       (the log's first), or the key the last rotation entry before that size announced;
   (C4) its tree size is exactly the number of entries before it, and never below the previous
        checkpoint's (a larger size means entries were removed from the tail);
   (C5) its root equals the root rebuilt from the entries;
@@ -32,7 +40,15 @@ At the end:
        state row) declares;
   (F2) the log is at least as large as the trusted checkpoint (else it was rolled back).
 
+The trusted checkpoint is signed by the key in force at its size. If that is not the auditor's
+key (a rotation came before it), its signature is checked once the rotations before it are known:
+at the first checkpoint that reaches its size, or at the end.
+
 (:mod:`faceledger.ledger.verify` adds F3 for databases.)
+
+:mod:`faceledger.ledger.fastverify` makes the same checks without a record object per entry;
+it takes E1-E3 and E5 itself, hands its leaves over in runs (:meth:`LogChecker.add_leaves`) and
+gives this class any entry it cannot decide on, and every checkpoint.
 
 Because (C5) rebuilds every root from the same leaves, consecutive checkpoints are consistent by
 construction; (C7) also checks the proofs the log hands out. The first failure raises
@@ -47,7 +63,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -56,68 +72,25 @@ from faceledger.errors import LedgerError, VerificationFailed
 from faceledger.ledger.canonical import canonical_json, parse_json
 from faceledger.ledger.checkpoint import Checkpoint
 from faceledger.ledger.commitments import COMMITMENTS_KEY, REVEALS_KEY, RevealTracker
+from faceledger.ledger.keys_in_force import KeysInForce
 from faceledger.ledger.merkle import CompactRange, leaf_hash
 from faceledger.ledger.proofs import verify_consistency
-from faceledger.ledger.records import CheckpointRecord, EntryRecord, ExportHeader
+from faceledger.ledger.records import (
+    REASON_PRIVATE_HASH_MISMATCH,
+    CheckpointRecord,
+    EntryRecord,
+    ExportHeader,
+)
+from faceledger.ledger.rotation import KEY_ROTATE_ACTION, REASON_BAD_ROTATION
+from faceledger.ledger.verify_report import VerifyReport
 
 __all__ = ["LogChecker", "VerifyReport", "fail"]
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """What a successful verification covered."""
-
-    log_id: str | None
-    tree_size: int
-    root_hash: str
-    checkpoints: int
-    payloads_checked: int
-    payloads_redacted: int
-    latest_checkpoint: int | None
-    signed_size: int
-    trusted_size: int | None
-    commitments: int
-    reveals_checked: int
-    reveals_unchecked: int
-
-    @property
-    def unsigned_entries(self) -> int:
-        """Entries after the latest checkpoint: verified, but covered by no signature yet."""
-        return self.tree_size - self.signed_size
-
-    def summary(self) -> str:
-        """Return a one-paragraph account for people."""
-        parts = [
-            f"Verified {self.tree_size} entries and {self.checkpoints} checkpoints"
-            + (f" of log {self.log_id}" if self.log_id else "")
-            + f"; root hash {self.root_hash}.",
-            f"Payloads checked: {self.payloads_checked}, redacted: {self.payloads_redacted}.",
-            f"Commitments: {self.commitments}; reveals checked: {self.reveals_checked}.",
-        ]
-        if self.reveals_unchecked:
-            parts.append(
-                f"{self.reveals_unchecked} reveals open commitments in redacted payloads and were "
-                "not checked."
-            )
-        if self.payloads_redacted:
-            parts.append(
-                f"Reveals inside the {self.payloads_redacted} redacted payloads cannot be seen "
-                "and were not checked."
-            )
-        if self.latest_checkpoint is None:
-            parts.append("No checkpoint signs this log yet.")
-        elif self.unsigned_entries:
-            parts.append(f"{self.unsigned_entries} entries are newer than the latest checkpoint.")
-        if self.trusted_size is not None:
-            parts.append(f"Consistent with the trusted checkpoint at size {self.trusted_size}.")
-        return " ".join(parts)
 
 
 class LogChecker:
     """Feed it entries and checkpoints in export order, then :meth:`finish` (module doc)."""
 
     def __init__(self, public_key: Ed25519PublicKey, trusted: Checkpoint | None) -> None:
-        self.key = public_key
         self.trusted = trusted
         self.tree = CompactRange()
         self.previous: Checkpoint | None = None
@@ -130,21 +103,48 @@ class LogChecker:
         self._redacted_ends: list[int] = []
         self._redacted_end = -1
         self.reveals = RevealTracker(self._was_redacted)
+        self.keys = KeysInForce(public_key)
+        # Rotations seen before any checkpoint named the log id their announcement signs.
+        self._unannounced: list[EntryRecord] = []
+        # A trusted checkpoint signed after a rotation is checked once the rotation is known.
+        self._trusted_pending = False
         if trusted is not None:
             try:
                 trusted.verify_signature(public_key)
-            except VerificationFailed as exc:
-                raise fail(
-                    "trusted_checkpoint",
-                    "bad_signature",
-                    "The trusted checkpoint is not signed by the given public key: it belongs to "
-                    "another log or was altered.",
-                    exc.details.get("expected"),
-                    exc.details.get("actual"),
-                    checkpoint=trusted.number,
-                ) from None
+            except VerificationFailed:
+                self._trusted_pending = True
             self.log_id = trusted.log_id
             self._check_trusted()
+
+    @property
+    def next_seq(self) -> int:
+        """The seq the next entry must have (E1): the number of leaves so far."""
+        return self.tree.size
+
+    def add_leaves(self, leaves: Sequence[bytes]) -> None:
+        """(E4) Append the leaf hashes of entries checked elsewhere (E1-E3, E5), in order.
+
+        The fast path (:mod:`faceledger.ledger.fastverify`) calls this for runs of entries it
+        has shown to pass; the trusted checkpoint's root is checked where the run crosses it.
+
+        Raises:
+            VerificationFailed: ``inconsistent_with_trusted`` (F2's neighbour, module doc).
+        """
+        trusted, size = self.trusted, self.tree.size
+        if trusted is not None and size < trusted.tree_size <= size + len(leaves):
+            cut = trusted.tree_size - size
+            self.tree.extend(leaves[:cut])
+            self._check_trusted()
+            leaves = leaves[cut:]
+        self.tree.extend(leaves)
+
+    def note_redacted(self, seq: int) -> None:
+        """Count entry ``seq``'s payload as redacted (E2) for an entry checked elsewhere."""
+        self.payloads_redacted += 1
+        # Work only where a run starts (a public export is one run), so it costs nothing.
+        if seq != self._redacted_end:
+            self._start_redacted_run(seq)
+        self._redacted_end = seq + 1
 
     def entry(self, rec: EntryRecord) -> None:
         seq, expected_seq = rec.seq, self.tree.size
@@ -170,14 +170,10 @@ class LogChecker:
         # (E2) payload
         payload, parsed = rec.payload, rec.parsed_payload
         if payload is None:
-            self.payloads_redacted += 1
-            # Work only where a run starts (a public export is one run), so it costs nothing.
-            if seq != self._redacted_end:
-                self._start_redacted_run(seq)
-            self._redacted_end = seq + 1
+            self.note_redacted(seq)
         else:
             digest = hashlib.sha256(payload).hexdigest()
-            if not _same(digest, rec.payload_sha256):
+            if not _same(digest, rec.payload_sha256 or ""):
                 raise fail(
                     "entry",
                     "payload_hash_mismatch",
@@ -190,9 +186,11 @@ class LogChecker:
             if not rec.canonical_payload:
                 parsed = self._check_canonical(rec)
             self.payloads_checked += 1
-        # (E3) leaf hash
+        # (E3) the private part of a version 3 entry, then the leaf hash
+        if rec.actor_ref is not None:
+            self._check_private(rec)
         try:
-            computed = leaf_hash(rec.envelope()).hex()
+            computed = leaf_hash(rec.envelope(check_private=False)).hex()
         except LedgerError as exc:
             raise fail(
                 "entry",
@@ -221,6 +219,9 @@ class LogChecker:
             parsed is None or COMMITMENTS_KEY in parsed or REVEALS_KEY in parsed
         ):
             self.reveals.entry(seq, payload, parsed)
+        # (E6) a key rotation
+        if rec.action == KEY_ROTATE_ACTION:
+            self._rotation(rec)
 
     def checkpoint(self, rec: CheckpointRecord) -> None:
         cp, previous, size = rec.checkpoint, self.previous, self.tree.size
@@ -245,14 +246,23 @@ class LogChecker:
                 cp.log_id,
                 **where,
             )
-        # (C3) signature
+        # Rotations before any checkpoint: their announcements sign this log id.
+        for rotation in self._unannounced:
+            self.keys.rotate(rotation, cp.log_id)
+        self._unannounced.clear()
+        if self._trusted_pending and size >= self.trusted_size:
+            self._check_trusted_signature()
+        # (C3) signature, by the key in force at its size
         try:
-            cp.verify_signature(self.key)
+            cp.verify_signature(self.keys.at(cp.tree_size))
         except VerificationFailed as exc:
+            message = exc.message
+            if len(self.keys.ids) > 1:
+                message += f" The key in force at that size is {self.keys.id_at(cp.tree_size)}."
             raise fail(
                 "checkpoint",
                 "bad_signature",
-                exc.message,
+                message,
                 exc.details.get("expected"),
                 exc.details.get("actual"),
                 **where,
@@ -336,6 +346,19 @@ class LogChecker:
                 header.checkpoints,
                 self.checkpoints,
             )
+        if self._unannounced:
+            first = self._unannounced[0]
+            raise fail(
+                "entry",
+                REASON_BAD_ROTATION,
+                f"Entry {first.seq} (a key rotation) cannot be checked: no checkpoint names the "
+                "log whose id its announcement signs.",
+                "a checkpoint after the rotation",
+                None,
+                seq=first.seq,
+            )
+        if self._trusted_pending:
+            self._check_trusted_signature()
         # (F2) not rolled back
         trusted = self.trusted
         if trusted is not None and size < trusted.tree_size:
@@ -362,7 +385,58 @@ class LogChecker:
             commitments=self.reveals.commitments,
             reveals_checked=self.reveals.reveals_checked,
             reveals_unchecked=self.reveals.reveals_unchecked,
+            keys=list(self.keys.ids),
         )
+
+    @property
+    def trusted_size(self) -> int:
+        """The trusted checkpoint's tree size (-1 without one)."""
+        return -1 if self.trusted is None else self.trusted.tree_size
+
+    def _check_private(self, rec: EntryRecord) -> None:
+        try:
+            rec.check_private()
+        except LedgerError as exc:
+            if exc.details.get("reason") != REASON_PRIVATE_HASH_MISMATCH:
+                raise fail(
+                    "entry",
+                    "malformed",
+                    f"Entry {rec.seq} cannot be hashed: {exc.message}",
+                    None,
+                    None,
+                    seq=rec.seq,
+                ) from None
+            raise fail(
+                "entry",
+                REASON_PRIVATE_HASH_MISMATCH,
+                exc.message,
+                exc.details.get("expected"),
+                exc.details.get("actual"),
+                seq=rec.seq,
+            ) from None
+
+    def _rotation(self, rec: EntryRecord) -> None:
+        if self.log_id is None:
+            self._unannounced.append(rec)  # checked at the next checkpoint (module doc)
+        else:
+            self.keys.rotate(rec, self.log_id)
+
+    def _check_trusted_signature(self) -> None:
+        trusted = self.trusted
+        assert trusted is not None
+        self._trusted_pending = False
+        try:
+            trusted.verify_signature(self.keys.at(trusted.tree_size))
+        except VerificationFailed as exc:
+            raise fail(
+                "trusted_checkpoint",
+                "bad_signature",
+                "The trusted checkpoint is not signed by the given public key (or the key in "
+                "force at its size): it belongs to another log or was altered.",
+                exc.details.get("expected"),
+                exc.details.get("actual"),
+                checkpoint=trusted.number,
+            ) from None
 
     def _start_redacted_run(self, seq: int) -> None:
         if self._redacted_starts:

@@ -3,6 +3,11 @@
 Uses SQLAlchemy Core only (through :mod:`faceledger.ledger.tables`), because the stand-alone
 verifier reads databases through the same code. The line format is in
 :mod:`faceledger.ledger.records`.
+
+A payload that was redacted in the database (NULL) is left out of every export, a full one
+included; its hash stays, so the entry verifies all the same. The public export of a version 3
+entry carries no private field: the database's actor, object id, payload hash and salt are read
+only to compute ``private_sha256``.
 """
 
 from __future__ import annotations
@@ -17,13 +22,21 @@ from sqlalchemy import Connection, func, select
 from faceledger.errors import LedgerError
 from faceledger.ledger.canonical import parse_json
 from faceledger.ledger.checkpoint import Checkpoint
-from faceledger.ledger.envelope import PUBLIC_MAX_BYTES, canonical_public, format_ts
+from faceledger.ledger.envelope import (
+    PUBLIC_MAX_BYTES,
+    SALT_HEX_DIGITS,
+    canonical_public,
+    format_ts,
+    private_sha256,
+)
 from faceledger.ledger.proofs import build_consistency_proof
+from faceledger.ledger.pseudonyms import REF_HEX_DIGITS
 from faceledger.ledger.records import (
     CheckpointRecord,
     EntryRecord,
     ExportHeader,
     Record,
+    is_lower_hex,
     record_to_line,
 )
 from faceledger.ledger.tables import checkpoints, entries, read_nodes, state
@@ -140,6 +153,9 @@ _ENTRY_COLUMNS = (
     "payload_sha256",
     "leaf_hash",
     "public",  # exported with or without payloads
+    "salt",  # the version 3 columns, NULL for versions 1 and 2
+    "actor_ref",
+    "object_ref",
 )
 
 
@@ -148,23 +164,68 @@ def _entry(row: Any, include_payloads: bool) -> EntryRecord:
     payload = None
     if include_payloads:
         text = row["payload"]
-        payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        if text is not None:  # NULL: redacted in the database
+            payload = text.encode("utf-8") if isinstance(text, str) else bytes(text)
     public = row["public"]
     if public is not None:
         public = _public(public, seq)
+    actor, object_id = str(row["actor"]), str(row["object_id"])
+    payload_sha256 = str(row["payload_sha256"])
+    ts = format_ts(_as_utc(row["ts"], f"ledger entry {seq}"))
+    refs = _pseudonyms(row, seq)
+    if refs is None:
+        return EntryRecord(
+            seq=seq,
+            ts=ts,
+            actor=actor,
+            action=str(row["action"]),
+            object_type=str(row["object_type"]),
+            object_id=object_id,
+            payload_sha256=payload_sha256,
+            leaf_hash=str(row["leaf_hash"]),
+            payload=payload,
+            canonical_payload=False,
+            public=public,
+        )
+    salt, actor_ref, object_ref = refs
     return EntryRecord(
         seq=seq,
-        ts=format_ts(_as_utc(row["ts"], f"ledger entry {seq}")),
-        actor=str(row["actor"]),
+        ts=ts,
+        actor=actor if include_payloads else None,
         action=str(row["action"]),
         object_type=str(row["object_type"]),
-        object_id=str(row["object_id"]),
-        payload_sha256=str(row["payload_sha256"]),
+        object_id=object_id if include_payloads else None,
+        payload_sha256=payload_sha256 if include_payloads else None,
         leaf_hash=str(row["leaf_hash"]),
         payload=payload,
         canonical_payload=False,
         public=public,
+        actor_ref=actor_ref,
+        object_ref=object_ref,
+        private_sha256=private_sha256(
+            actor=actor, object_id=object_id, payload_sha256=payload_sha256, salt=salt
+        ),
+        salt=salt if include_payloads else None,
     )
+
+
+def _pseudonyms(row: Any, seq: int) -> tuple[str, str, str] | None:
+    """Return a version 3 row's (salt, actor_ref, object_ref), or None for versions 1 and 2."""
+    values = (row["salt"], row["actor_ref"], row["object_ref"])
+    if values == (None, None, None):
+        return None
+    digits = (SALT_HEX_DIGITS, REF_HEX_DIGITS, REF_HEX_DIGITS)
+    if not all(
+        isinstance(value, str) and is_lower_hex(value, n)
+        for value, n in zip(values, digits, strict=True)
+    ):
+        raise LedgerError(
+            f"Ledger entry {seq} has a damaged salt, actor_ref or object_ref (each must be 32 "
+            "lower-case hex digits, all three or none); the row was changed outside the ledger.",
+            seq=seq,
+        )
+    salt, actor_ref, object_ref = values
+    return str(salt), str(actor_ref), str(object_ref)
 
 
 def _public(text: Any, seq: int) -> Any:

@@ -5,12 +5,18 @@ but never committed, so an entry and the state change it records commit together
 Appenders take turns on the single ``ledger_state`` row: its UPDATE is the first ledger
 statement of an append, which takes the row lock on PostgreSQL and the write lock on SQLite
 before anything is read.
+
+The key that signs checkpoints is the one the log itself names: the key announced by the
+newest ``ledger.key_rotate`` entry (:mod:`faceledger.ledger.rotation`), or the ledger's first
+key if it was never rotated. It is looked up under that lock each time a checkpoint is signed,
+so a process that did not rotate the key itself picks the new one up (from its key loader)
+instead of signing with a retired key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO, cast
 
@@ -26,7 +32,7 @@ from faceledger.ledger.checkpoint import Checkpoint, sign_checkpoint, validate_l
 from faceledger.ledger.commitments import check_new_reveals
 from faceledger.ledger.envelope import EntryDraft, LedgerEntry
 from faceledger.ledger.export import read_state, write_export
-from faceledger.ledger.keys import default_log_id
+from faceledger.ledger.keys import default_log_id, key_id
 from faceledger.ledger.merkle import CompactRange, fold_subtrees, perfect_subtrees
 from faceledger.ledger.models import CheckpointRow, EntryRow, NodeRow, StateRow
 from faceledger.ledger.proofs import (
@@ -37,6 +43,12 @@ from faceledger.ledger.proofs import (
     build_inclusion_proof,
 )
 from faceledger.ledger.records import EntryRecord, ExportHeader
+from faceledger.ledger.rotation import (
+    KEY_OBJECT_TYPE,
+    KEY_ROTATE_ACTION,
+    raw_key_b64,
+    rotation_public,
+)
 from faceledger.ledger.tables import read_nodes
 
 __all__ = ["MAX_QUERY_LIMIT", "Ledger"]
@@ -65,6 +77,14 @@ _UPDATE_STATE = update(_STATE).where(_STATE.c.id == 1)  # SET from the parameter
 _INSERT_ENTRY = insert(_ENTRIES)
 _INSERT_NODES = insert(_NODES)
 _INSERT_CHECKPOINT = insert(_CHECKPOINTS)
+# The key id the newest rotation announced (the ``action`` column is indexed).
+_ROTATED_KEY_ID = (
+    select(_ENTRIES.c.object_id)
+    .where(_ENTRIES.c.action == KEY_ROTATE_ACTION)
+    .order_by(_ENTRIES.c.seq.desc())
+    .limit(1)
+)
+_FIRST_LOG_ID = select(_CHECKPOINTS.c.log_id).order_by(_CHECKPOINTS.c.number).limit(1)
 
 
 @dataclass(frozen=True)
@@ -84,7 +104,14 @@ class Ledger:
     checkpoint is signed in the same transaction when ``checkpoint_every_entries`` entries have
     been added since the last one, or the last one is ``checkpoint_every_minutes`` old (or there
     is none yet); 0 disables either rule. An empty ``log_id`` means :func:`default_log_id` of the
-    key.
+    key: once the key was rotated, pass the log's id instead (see :meth:`stored_log_id`), since
+    it never changes.
+
+    With ``pseudonym_key`` (32 bytes) new entries are envelope version 3, naming their actor and
+    object by pseudonym (see :mod:`faceledger.ledger.envelope`); without it, versions 1 and 2.
+    ``key_loader`` returns the private keys this process can get at now (the data directory's
+    key in force and a staged one): it is asked when the log names a signing key the ledger does
+    not hold, because another process rotated it.
     """
 
     def __init__(
@@ -95,21 +122,39 @@ class Ledger:
         checkpoint_every_minutes: int = 60,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        pseudonym_key: bytes | None = None,
+        key_loader: Callable[[], Iterable[Ed25519PrivateKey]] | None = None,
     ) -> None:
         if not log_id and signing_key is not None:
             log_id = default_log_id(signing_key)
         self.log_id = validate_log_id(log_id)
         if checkpoint_every_entries < 0 or checkpoint_every_minutes < 0:
             raise ConfigError("Checkpoint intervals must be 0 (never) or positive.")
+        if pseudonym_key is not None and len(pseudonym_key) != 32:
+            raise ConfigError("The ledger pseudonym key must be 32 bytes.")
+        # The key given signs while the log names no rotation; every key met since is kept by
+        # id, so a rotation rolled back leaves the log's own choice in force.
+        self._first_key = signing_key
         self._key = signing_key
+        self._keys: dict[str, Ed25519PrivateKey] = {}
+        if signing_key is not None:
+            self._keys[key_id(signing_key)] = signing_key
+        self._key_loader = key_loader
+        self._pseudonym_key = pseudonym_key
         self.checkpoint_every_entries = checkpoint_every_entries
         self.checkpoint_every_minutes = checkpoint_every_minutes
         self._clock = clock
 
     @property
     def public_key(self) -> Ed25519PublicKey | None:
-        """The key auditors verify checkpoints with (None without a signing key)."""
+        """The public half of the key this ledger signed its latest checkpoint with (at first
+        the key it was given; None without a signing key)."""
         return None if self._key is None else self._key.public_key()
+
+    @property
+    def pseudonymous(self) -> bool:
+        """Whether new entries are envelope version 3 (the ledger has a pseudonym key)."""
+        return self._pseudonym_key is not None
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -146,6 +191,7 @@ class Ledger:
             object_id=object_id,
             payload=payload,
             public=public,
+            pseudonym_key=self._pseudonym_key,
         )
         # Entries never change, so earlier ones can be read before the lock. A bad reveal would
         # make the log fail verification for good.
@@ -168,6 +214,9 @@ class Ledger:
                 "payload_sha256": entry.payload_sha256,
                 "leaf_hash": entry.leaf_hash,
                 "public": None if draft.public_bytes is None else draft.public_bytes.decode(),
+                "salt": entry.salt,
+                "actor_ref": entry.actor_ref,
+                "object_ref": entry.object_ref,
             },
         )
         if completed:
@@ -176,9 +225,73 @@ class Ledger:
             )
         changes: dict[str, Any] = {"tree_size": tree.size, "frontier": tree.to_bytes()}
         if self._due(state, tree.size, now):
-            changes.update(self._sign(session, state, tree, now)[1])
+            key = self._key_in_force(session)
+            # None: the log names a key this process cannot get at; the automatic checkpoint
+            # waits (rather than failing every write) and an explicit one says why.
+            if key is not None:
+                changes.update(self._sign(session, state, tree, now, key)[1])
         session.execute(_UPDATE_STATE, changes)
         return entry
+
+    def rotate_key(
+        self, session: Session, new_key: Ed25519PrivateKey, *, actor: str
+    ) -> tuple[LedgerEntry, Checkpoint]:
+        """Announce ``new_key`` in the log and sign a checkpoint covering it with that key.
+
+        Both happen in the session's transaction (flushed, not committed); from then on this
+        ledger signs every checkpoint with ``new_key`` (see :mod:`faceledger.ledger.rotation`
+        for the entry and its checks). If the transaction is rolled back, the key the log names
+        stays in force. The log id does not change. The caller keeps ``new_key`` safe before
+        committing: the log will need it for every later checkpoint.
+
+        Returns the rotation entry and the checkpoint.
+
+        Raises:
+            LedgerError: if this ledger has no signing key, does not hold the key the log names
+                (rotated elsewhere), or ``new_key`` is already that key.
+        """
+        if self._key is None:
+            raise LedgerError("This ledger has no signing key, so it cannot rotate one.")
+        self._lock(session)  # one rotation at a time, and no checkpoint signed meanwhile
+        old_key = self._require_key_in_force(session)
+        new_id, old_id = key_id(new_key), key_id(old_key)
+        if new_id == old_id:
+            raise LedgerError(f"Key {new_id} already signs this ledger; rotate to a new key.")
+        self._keys[new_id] = new_key
+        entry = self.append(
+            session,
+            actor=actor,
+            action=KEY_ROTATE_ACTION,
+            object_type=KEY_OBJECT_TYPE,
+            object_id=new_id,
+            payload={"old_key_id": old_id, "new_key_id": new_id, "new_key": raw_key_b64(new_key)},
+            public=rotation_public(old_key, new_key, self.log_id),
+        )
+        # The append may have signed one already (a checkpoint was due), with the new key.
+        latest = self.latest_checkpoint(session)
+        if latest is not None and latest.tree_size == entry.seq + 1:
+            return entry, latest
+        return entry, self._checkpoint(session, self._lock(session), self._clock(), new_key)
+
+    def signing_key_id(self, session: Session) -> str | None:
+        """Return the id of the key that signs the log's checkpoints now: the one its newest
+        rotation announced, else this ledger's first key (None without a key)."""
+        rotated = self.announced_key_id(session)
+        if rotated is not None:
+            return rotated
+        return None if self._first_key is None else key_id(self._first_key)
+
+    @staticmethod
+    def announced_key_id(session: Session) -> str | None:
+        """Return the key id the newest key rotation announced, or None if there was none."""
+        found = session.execute(_ROTATED_KEY_ID).scalar_one_or_none()
+        return None if found is None else str(found)
+
+    @staticmethod
+    def stored_log_id(session: Session) -> str | None:
+        """Return the log id of the first stored checkpoint, or None if none was signed yet."""
+        found = session.execute(_FIRST_LOG_ID).scalar_one_or_none()
+        return None if found is None else str(found)
 
     def checkpoint(self, session: Session) -> Checkpoint:
         """Sign the current tree head now, in the session's transaction, and return it.
@@ -188,7 +301,8 @@ class Ledger:
         """
         if self._key is None:
             raise LedgerError("This ledger has no signing key, so it cannot sign checkpoints.")
-        return self._checkpoint(session, self._lock(session), self._clock())
+        state = self._lock(session)
+        return self._checkpoint(session, state, self._clock(), self._require_key_in_force(session))
 
     def checkpoint_if_due(self, session: Session) -> Checkpoint | None:
         """Sign a checkpoint if the entry or time rule calls for one (for a periodic job).
@@ -200,13 +314,43 @@ class Ledger:
         state, now = self._lock(session), self._clock()
         if not self._due(state, state.tree_size, now):
             return None
-        return self._checkpoint(session, state, now)
+        return self._checkpoint(session, state, now, self._require_key_in_force(session))
 
-    def _checkpoint(self, session: Session, state: _State, now: dt.datetime) -> Checkpoint:
+    def _checkpoint(
+        self, session: Session, state: _State, now: dt.datetime, key: Ed25519PrivateKey
+    ) -> Checkpoint:
         tree = CompactRange.from_bytes(state.tree_size, state.frontier)
-        cp, changes = self._sign(session, state, tree, now)
+        cp, changes = self._sign(session, state, tree, now, key)
         session.execute(_UPDATE_STATE, changes)
         return cp
+
+    def _key_in_force(self, session: Session) -> Ed25519PrivateKey | None:
+        """Return the private key the log names for its checkpoints now, if this process holds
+        or can load it (call under the state lock)."""
+        rotated = self.announced_key_id(session)
+        if rotated is None:
+            key = self._first_key
+        else:
+            key = self._keys.get(rotated)
+            if key is None and self._key_loader is not None:
+                for loaded in self._key_loader():
+                    self._keys[key_id(loaded)] = loaded
+                key = self._keys.get(rotated)
+        if key is not None:
+            self._key = key
+        return key
+
+    def _require_key_in_force(self, session: Session) -> Ed25519PrivateKey:
+        key = self._key_in_force(session)
+        if key is None:
+            wanted = self.announced_key_id(session)
+            raise LedgerError(
+                f"The ledger's checkpoints must now be signed with key {wanted}, announced by "
+                "its latest key rotation, and this process does not hold that key. Restart "
+                "faceledger so that it loads the data directory's key in force.",
+                key_id=wanted,
+            )
+        return key
 
     def _lock(self, session: Session) -> _State:
         if session.get_bind().dialect.update_returning:
@@ -242,11 +386,15 @@ class Ledger:
         return False
 
     def _sign(
-        self, session: Session, state: _State, tree: CompactRange, now: dt.datetime
+        self,
+        session: Session,
+        state: _State,
+        tree: CompactRange,
+        now: dt.datetime,
+        key: Ed25519PrivateKey,
     ) -> tuple[Checkpoint, dict[str, Any]]:
-        assert self._key is not None
         cp = sign_checkpoint(
-            self._key,
+            key,
             number=state.checkpoint_count,
             log_id=self.log_id,
             tree_size=tree.size,
@@ -502,7 +650,17 @@ def _check_page(limit: int, offset: int) -> None:
 
 def _stored_payload(session: Session, seq: int) -> bytes | None:
     row = session.get(EntryRow, seq)
-    return None if row is None else row.payload.encode("utf-8")
+    if row is None:
+        return None
+    if row.payload is None:
+        raise LedgerError(
+            f"A reveal names entry {seq}, whose payload was redacted from the ledger: its "
+            "commitment can no longer be opened, so nothing may reveal against it.",
+            reason="reveal_commitment_redacted",
+            commitment_seq=seq,
+            redacted_by=row.redacted_by,
+        )
+    return row.payload.encode("utf-8")
 
 
 def _to_entry(row: EntryRow) -> LedgerEntry:
@@ -513,10 +671,14 @@ def _to_entry(row: EntryRow) -> LedgerEntry:
         action=row.action,
         object_type=row.object_type,
         object_id=row.object_id,
-        payload=cast(Mapping[str, Any], parse_json(row.payload)),
+        # NULL once redacted: the entry stays, with its payload hash.
+        payload=None if row.payload is None else cast(Mapping[str, Any], parse_json(row.payload)),
         payload_sha256=row.payload_sha256,
         leaf_hash=row.leaf_hash,
         public=None if row.public is None else cast(Mapping[str, Any], parse_json(row.public)),
+        actor_ref=row.actor_ref,
+        object_ref=row.object_ref,
+        salt=row.salt,
     )
 
 

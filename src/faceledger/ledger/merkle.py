@@ -38,6 +38,7 @@ HASH_SIZE = 32
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+_sha256 = hashlib.sha256
 
 # (level, index): the perfect subtree over leaves [index << level, (index + 1) << level).
 NodeId = tuple[int, int]
@@ -205,6 +206,35 @@ class CompactRange:
         self._hashes.append(acc)
         self.size += 1
         return completed
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """Append many leaf hashes at once; the same tree as :meth:`append` of each, in order.
+
+        It works level by level: the new nodes of one level are hashed in pairs into the next,
+        taking in the waiting left sibling (a hash of the range) where the old size has that
+        bit set, and leaving the odd last node as the range's subtree of that level. One pass
+        of list work per level instead of a loop of Python calls per leaf.
+        """
+        if not leaves:
+            return
+        old, new = self.size, self.size + len(leaves)
+        kept = self._hashes
+        row = list(leaves)
+        tail: list[bytes] = []  # the new range's subtrees, smallest first
+        level = 0
+        while row:
+            if (old >> level) & 1:
+                # A complete left sibling waits in the old range: the smallest hash left there.
+                row.insert(0, kept.pop())
+            if (new >> level) & 1:
+                tail.append(row.pop())
+            row = [
+                _sha256(NODE_PREFIX + left + right).digest()
+                for left, right in zip(row[0::2], row[1::2], strict=True)
+            ]
+            level += 1
+        kept.extend(reversed(tail))
+        self.size = new
 
     def root(self) -> bytes:
         """Return the Merkle tree hash of leaves ``[0, size)``."""

@@ -3,10 +3,14 @@
 It imports only the ledger's pure modules, :mod:`faceledger.errors`, the standard library,
 ``cryptography`` and SQLAlchemy Core, so an auditor can run it without the application.
 
-Both entry points turn their input into the records of :mod:`faceledger.ledger.records` and run
-the one-pass checks of :mod:`faceledger.ledger.checks` (numbered there E1-E5, C1-C7, F1-F2;
-E5 checks the commitment reveals of :mod:`faceledger.ledger.commitments` in every payload it
-sees, so a database or an export with payloads, not a public export).
+Both entry points run the one-pass checks of :mod:`faceledger.ledger.checks` (numbered there
+E1-E6, C1-C7, F1-F2; E5 checks the commitment reveals of :mod:`faceledger.ledger.commitments`
+in every payload it sees, so a database or an export with payloads, not a public export; E6
+follows signing-key rotations). They read their input by the fast path
+(:mod:`faceledger.ledger.fastverify` for export lines, :mod:`faceledger.ledger.fastdb` for
+database rows), which hands the reference checks, with the records of
+:mod:`faceledger.ledger.records`, whatever it cannot decide on; :func:`verify_records` is the
+reference alone.
 For a database one more check follows:
 
   (F3) the state row's compact range matches the rebuilt tree (else the next append would fork
@@ -19,7 +23,7 @@ The first failure raises :class:`~faceledger.errors.VerificationFailed`; its det
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +33,11 @@ from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from faceledger.errors import LedgerError
 from faceledger.ledger.checkpoint import Checkpoint
 from faceledger.ledger.checks import LogChecker, VerifyReport, fail
-from faceledger.ledger.export import iter_records, read_state
+from faceledger.ledger.export import read_state
+from faceledger.ledger.fastdb import verify_rows
+from faceledger.ledger.fastverify import verify_lines
 from faceledger.ledger.merkle import CompactRange
-from faceledger.ledger.records import EntryRecord, ExportHeader, Record, parse_line
+from faceledger.ledger.records import EntryRecord, ExportHeader, Record
 
 __all__ = ["VerifyReport", "verify_database", "verify_export", "verify_records"]
 
@@ -48,7 +54,7 @@ def verify_export(
     Raises:
         VerificationFailed: at the first failing line, entry or checkpoint (module doc).
     """
-    return verify_records(_parse_lines(lines), public_key, trusted_checkpoint)
+    return verify_lines(lines, LogChecker(public_key, trusted_checkpoint))[0]
 
 
 def verify_database(
@@ -71,7 +77,7 @@ def verify_database(
     _snapshot_reads(engine)
     try:
         with engine.connect() as conn, conn.begin():
-            report = verify_records(_database_records(conn), public_key, trusted_checkpoint)
+            report = verify_rows(conn, LogChecker(public_key, trusted_checkpoint))[0]
             _check_state(conn, report)
             return report
     finally:
@@ -83,7 +89,9 @@ def verify_records(
     public_key: Ed25519PublicKey,
     trusted_checkpoint: Checkpoint | None = None,
 ) -> VerifyReport:
-    """Verify a stream of parsed records (a header first); the engine behind both verifiers.
+    """Verify a stream of parsed records (a header first) by the reference checks alone.
+
+    The two verifiers above give the same answer for the same log, faster.
 
     Raises:
         VerificationFailed: at the first failure (module doc).
@@ -104,21 +112,6 @@ def verify_records(
     if header is None:
         raise fail("log", "malformed", "The export is empty (no header).", None, None)
     return checker.finish(header)
-
-
-def _parse_lines(lines: Iterable[str]) -> Iterator[Record]:
-    for line_no, line in enumerate(lines, start=1):
-        if line.strip():
-            yield parse_line(line, line_no)
-
-
-def _database_records(conn: Connection) -> Iterator[Record]:
-    try:
-        yield from iter_records(conn, include_payloads=True, whole_tables=True)
-    except LedgerError as exc:
-        # A row that cannot be read names its entry (damaged public fields, say).
-        kind = "entry" if "seq" in exc.details else "log"
-        raise fail(kind, "unreadable", exc.message, None, None, **exc.details) from None
 
 
 def _check_state(conn: Connection, report: VerifyReport) -> None:

@@ -31,6 +31,18 @@ class AuditUseCases:
         with self._access.transaction(acting, "ledger.checkpoint") as (session, _):
             return self.ledger.checkpoint(session)
 
+    def sign_checkpoint_if_due(self, acting: Principal) -> Checkpoint | None:
+        """Sign a checkpoint if the entry or time rule of the ledger calls for one (a due job:
+        a quiet log still gets a fresh signed head every ``checkpoint_every_minutes``).
+
+        Returns the new checkpoint, or None if none was due.
+
+        Raises:
+            PermissionDenied: without ``ledger.checkpoint`` (recorded).
+        """
+        with self._access.transaction(acting, "ledger.checkpoint") as (session, _):
+            return self.ledger.checkpoint_if_due(session)
+
     def latest_checkpoint(self) -> Checkpoint | None:
         """Return the newest signed checkpoint, if any (public: anyone may check it)."""
         with self.db.read() as session:

@@ -23,8 +23,11 @@ from faceledger.ledger import (
     PUBLIC_KEY_FILE,
     Ledger,
     default_log_id,
+    load_public_key,
     load_signing_key,
 )
+from faceledger.ledger.keys import recover_rotation, signing_keys
+from faceledger.ledger.pseudonyms import ensure_pseudonym_key
 
 KEYS_DIR = "keys"
 
@@ -49,9 +52,13 @@ class ServiceContext:
     ) -> ServiceContext:
         """Open the data directory of ``settings``.
 
+        A data directory made before ledger envelope version 3 gets its pseudonym key here;
+        a key rotation the log announced but the key files do not show yet is finished here.
+
         Raises:
             NotInitialised: if it has no ledger keys (run ``faceledger init``).
             NotInitialised: if the database schema is not the newest (from ``require_current``).
+            LedgerError: if a ledger key file cannot be read or created.
         """
         private_key = settings.data_dir / KEYS_DIR / PRIVATE_KEY_FILE
         if not private_key.exists():
@@ -62,15 +69,26 @@ class ServiceContext:
         db = Database(settings.db_url)
         db.require_current()
         pipeline = pipeline or FacePipeline.from_settings(settings)
+        keys_dir = private_key.parent
+        with db.read() as session:
+            stored_log_id = Ledger.stored_log_id(session)
+            announced = Ledger.announced_key_id(session)
+        recover_rotation(keys_dir, announced)
         signing_key = load_signing_key(private_key)
+        # The log id never changes, a key rotation included: the stored one, else the first
+        # key's (the public key file stays the first key).
+        public_key = keys_dir / PUBLIC_KEY_FILE
+        anchor = load_public_key(public_key) if public_key.is_file() else signing_key
         return cls(
             settings=settings,
             db=db,
             ledger=Ledger(
                 signing_key,
-                log_id=settings.ledger_log_id or default_log_id(signing_key),
+                log_id=settings.ledger_log_id or stored_log_id or default_log_id(anchor),
                 checkpoint_every_entries=settings.checkpoint_every_entries,
                 checkpoint_every_minutes=settings.checkpoint_every_minutes,
+                pseudonym_key=ensure_pseudonym_key(keys_dir),
+                key_loader=lambda: signing_keys(keys_dir),
             ),
             pipeline=pipeline,
             indexes=IndexStore(settings.data_dir / "index", pipeline.embedder.dimension),
@@ -79,8 +97,13 @@ class ServiceContext:
 
     @property
     def public_key_path(self) -> Path:
-        """Where the ledger's public key (PEM) is."""
+        """Where the ledger's public key (PEM) is: its first key, the anchor auditors hold."""
         return self.settings.data_dir / KEYS_DIR / PUBLIC_KEY_FILE
+
+    @property
+    def keys_dir(self) -> Path:
+        """The folder of the ledger's key files."""
+        return self.settings.data_dir / KEYS_DIR
 
     def vectors_of(self, gallery_id: int) -> Callable[[], Any]:
         """Return a loader of a gallery's template vectors, for rebuilding its index."""

@@ -261,8 +261,14 @@ class DisclosureUseCases:
             notes.append(_NOTE_SEALED)
         elif not searches:
             notes.append(_NOTE_NOT_SEARCHED)
+        # Every record names its actor and request (envelope version 3 private fields too): the
+        # packet is about this request and goes to its parties; sealed results lose the payload.
         records = [
-            EntryRecord.from_entry(e, include_payload=not (sealed and e.action in _SEALED_RESULTS))
+            EntryRecord.from_entry(
+                e,
+                include_payload=not (sealed and e.action in _SEALED_RESULTS),
+                include_private=True,
+            )
             for e in mine
         ]
         documents: list[Document] = []

@@ -18,6 +18,7 @@ from faceledger.governance.lifecycle import Event, State, allowed_events
 from faceledger.governance.models import ProbeImage, RequestRow
 from faceledger.governance.policy import Decision
 from faceledger.governance.violations import ViolationKind
+from faceledger.service import public_record
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.request_core import RequestSteps
 from faceledger.service.request_views import RequestView
@@ -95,7 +96,7 @@ class EmergencyUseCases:
                 row,
                 {"filed_at": when.isoformat(), "reference": row.filing_reference, "late": late},
                 decision,
-                public={"filing": "late" if late else "on_time"},
+                public=public_record.emergency_filed(late, when),
             )
             if late:
                 self._violations.add(

@@ -17,6 +17,7 @@ from faceledger.config import Settings
 from faceledger.db import Database
 from faceledger.governance.accounts import DEFAULT_HASHER
 from faceledger.ledger import PRIVATE_KEY_FILE, generate_keys
+from faceledger.ledger.pseudonyms import ensure_pseudonym_key
 from faceledger.service.access import Access
 from faceledger.service.accounts import AccountUseCases
 from faceledger.service.alert_inbox import AlertInbox
@@ -32,15 +33,18 @@ from faceledger.service.galleries import GalleryUseCases
 from faceledger.service.images import ImageUseCases
 from faceledger.service.jobs import DueJobs
 from faceledger.service.ledger_actions import LedgerAction
+from faceledger.service.ledger_keys import LedgerKeyUseCases
 from faceledger.service.misuse import MisuseUseCases
 from faceledger.service.policy import PolicyStore, PolicyUseCases
 from faceledger.service.request_core import RequestSteps
 from faceledger.service.requests import RequestUseCases
+from faceledger.service.retention import RetentionUseCases
 from faceledger.service.reviews import ReviewUseCases
 from faceledger.service.searches import Matcher, SearchUseCases
 from faceledger.service.tokens import TokenUseCases
 from faceledger.service.transparency import TransparencyUseCases
 from faceledger.service.violations import ViolationLog, ViolationUseCases
+from faceledger.service.witnesses import WitnessUseCases
 
 
 class FaceLedger:
@@ -70,6 +74,7 @@ class FaceLedger:
         self.accounts = AccountUseCases(ctx, self.access, self._policy_store)
         self.tokens = TokenUseCases(ctx, self.access)
         self.audit = AuditUseCases(ctx, self.access)
+        self.ledger_keys = LedgerKeyUseCases(ctx, self.access)
         self.policy = PolicyUseCases(ctx, self._policy_store, self.access)
         self.violations = ViolationUseCases(ctx, self.access)
         self.deployments = DeploymentUseCases(ctx, self.access, self._policy_store, points)
@@ -78,7 +83,16 @@ class FaceLedger:
         self.misuse = MisuseUseCases(ctx, self.access, self._policy_store, inbox)
         self.alerts = AlertUseCases(ctx, self.access, inbox)
         self.cases = CaseQueryUseCases(ctx, self.access)
-        self.jobs = DueJobs(self.emergencies, self.misuse, self.alerts)
+        self.retention = RetentionUseCases(ctx, self.access, self._policy_store)
+        self.witnesses = WitnessUseCases(ctx, self.access)
+        self.jobs = DueJobs(
+            self.emergencies,
+            self.misuse,
+            self.alerts,
+            self.retention,
+            self.audit,
+            self.witnesses,
+        )
         self.dashboard = DashboardUseCases(ctx, self.access)
 
     @classmethod
@@ -94,6 +108,8 @@ class FaceLedger:
         created = not (keys_dir / PRIVATE_KEY_FILE).exists()
         if created:
             generate_keys(keys_dir)
+            # With the signing key (opening the service makes it for older data dirs too).
+            ensure_pseudonym_key(keys_dir)
         service = cls(settings)
         if created:
             with service.context.db.transaction() as session:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceledger.biometrics.pipeline import FacePipeline
@@ -13,7 +14,7 @@ from faceledger.errors import Conflict, NotFound
 from faceledger.gallery import store
 from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos
 from faceledger.gallery.face_choice import FaceChoice, choose_face
-from faceledger.gallery.models import Gallery, Photo
+from faceledger.gallery.models import Gallery, Photo, Template
 from faceledger.gallery.sources import EnrolItem
 from faceledger.governance.accounts import Principal
 from faceledger.service.access import Access
@@ -231,7 +232,11 @@ class GalleryUseCases:
     def delete_subject(
         self, acting: Principal, gallery_name: str, external_id: str
     ) -> dict[str, Any]:
-        """Delete a subject with every photo and template; they leave the index too.
+        """Delete a subject with every photo, template and face chip; they leave the index
+        too. The ``gallery.delete_subject`` entry is the proof (R13): the photo hashes and
+        template ids removed and their counts; its public fields ``{"items": {category:
+        count}}`` name no one. Candidate lists of past searches keep their copies until the
+        results retention purges them (R12).
 
         Raises:
             PermissionDenied: without ``gallery.manage`` (recorded).
@@ -243,7 +248,13 @@ class GalleryUseCases:
             subject = store.get_subject(session, gallery, external_id)
             template_ids = store.subject_template_ids(session, subject)
             photo_hashes = sorted(p.sha256 for p in subject.photos)
+            items = {"subjects": 1, "photos": len(photo_hashes)} | _template_items(
+                session, template_ids
+            )
             session.delete(subject)
+            # Templates (with their chips) go by the database's ON DELETE CASCADE; deleted by
+            # id too, so that none is left behind where foreign keys are not enforced.
+            store.delete_templates(session, template_ids)
             old, new = store.bump_generation(session, gallery)
             self.ledger.append(
                 session,
@@ -256,7 +267,9 @@ class GalleryUseCases:
                     "subject": external_id,
                     "photo_sha256s": photo_hashes,
                     "template_ids": template_ids,
+                    "counts": items,
                 },
+                public={"items": items},
             )
             gallery_id = gallery.id
         self.indexes.apply(
@@ -282,7 +295,9 @@ class GalleryUseCases:
             photo = store.get_photo(session, gallery, photo_id)
             template_ids = store.photo_template_ids(session, photo)
             sha256 = photo.sha256
+            items = {"photos": 1} | _template_items(session, template_ids)
             session.delete(photo)
+            store.delete_templates(session, template_ids)
             old, new = store.bump_generation(session, gallery)
             self.ledger.append(
                 session,
@@ -294,7 +309,9 @@ class GalleryUseCases:
                     "gallery": gallery_name,
                     "photo_sha256": sha256,
                     "template_ids": template_ids,
+                    "counts": items,
                 },
+                public={"items": items},
             )
             gallery_id = gallery.id
         self.indexes.apply(
@@ -408,3 +425,24 @@ class GalleryUseCases:
         loader = self._ctx.vectors_of(gallery_id)
         self.indexes.rebuild(gallery_id, generation, loader)
         return summary
+
+
+def _template_items(session: Session, template_ids: list[int]) -> dict[str, int]:
+    """What deleting ``template_ids`` removes: the templates, their stored face chips, and
+    their vectors in the gallery's index (one each)."""
+    chips = 0
+    for start in range(0, len(template_ids), 500):
+        batch = template_ids[start : start + 500]
+        chips += (
+            session.scalar(
+                select(func.count())
+                .select_from(Template)
+                .where(Template.id.in_(batch), Template.chip_jpeg.is_not(None))
+            )
+            or 0
+        )
+    return {
+        "templates": len(template_ids),
+        "face_chips": chips,
+        "index_entries": len(template_ids),
+    }

@@ -5,7 +5,14 @@ run. Each job is a use case of its own area, with its own access check and ledge
 2. the misuse analytics scan the records and raise alerts for new findings
    (:meth:`MisuseUseCases.scan`, R18);
 3. pending alert deliveries are tried by email and webhook (:meth:`AlertUseCases.deliver_due`,
-   R18).
+   R18);
+4. retention: probes, candidate lists and released results past the profile's periods are
+   purged, and the ledger payloads of purged and sealed requests redacted
+   (:meth:`RetentionUseCases.run`, R13). It runs after the emergencies, so a request sealed in
+   this run has its payloads redacted in the same run;
+5. checkpoints and witnesses: a checkpoint is signed if one is due (so a quiet log still gets a
+   fresh signed head), and the latest one is pushed to the configured witnesses for their
+   cosignatures (:meth:`WitnessUseCases.collect`; skipped when ``witness_urls`` is empty).
 
 A failing job does not stop the ones after it: its error is reported, and it runs again at the
 next tick.
@@ -19,8 +26,11 @@ from typing import Any
 
 from faceledger.governance.accounts import Principal
 from faceledger.service.alerts import AlertUseCases, DeliveryReport
+from faceledger.service.audit import AuditUseCases
 from faceledger.service.emergencies import EmergencyUseCases, JobReport
 from faceledger.service.misuse import MisuseUseCases, ScanResult
+from faceledger.service.retention import RetentionRun, RetentionUseCases
+from faceledger.service.witnesses import CollectReport, WitnessUseCases
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +42,11 @@ class DueRun:
     emergencies: JobReport
     misuse: ScanResult | None
     alerts: DeliveryReport | None
+    retention: RetentionRun | None
+    checkpoint: int | None
+    """The number of the checkpoint this run signed, None if none was due (or it failed)."""
+    witnesses: CollectReport | None
+    """The push to the witnesses; None when none is configured (or it failed)."""
     errors: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
@@ -40,6 +55,9 @@ class DueRun:
             "emergencies": self.emergencies.to_dict(),
             "misuse": None if self.misuse is None else self.misuse.to_dict(),
             "alerts": None if self.alerts is None else self.alerts.to_dict(),
+            "retention": None if self.retention is None else self.retention.to_dict(),
+            "checkpoint": self.checkpoint,
+            "witnesses": None if self.witnesses is None else self.witnesses.to_dict(),
             "errors": list(self.errors),
         }
 
@@ -48,9 +66,16 @@ class DueJobs:
     """Runs the due jobs in order for one principal (the scheduler, cron's local operator)."""
 
     def __init__(
-        self, emergencies: EmergencyUseCases, misuse: MisuseUseCases, alerts: AlertUseCases
+        self,
+        emergencies: EmergencyUseCases,
+        misuse: MisuseUseCases,
+        alerts: AlertUseCases,
+        retention: RetentionUseCases,
+        audit: AuditUseCases,
+        witnesses: WitnessUseCases,
     ) -> None:
         self._emergencies, self._misuse, self._alerts = emergencies, misuse, alerts
+        self._retention, self._audit, self._witnesses = retention, audit, witnesses
 
     def run_due(self, acting: Principal) -> DueRun:
         """Run every due job now.
@@ -72,4 +97,24 @@ class DueJobs:
         except Exception as exc:
             log.exception("due jobs: alert delivery failed")
             errors.append(f"alert delivery: {exc}")
-        return DueRun(emergencies, misuse, alerts, tuple(errors))
+        retention: RetentionRun | None = None
+        try:
+            retention = self._retention.run(acting)
+        except Exception as exc:
+            log.exception("due jobs: retention failed")
+            errors.append(f"retention: {exc}")
+        else:
+            errors.extend(f"retention: {error}" for error in retention.errors)
+        checkpoint: int | None = None
+        witnessed: CollectReport | None = None
+        try:
+            signed = self._audit.sign_checkpoint_if_due(acting)
+            checkpoint = None if signed is None else signed.number
+            if self._witnesses.urls():
+                witnessed = self._witnesses.collect(acting)
+        except Exception as exc:
+            log.exception("due jobs: checkpoint or witnesses failed")
+            errors.append(f"checkpoint and witnesses: {exc}")
+        return DueRun(
+            emergencies, misuse, alerts, retention, checkpoint, witnessed, tuple(errors)
+        )

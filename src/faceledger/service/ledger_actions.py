@@ -53,10 +53,14 @@ class LedgerAction(StrEnum):
     REQUEST_SEALED = "request.sealed"
     REPORT_DISCLOSURE = "report.disclosure"
     REPORT_TRANSPARENCY = "report.transparency"
+    REPORT_PURGE = "report.purge"
     MISUSE_FINDING = "misuse.finding"
     ALERT_DELIVERY = "alert.delivery"
     ALERT_ACK = "alert.ack"
     JOBS_RUN = "jobs.run"
+    RETENTION_PURGE = "retention.purge"
+    LEDGER_KEY_ROTATE = "ledger.key_rotate"
+    LEDGER_REDACT = "ledger.redact"
 
 
 DESCRIPTIONS: dict[LedgerAction, str] = {
@@ -112,12 +116,20 @@ DESCRIPTIONS: dict[LedgerAction, str] = {
     "packet's SHA-256, the checkpoint its proofs reach, how many facts",
     LedgerAction.REPORT_TRANSPARENCY: "a transparency report was produced (R17): the period, "
     "public or internal, the totals",
+    LedgerAction.REPORT_PURGE: "a purge report was produced (R13): the period and what went, "
+    "by category and count",
     LedgerAction.MISUSE_FINDING: "a misuse finding (R18): the rule, the explanation and the "
     "requests behind it",
     LedgerAction.ALERT_DELIVERY: "an alert delivery attempt (R18): channel, target, attempt, "
     "delivered or the error and the next try",
     LedgerAction.ALERT_ACK: "an alert was acknowledged, with the note (R18)",
     LedgerAction.JOBS_RUN: "a run of the due scheduled jobs and what each did",
+    LedgerAction.RETENTION_PURGE: "a retention purge of one request (R13): probe or results, "
+    "when it became due, what went by category and count, the hashes kept",
+    LedgerAction.LEDGER_KEY_ROTATE: "the checkpoint signing key was rotated: the new public "
+    "key, its id and the old one's, announced with the old key's signature",
+    LedgerAction.LEDGER_REDACT: "payloads of earlier entries were redacted (retention, "
+    "sealing): which entries and why; their envelopes and payload hashes stay",
 }
 
 

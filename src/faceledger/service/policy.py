@@ -18,6 +18,7 @@ from faceledger.governance.accounts import Principal, User
 from faceledger.governance.models import PolicyProposal, PolicyState
 from faceledger.governance.policy import PolicyEngine, UnsafeProfileWarning
 from faceledger.governance.profiles import Profile, load_profile, shipped_profiles
+from faceledger.service import public_record
 from faceledger.service.access import Access, Refused
 from faceledger.service.context import ServiceContext
 from faceledger.service.ledger_actions import LedgerAction
@@ -115,6 +116,7 @@ class PolicyStore:
             object_type="policy",
             object_id=profile.name,
             payload=payload,
+            public=public_record.policy_profile(profile, (extra or {}).get("proposal_id")),
         )
 
 
@@ -227,6 +229,7 @@ class PolicyUseCases:
                 object_type="policy_proposal",
                 object_id=str(row.id),
                 payload=payload,
+                public=public_record.policy_profile(profile, row.id),
             )
             return _proposal_view(session, row, profile)
 

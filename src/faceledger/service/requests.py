@@ -234,6 +234,7 @@ class RequestUseCases:
                     else None
                 },
                 decision,
+                public=public_record.emergency_approved(row),
             )
         return steps.view_of(me, request_id)
 

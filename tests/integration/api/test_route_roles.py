@@ -97,6 +97,10 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/health"): PUBLIC,
     ("POST", "/auth/login"): Spec(None, lambda s: {"json": {"username": "x", "password": "y"}}),
     ("GET", "/ledger/public-key"): PUBLIC,
+    ("GET", "/ledger/checkpoints/latest/note"): PUBLIC,
+    ("GET", "/ledger/consistency"): Spec(None, lambda s: {"params": {"old": 1, "new": 2}}),
+    # Anyone may offer a cosignature; with no witness key configured it is refused (422).
+    ("POST", "/ledger/cosignatures"): Spec(None, lambda s: {"content": "not a note\n"}),
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
@@ -230,6 +234,8 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("POST", "/ledger/checkpoints"): Spec(ONLY({"auditor", "admin"})),
     ("GET", "/ledger/export"): Spec(LEDGER_READ),
     ("POST", "/ledger/verify"): Spec(LEDGER_READ),
+    ("POST", "/ledger/witnesses/collect"): Spec(ONLY({"admin"})),
+    ("GET", "/reports/purge"): Spec(ONLY({"supervisor", "auditor", "admin"})),
     ("POST", "/misuse/scan"): Spec(ONLY({"supervisor", "auditor"})),
     ("GET", "/misuse/findings"): Spec(ONLY({"supervisor", "auditor"})),
     ("GET", "/reports/transparency"): Spec(
@@ -367,7 +373,8 @@ def test_public_routes_answer_without_a_token(
     unit: ApiUnit, states: States, method: str, path: str
 ) -> None:
     response = send(unit, states, None, method, path)
-    expected = 401 if path == "/auth/login" else 200  # the fake credentials are refused
+    # The fake credentials are refused; a cosignature no configured witness made is refused.
+    expected = {"/auth/login": 401, "/ledger/cosignatures": 422}.get(path, 200)
     assert response.status_code == expected, response.text
 
 

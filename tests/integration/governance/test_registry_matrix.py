@@ -607,6 +607,30 @@ PLAIN: dict[str, Plain] = {
         _allowed("aud", "admin"),
         local=True,
     ),
+    "ledger.rotate_key": Plain(
+        # The announcement is one entry; its checkpoint is in the ledger's own table.
+        lambda g, who, _: g.service.ledger_keys.rotate(who),
+        _allowed("admin"),
+        {"ledger": 1},
+        local=True,
+    ),
+    "ledger.witness": Plain(
+        # No witness is configured here: the push reaches nobody and stores nothing.
+        lambda g, who, _: g.service.witnesses.collect(who),
+        _allowed("admin"),
+        local=True,
+    ),
+    "retention.purge": Plain(
+        lambda g, who, _: g.service.retention.run(who),
+        _allowed("admin"),
+        local=True,
+    ),
+    "report.purge": Plain(
+        lambda g, who, _: g.service.retention.report(who),
+        _allowed("aud", "admin", "sup"),
+        {"ledger": 1},
+        local=False,
+    ),
     "violations.read": Plain(
         lambda g, who, _: g.service.violations.list_violations(who),
         _allowed("aud", "admin", "sup"),

@@ -3,13 +3,13 @@ rewrite a ledger entry behind the ledger's back."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
 from faceledger.ledger import LedgerEntry
-from faceledger.ledger.envelope import envelope_bytes, format_ts
 from faceledger.ledger.merkle import leaf_hash
 
 
@@ -26,16 +26,9 @@ def rewrite_payload(
             )
         else:
             sha = hashlib.sha256(body).hexdigest()
-            envelope = envelope_bytes(
-                seq=entry.seq,
-                ts=format_ts(entry.ts),
-                actor=entry.actor,
-                action=entry.action,
-                object_type=entry.object_type,
-                object_id=entry.object_id,
-                payload_sha256=sha,
-                public=entry.public,
-            )
+            # The entry's own envelope with the new hash: any version (3 hashes it into
+            # private_sha256 with the stored salt).
+            envelope = dataclasses.replace(entry, payload_sha256=sha).envelope()
             conn.execute(
                 "UPDATE ledger_entries SET payload = ?, payload_sha256 = ?, leaf_hash = ? "
                 "WHERE seq = ?",

@@ -188,7 +188,11 @@ def verify(service: Service, acting: Acting) -> VerifyOut:
     responses={200: {"content": {"application/x-pem-file": {}}, "description": "PEM."}},
 )
 def public_key(service: Service) -> Response:
-    """The Ed25519 public key that signs the ledger's checkpoints, in PEM (public, no token
-    needed): all an outsider needs, with an export, to verify the log."""
+    """The Ed25519 public key that signed the ledger's first checkpoints, in PEM (public, no
+    token needed): all an outsider needs, with an export, to verify the log, key rotations
+    included (each is announced in the log, signed by the key before). The
+    `X-Ledger-Current-Key-Id` header names the key that signs now."""
     pem = public_key_pem(load_public_key(service.public_key_path))
-    return Response(content=pem, media_type="application/x-pem-file")
+    current = service.ledger_keys.current_key_id()
+    headers = {} if current is None else {"X-Ledger-Current-Key-Id": current}
+    return Response(content=pem, media_type="application/x-pem-file", headers=headers)

@@ -20,9 +20,11 @@ name (this domain module cannot read the service's catalogue of actions):
   ``violation.recorded``): its kind and agency; on a request, an overdue-filing violation marks
   the emergency as overdue.
 
-Entries of one request share ``object_type`` ``request`` and its ``object_id``. A request whose
-filing entry has no public fields (written before ledger envelope version 2) cannot be counted
-from an export.
+Entries of one request share ``object_type`` ``request`` and its ``object_id``, or, in a public
+export of ledger envelope version 3 (where the id is private), its ``object_ref``: a pseudonym,
+the same for every step of the request. A request's facts carry that id or reference as their
+``request_id``. A request whose filing entry has no public fields (written before ledger
+envelope version 2) cannot be counted from an export.
 """
 
 from __future__ import annotations
@@ -111,7 +113,11 @@ class _Collector:
             request.filing = _text(public, "filing")
 
     def _request(self, entry: EntryRecord) -> _Request:
-        return self.requests.setdefault(entry.object_id, _Request())
+        # The id whenever the record has it, so that a request filed before the log moved to
+        # version 3 keeps its later steps in a full export; a public version 3 record has only
+        # the pseudonym.
+        ref = entry.object_id if entry.object_id is not None else entry.object_ref
+        return self.requests.setdefault(ref or "", _Request())
 
     def facts(self) -> tuple[RequestFacts, ...]:
         found = []
