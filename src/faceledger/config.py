@@ -118,7 +118,7 @@ class Settings:
     jobs_every_seconds: int = _setting(
         300,
         "How often `faceledger serve` runs the due jobs (overdue emergency filings, misuse scan, "
-        "alert delivery; 0: never).",
+        "alert delivery, retention, checkpoints and witnesses; 0: never).",
         min=0,
     )
     witness_urls: str = _setting(

@@ -408,6 +408,22 @@ class EntryOut(BaseModel):
         description="The entry's public fields, committed in its envelope (version 2): "
         "non-personal facts such as agency, legal-basis kind and outcome (see the README).",
     )
+    version: int = Field(default=1, description="The envelope version (1, 2 or 3).")
+    actor_ref: str | None = Field(
+        default=None,
+        description="Version 3: the actor's keyed-hash pseudonym, as in the public export.",
+    )
+    object_ref: str | None = Field(
+        default=None, description="Version 3: the object's keyed-hash pseudonym."
+    )
+    salt: str | None = Field(
+        default=None, description="Version 3: the random salt of the entry's private part."
+    )
+    private_sha256: str | None = Field(
+        default=None,
+        description="Version 3: SHA-256 of the private part (actor, object id, payload hash, "
+        "salt) that the envelope commits to.",
+    )
 
 
 class CheckpointOut(BaseModel):

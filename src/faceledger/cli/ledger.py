@@ -209,6 +209,12 @@ def verify(
     database_url: str | None = typer.Option(
         None, "--database-url", help="Verify this database instead (SQLAlchemy URL)."
     ),
+    tiles: str | None = typer.Option(
+        None,
+        "--tiles",
+        help="Verify a tiled log (C2SP tlog-tiles) instead: a directory from `ledger tiles "
+        "export` or a unit's URL (its /checkpoint and /tile/...).",
+    ),
     public_key: Path | None = typer.Option(
         None, "--public-key", help="The ledger's public key, PEM (default: the data dir's)."
     ),
@@ -217,28 +223,104 @@ def verify(
         "--trusted-checkpoint",
         help="A checkpoint saved earlier; the log must extend it (detects rollback).",
     ),
+    witness_keys: list[str] | None = typer.Option(
+        None,
+        "--witness-key",
+        help="A witness's vkey, or a file holding it (repeat for each witness).",
+    ),
+    quorum: int | None = typer.Option(
+        None,
+        "--quorum",
+        help="How many of the --witness-key witnesses must have cosigned the latest checkpoint "
+        "(default: all of them).",
+    ),
+    note_file: Path | None = typer.Option(
+        None,
+        "--checkpoint-note",
+        help="With --export and --witness-key: the witnessed checkpoint note saved from the "
+        "unit's /checkpoint; the export must contain it as its latest checkpoint.",
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Verify every leaf hash, checkpoint signature and root, consistency, and seq contiguity.
+    """Verify every leaf hash, checkpoint signature and root, consistency, seq contiguity and
+    key rotation; with --witness-key, also a quorum of witness cosignatures on the latest
+    checkpoint (a log shown to one party but not another is refused by the witnesses).
 
-    Exits 0 when the ledger verifies, 2 naming the first failing entry or checkpoint.
+    Exits 0 when the ledger verifies, 2 naming the first failing entry, checkpoint, tile or
+    missing witness.
     """
     from faceledger.ledger import Checkpoint, verify_database, verify_export
+    from faceledger.ledger.cosignature import load_witness_keys
+    from faceledger.ledger.tiles_verify import verify_tiles
+    from faceledger.ledger.witnessed import (
+        witnessed_database,
+        witnessed_export,
+        witnessed_note,
+    )
 
     with handled():
+        sources = [x for x in (export_file, database_url, tiles) if x is not None]
+        if len(sources) > 1:
+            raise InvalidInput("Give one of --export, --database-url and --tiles.")
+        keys = load_witness_keys(witness_keys or [])
+        if (quorum is not None or note_file is not None) and not keys:
+            raise InvalidInput("--quorum and --checkpoint-note need at least one --witness-key.")
+        if note_file is not None and export_file is None:
+            raise InvalidInput(
+                "--checkpoint-note goes with --export (tiles and databases carry their own)."
+            )
+        if keys and export_file is not None and note_file is None:
+            raise InvalidInput(
+                "An export carries no cosignatures: save the unit's witnessed checkpoint "
+                "(GET /checkpoint) and pass it with --checkpoint-note."
+            )
+        needed = len({k.name for k in keys}) if quorum is None else quorum
         key = _public_key(ctx, public_key)
         trusted_cp = None
         if trusted is not None:
             trusted_cp = Checkpoint.from_json(trusted.read_text(encoding="utf-8"))
-        if export_file is not None:
-            with export_file.open(encoding="utf-8") as lines:
-                report = verify_export(lines, key, trusted_cp)
+        witnessed = None
+        if tiles is not None:
+            if trusted_cp is not None:
+                raise InvalidInput("--trusted-checkpoint goes with --export or --database-url.")
+            tiled = verify_tiles(tiles, key)
+            if keys:
+                witnessed = witnessed_note(tiled.note, keys, needed)
+            summary, data = (
+                tiled.summary(),
+                {
+                    "location": tiled.location,
+                    "log_id": tiled.log_id,
+                    "tree_size": tiled.tree_size,
+                    "root_hash": tiled.root_hash,
+                    "tiles_checked": tiled.tiles_checked,
+                    "bundles_checked": tiled.bundles_checked,
+                    "entries_checked": tiled.entries_checked,
+                    "keys": list(tiled.keys),
+                },
+            )
         else:
-            report = verify_database(database_url or state(ctx).settings.db_url, key, trusted_cp)
+            if export_file is not None:
+                with export_file.open(encoding="utf-8") as lines:
+                    report = verify_export(lines, key, trusted_cp)
+                if note_file is not None:
+                    report, witnessed = witnessed_export(
+                        export_file, key, note_file.read_bytes(), keys, needed
+                    )
+            else:
+                url = database_url or state(ctx).settings.db_url
+                report = verify_database(url, key, trusted_cp)
+                if keys:
+                    witnessed = witnessed_database(url, key, report, keys, needed)
+            summary, data = report.summary(), dict(report.__dict__)
+        if witnessed is not None:
+            summary += " " + witnessed.summary()
+            data["witnesses"] = list(witnessed.cosigned)
+            data["quorum"] = witnessed.quorum
     if as_json:
-        print_json({"ok": True, **report.__dict__, "summary": report.summary()})
+        print_json({"ok": True, **data, "summary": summary})
     else:
-        console.print(f"[green]OK[/] {report.summary()}", highlight=False)
+        console.print(f"[green]OK[/] {summary}", highlight=False)
 
 
 @ledger_app.command("check-proof")

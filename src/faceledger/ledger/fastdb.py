@@ -68,7 +68,7 @@ _COLUMNS = (
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM ledger_entries WHERE seq >= %d ORDER BY seq LIMIT %d"
 # How SQLite keeps a naive UTC datetime; other forms take the exporter's reader. A year below
 # 1000 too: format_ts would not pad it.
-_SQLITE_TS = re.compile(r"[1-9]\d{3}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}").fullmatch
+_SQLITE_TS = re.compile(r"[1-9]\d{3}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}", re.ASCII).fullmatch
 
 
 def verify_rows(

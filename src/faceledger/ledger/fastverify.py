@@ -1,32 +1,27 @@
 """The verifier's fast path: the checks of :mod:`faceledger.ledger.checks` at C speed.
 
 The reference verifier builds a record object per entry and canonicalises its JSON in Python.
-This path makes the same decisions from the text itself, with the C parts of the standard
-library doing the work:
+The fast path makes the same decisions from the text itself, with the C parts of the standard
+library doing the work; :mod:`faceledger.ledger.fastlines` reads export lines with it and
+:mod:`faceledger.ledger.fastdb` database rows. This module holds what both share:
 
-* an export line is parsed by json's C scanner and *rebuilt*: its string fields re-escaped,
-  payload and public fields re-encoded by json's C encoder (:mod:`faceledger.ledger.canonical`
-  says when that is exactly canonical JSON), all put together by string formatting in the
-  line's canonical key order. When the rebuilt line equals the line, the line is canonical
-  JSON with exactly the fields of its kind (no duplicate key, no float, no extra field), so
-  the payload bytes to hash are the re-encoded ones and the reference parser would have read
-  the same values;
-* a database row's payload and public texts must equal their re-encoding (they are stored
-  canonical);
-* the envelope (and a version 3 entry's private part) is built by formatting the same
-  escaped strings into the canonical key order of :mod:`faceledger.ledger.envelope`, and
-  hashed with hashlib;
-* the leaves go to the tree in runs (:meth:`LogChecker.add_leaves`), cut at every checkpoint
-  and at most :data:`RUN` long.
+* the canonical layouts of the envelope and of a version 3 entry's private part, written by
+  string formatting from escaped strings (json's own escaper) in the key order of
+  :mod:`faceledger.ledger.envelope`, and hashed with hashlib;
+* :class:`Feed`, which hands the checker the entries checked here, their leaves in runs
+  (:meth:`LogChecker.add_leaves`, cut at every checkpoint and at most :data:`RUN` long), and
+  in order everything the reference checks decide on.
 
-Whatever this path cannot decide, or finds wrong, goes to the reference checks with the
-reference record: a line that is not in canonical form, a payload whose keys mix characters
+An entry is checked here only when the text is shown to be exactly the canonical JSON the
+ledger writes (a payload or public text equal to its re-encoding by json's C encoder, see
+:func:`~faceledger.ledger.canonical.fast_safe`), so the bytes hashed are those the reference
+would hash. Whatever the fast path cannot decide, or finds wrong, goes to the reference checks
+with the reference record: text not in canonical form, a payload whose keys mix characters
 beyond the Basic Multilingual Plane with ones in U+E000..U+FFFF, a 16-digit number, a wrong
 hash, a seq out of place, a key rotation (E6), every header and checkpoint. So a failure is
 reported by the reference code, with its reason, seq and expected vs actual, and a log the fast
-path accepts is one the reference accepts.
-Entries whose payload has commitments or reveals (E5) are checked here but their reveals by the
-reference tracker, in order.
+path accepts is one the reference accepts. Entries whose payload has commitments or reveals
+(E5) are checked here, their reveals by the reference tracker, in order.
 """
 
 from __future__ import annotations
@@ -34,23 +29,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
-from faceledger.ledger.canonical import encode_sorted, fast_safe, scan_json
-from faceledger.ledger.checks import LogChecker, VerifyReport, fail
+from faceledger.ledger.canonical import encode_sorted, fast_safe
+from faceledger.ledger.checks import LogChecker, fail
 from faceledger.ledger.commitments import COMMITMENTS_KEY, REVEALS_KEY
-from faceledger.ledger.envelope import PUBLIC_MAX_BYTES
 from faceledger.ledger.records import (
     CheckpointRecord,
     EntryRecord,
-    ExportHeader,
     Record,
-    parse_line,
 )
-from faceledger.ledger.rotation import KEY_ROTATE_ACTION
 
 __all__ = [
     "RUN",
@@ -65,7 +56,7 @@ __all__ = [
     "is_lower_hex",
     "private_part",
     "sha256",
-    "verify_lines",
+    "valid_ts",
 ]
 
 # The pieces both readers build with (fastdb too).
@@ -73,8 +64,28 @@ sha256 = hashlib.sha256
 escape = encode_basestring  # json's C string escaper: canonical_json's string form
 is_hex64 = re.compile(r"[0-9a-f]{64}").fullmatch
 is_lower_hex = re.compile(r"[0-9a-f]*").fullmatch  # for several fields at once, lengths apart
-from_iso = dt.datetime.fromisoformat  # after _TS, as strict as envelope.parse_ts
-_TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z").fullmatch
+from_iso = dt.datetime.fromisoformat
+# envelope.parse_ts's form, with the ranges of the time of day; the dates are checked once each.
+# ASCII digits only: on the safe side of parse_ts, whose \d would take other scripts' digits.
+_TS = re.compile(r"\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{6}Z", re.ASCII).fullmatch
+_VALID_DATES: set[str] = set()
+_VALID_DATES_MAX = 100_000
+
+
+def valid_ts(ts: str) -> bool:
+    """Whether ``ts`` is a timestamp :func:`~faceledger.ledger.envelope.parse_ts` accepts."""
+    if not _TS(ts):
+        return False
+    date = ts[:10]
+    if date not in _VALID_DATES:
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError:
+            return False
+        if len(_VALID_DATES) < _VALID_DATES_MAX:
+            _VALID_DATES.add(date)
+    return True
+
 
 # -- canonical layouts --------------------------------------------------------------------------
 #
@@ -238,130 +249,3 @@ class Feed:
         else:
             raise fail("log", "malformed", "The export has a second header.", None, None)
         self.next_seq = checker.next_seq
-
-
-def verify_lines(
-    lines: Iterable[str], checker: LogChecker, run: int = RUN
-) -> tuple[VerifyReport, FastStats]:
-    """Verify an export's lines with ``checker``; return its report and the paths' counts.
-
-    ``run`` is the most leaves handed to the tree at once.
-
-    Raises:
-        VerificationFailed: at the first failure, exactly as
-            :func:`faceledger.ledger.verify.verify_records` of the parsed lines would.
-    """
-    feed = Feed(checker, run)
-    header: ExportHeader | None = None
-    for line_no, line in enumerate(lines, start=1):
-        if header is not None and line.startswith(_ENTRY_START) and _line(feed, line):
-            continue
-        if not line.strip():
-            continue
-        record = parse_line(line, line_no)
-        if header is None:
-            if not isinstance(record, ExportHeader):
-                raise fail(
-                    "log", "malformed", "The export does not start with a header.", None, None
-                )
-            header = record
-            continue
-        feed.exact(record)
-    feed.flush()
-    if header is None:
-        raise fail("log", "malformed", "The export is empty (no header).", None, None)
-    return checker.finish(header), feed.stats
-
-
-def _line(feed: Feed, line: str) -> bool:
-    """Check one entry line and hand it to ``feed``; False if the reference must decide."""
-    try:
-        obj = scan_json(line, 0)[0]
-        seq, action = obj["seq"], obj["action"]
-        if type(seq) is not int or seq != feed.next_seq or action == KEY_ROTATE_ACTION:
-            return False
-        a, ot, ts, lh = escape(action), escape(obj["object_type"]), obj["ts"], obj["leaf_hash"]
-        payload = obj.get("payload")  # a "payload": null would not rebuild the line
-        payload_bytes = None
-        pl = pu = ""
-        if payload is not None:
-            if type(payload) is not dict:
-                return False
-            text = encode_sorted(payload)
-            payload_bytes = text.encode()
-            if not fast_safe(payload_bytes):
-                return False
-            pl = ',"payload":' + text
-        public = obj.get("public")
-        qt = None
-        if public is not None:
-            if type(public) is not dict or not public:
-                return False
-            qt = encode_sorted(public)
-            data = qt.encode()
-            if len(data) > PUBLIC_MAX_BYTES or not fast_safe(data, 1):
-                return False
-            pu = ',"public":' + qt
-        aref = obj.get("actor_ref")
-        psha = None
-        if aref is None:  # versions 1 and 2
-            ac, oid, psha = escape(obj["actor"]), escape(obj["object_id"]), obj["payload_sha256"]
-            rebuilt = (
-                f'{{"action":{a},"actor":{ac},"leaf_hash":"{lh}","object_id":{oid},'
-                f'"object_type":{ot}{pl},"payload_sha256":"{psha}"{pu},"seq":{seq},'
-                f'"ts":"{ts}","type":"entry"}}\n'
-            )
-            envelope = envelope_v12(a, ac, oid, ot, psha, qt, seq, ts)
-        else:
-            oref, priv = obj["object_ref"], obj["private_sha256"]
-            if "salt" in obj:  # with its private fields
-                ac, oid, psha = (
-                    escape(obj["actor"]),
-                    escape(obj["object_id"]),
-                    obj["payload_sha256"],
-                )
-                salt = obj["salt"]
-                rebuilt = (
-                    f'{{"action":{a},"actor":{ac},"actor_ref":"{aref}","leaf_hash":"{lh}",'
-                    f'"object_id":{oid},"object_ref":"{oref}","object_type":{ot}{pl},'
-                    f'"payload_sha256":"{psha}","private_sha256":"{priv}"{pu},"salt":"{salt}",'
-                    f'"seq":{seq},"ts":"{ts}","type":"entry"}}\n'
-                )
-                if not (len(aref) == len(oref) == len(salt) == 32):
-                    return False
-                if not is_lower_hex(aref + oref + salt):
-                    return False
-                private = private_part(ac, oid, psha, salt).encode()
-                if sha256(private).hexdigest() != priv:  # so priv is 64 hex digits too
-                    return False
-            else:
-                rebuilt = (
-                    f'{{"action":{a},"actor_ref":"{aref}","leaf_hash":"{lh}",'
-                    f'"object_ref":"{oref}","object_type":{ot},"private_sha256":"{priv}"{pu},'
-                    f'"seq":{seq},"ts":"{ts}","type":"entry"}}\n'
-                )
-                if not (len(aref) == len(oref) == 32 and len(priv) == 64):
-                    return False
-                if not is_lower_hex(aref + oref + priv):
-                    return False
-            envelope = envelope_v3(a, aref, oref, ot, priv, qt, seq, ts)
-        # The line is canonical JSON with exactly its kind's fields (module doc).
-        if rebuilt != line and rebuilt[:-1] != line:  # the last line may lack its newline
-            return False
-        if not _TS(ts):
-            return False
-        from_iso(ts)
-        if payload_bytes is not None:
-            if sha256(payload_bytes).hexdigest() != psha:
-                return False
-        elif psha is not None and not is_hex64(psha):
-            return False
-        leaf = sha256(envelope.encode()).digest()
-        if leaf.hex() != lh:
-            return False
-    except (ValueError, TypeError, KeyError, RecursionError, StopIteration):
-        # Not JSON, a float, a value of the wrong type, a lone surrogate (UnicodeEncodeError is
-        # a ValueError): the reference explains.
-        return False
-    feed.accept(seq, leaf, payload, payload_bytes)
-    return True

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ __all__ = [
     "parse_checkpoint_note",
     "parse_note",
     "raw_public_key",
+    "read_checkpoint_note",
 ]
 
 ALG_ED25519 = 0x01
@@ -178,13 +180,16 @@ def checkpoint_note(
     return format_note(cp.body(), [own, *cosignatures])
 
 
-def parse_checkpoint_note(text: str | bytes, log_key: Ed25519PublicKey) -> CheckpointNote:
-    """Parse a checkpoint note and verify the log's own signature in it with ``log_key``.
+def read_checkpoint_note(text: str | bytes) -> tuple[CheckpointNote, list[NoteSignature]]:
+    """Parse a checkpoint note WITHOUT checking any signature: the checkpoint's fields (its
+    ``signature`` left empty) and every signature line.
+
+    For a verifier that must read the log before it knows which key signs its latest checkpoint
+    (the key in force after rotations); it then calls :func:`parse_checkpoint_note` with that key.
 
     Raises:
         VerificationFailed: ``reason='malformed'`` for a note or body that is not a checkpoint
-            of this format; ``reason='bad_signature'`` if no line under the log id's name and
-            key hash carries a valid signature by ``log_key``.
+            of this format.
     """
     body, signatures = parse_note(text)
     lines = body.decode("utf-8").split("\n")[:-1]
@@ -206,6 +211,28 @@ def parse_checkpoint_note(text: str | bytes, log_key: Ed25519PublicKey) -> Check
         raise _malformed(f"Malformed checkpoint body: {exc}") from None
     if checkpoint_body(origin, int(size_text), root, stamp) != body:
         raise _malformed("The checkpoint body is not in canonical form.")
+    unsigned = CheckpointNote(
+        log_id=origin,
+        tree_size=int(size_text),
+        root_hash=root,
+        timestamp_text=ts_text,
+        signature=b"",
+        body=body,
+        others=(),
+    )
+    return unsigned, signatures
+
+
+def parse_checkpoint_note(text: str | bytes, log_key: Ed25519PublicKey) -> CheckpointNote:
+    """Parse a checkpoint note and verify the log's own signature in it with ``log_key``.
+
+    Raises:
+        VerificationFailed: ``reason='malformed'`` for a note or body that is not a checkpoint
+            of this format; ``reason='bad_signature'`` if no line under the log id's name and
+            key hash carries a valid signature by ``log_key``.
+    """
+    unsigned, signatures = read_checkpoint_note(text)
+    origin, body = unsigned.log_id, unsigned.body
     expected = key_hash(origin, ALG_ED25519, log_key)
     own: NoteSignature | None = None
     others: list[NoteSignature] = []
@@ -226,15 +253,7 @@ def parse_checkpoint_note(text: str | bytes, log_key: Ed25519PublicKey) -> Check
             expected=f"a line '{_DASH}{origin} ...' with key hash {expected.hex()}",
             actual=", ".join(f"{s.name}/{s.key_hash.hex()}" for s in signatures),
         )
-    return CheckpointNote(
-        log_id=origin,
-        tree_size=int(size_text),
-        root_hash=root,
-        timestamp_text=ts_text,
-        signature=own.signature,
-        body=body,
-        others=tuple(others),
-    )
+    return dataclasses.replace(unsigned, signature=own.signature, others=tuple(others))
 
 
 def _check_name(name: str) -> None:

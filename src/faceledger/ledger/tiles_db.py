@@ -32,7 +32,13 @@ from faceledger.errors import LedgerError, NotFound, VerificationFailed
 from faceledger.ledger.checkpoint import Checkpoint
 from faceledger.ledger.export import iter_records, read_state
 from faceledger.ledger.merkle import HASH_SIZE, leaf_hash
-from faceledger.ledger.note import NoteSignature, checkpoint_note, parse_checkpoint_note
+from faceledger.ledger.canonical import parse_json
+from faceledger.ledger.note import (
+    NoteSignature,
+    checkpoint_note,
+    parse_checkpoint_note,
+)
+from faceledger.ledger.rotation import KEY_ROTATE_ACTION, verify_rotation
 from faceledger.ledger.records import EntryRecord
 from faceledger.ledger.tables import checkpoints, entries, nodes
 from faceledger.ledger.tiles import TILE_WIDTH, Tile, encode_bundle, tiles_for_size
@@ -99,7 +105,30 @@ def read_checkpoint_note(conn: Connection, log_key: Ed25519PublicKey) -> tuple[C
     latest = latest_signed_checkpoint(conn)
     if latest is None:
         raise NotFound("No checkpoint has been signed yet, so the log has no tiles.")
-    return latest, checkpoint_note(latest, log_key, _cosignatures(conn, latest.number))
+    signer = keys_in_force(conn, log_key, latest)[-1]
+    return latest, checkpoint_note(latest, signer, _cosignatures(conn, latest.number))
+
+
+def keys_in_force(
+    conn: Connection, first: Ed25519PublicKey, cp: Checkpoint
+) -> list[Ed25519PublicKey]:
+    """Return the keys that signed the log up to ``cp``, first to last: ``first`` (the log's
+    first key), then each key a ``ledger.key_rotate`` entry below its size hands over to, each
+    announcement checked against the key before it. The last one signs ``cp``.
+
+    Raises:
+        VerificationFailed: ``bad_rotation`` for an announcement the key in force did not sign.
+    """
+    chain = [first]
+    rows = conn.execute(
+        select(entries.c.seq, entries.c.public)
+        .where(entries.c.action == KEY_ROTATE_ACTION, entries.c.seq < cp.tree_size)
+        .order_by(entries.c.seq)
+    )
+    for seq, public in rows:
+        fields = parse_json(public) if public is not None else None
+        chain.append(verify_rotation(fields, chain[-1], cp.log_id, seq=int(seq)))
+    return chain
 
 
 def read_hash_tile(conn: Connection, tile: Tile, size: int) -> bytes:
@@ -198,7 +227,7 @@ def export_tiles(conn: Connection, directory: Path, log_key: Ed25519PublicKey) -
             tree it served).
     """
     latest, note = read_checkpoint_note(conn, log_key)
-    _check_existing_checkpoint(directory, log_key, latest)
+    _check_existing_checkpoint(directory, keys_in_force(conn, log_key, latest), latest)
     size = latest.tree_size
     hash_tiles = tiles_for_size(size)
     # Before writing anything: the full hash tiles already there must be this log's.
@@ -324,14 +353,19 @@ def _checkpoint(row: Any) -> Checkpoint:
 
 
 def _check_existing_checkpoint(
-    directory: Path, log_key: Ed25519PublicKey, latest: Checkpoint
+    directory: Path, log_keys: Sequence[Ed25519PublicKey], latest: Checkpoint
 ) -> None:
     path = directory / CHECKPOINT_PATH
     if not path.exists():
         return
-    try:
-        old = parse_checkpoint_note(path.read_bytes(), log_key)
-    except VerificationFailed:
+    old = None
+    for key in reversed(log_keys):  # signed by this log's key then in force (rotations)
+        try:
+            old = parse_checkpoint_note(path.read_bytes(), key)
+            break
+        except VerificationFailed:
+            continue
+    if old is None:
         raise LedgerError(
             f"{directory} holds the tiles of another log (its checkpoint is not signed by this "
             "log's key); export into an empty directory.",

@@ -9,20 +9,25 @@ The steps, in order (the first failure raises
 tile or entry, the ``tile`` path or entry ``seq``, and ``expected`` = what the verifier
 recomputed or what the checkpoint commits to vs ``actual`` = what the source served):
 
-  (T1) ``checkpoint`` is a signed note (``c2sp.org/tlog-checkpoint``) carrying a valid
-       signature by the log's key (:func:`faceledger.ledger.note.parse_checkpoint_note`:
-       ``malformed``, ``bad_signature``);
+  (T1) ``checkpoint`` is a note (``c2sp.org/tlog-checkpoint``) of this log's format
+       (``malformed``);
   (T2) every entry bundle of the checkpoint's tree size exists (``missing_tile``) and holds
        exactly its width of uint16 length-prefixed entries (``truncated_bundle``,
        ``malformed_bundle``);
   (T3) each entry is a canonical JSON object (``malformed_entry``) whose ``"seq"`` is its
-       index in the log (``seq_mismatch``), as the export verifier's E1/E3 require;
+       index in the log (``seq_mismatch``), as the export verifier's E1/E3 require; a
+       ``ledger.key_rotate`` entry's announcement verifies with the key in force
+       (``bad_rotation``, :func:`faceledger.ledger.rotation.verify_rotation`) and its new key
+       takes over, starting from the auditor's key (the log's first);
   (T4) every hash tile of that size, level 0 and up, full and partial, exists, is exactly
        32 bytes per hash (``malformed_tile``) and equals the tile recomputed from the leaf
        hashes ``SHA-256(0x00 || entry)`` (``tile_hash_mismatch``, naming the first differing
        hash);
   (T5) the root rebuilt from the partial tiles equals the checkpoint's root
-       (``root_mismatch``).
+       (``root_mismatch``);
+  (T6) the checkpoint carries a valid signature by the key in force at its size
+       (:func:`faceledger.ledger.note.parse_checkpoint_note`: ``bad_signature``). It comes
+       last because the entries name the keys.
 
 Cosignatures are left to the caller: :attr:`TilesReport.note` holds the other signature lines.
 """
@@ -42,7 +47,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from faceledger.errors import LedgerError, VerificationFailed
 from faceledger.ledger.canonical import canonical_json, parse_json
 from faceledger.ledger.merkle import HASH_SIZE, leaf_hash
-from faceledger.ledger.note import MAX_NOTE_BYTES, CheckpointNote, parse_checkpoint_note
+from faceledger.ledger.keys import key_id
+from faceledger.ledger.note import (
+    MAX_NOTE_BYTES,
+    CheckpointNote,
+    parse_checkpoint_note,
+    read_checkpoint_note,
+)
+from faceledger.ledger.rotation import KEY_ROTATE_ACTION, verify_rotation
 from faceledger.ledger.tiles import (
     MAX_ENTRY_BYTES,
     TILE_WIDTH,
@@ -75,6 +87,8 @@ class TilesReport:
     bundles_checked: int
     entries_checked: int
     note: CheckpointNote
+    keys: tuple[str, ...] = ()
+    """The ids of the signing keys in force along the log, first to last (rotations)."""
 
     def summary(self) -> str:
         """Return a one-paragraph account for people."""
@@ -82,7 +96,8 @@ class TilesReport:
             f"Verified the tiles of log {self.log_id} at {self.location}: {self.entries_checked} "
             f"entries in {self.bundles_checked} bundles and {self.tiles_checked} hash tiles "
             f"recomputed; tree size {self.tree_size}, root hash {self.root_hash}, signed by "
-            "the log's key."
+            f"the log's key {self.keys[-1] if self.keys else ''}".rstrip()
+            + (f" (after {len(self.keys) - 1} key rotation(s))." if len(self.keys) > 1 else ".")
         )
 
 
@@ -106,9 +121,11 @@ def verify_tiles(source: str | Path | TileSource, public_key: Ed25519PublicKey) 
 
 
 def _verify(source: TileSource, key: Ed25519PublicKey) -> TilesReport:
-    # (T1) the signed checkpoint
-    note = parse_checkpoint_note(source.read(CHECKPOINT_PATH, MAX_NOTE_BYTES), key)
-    size = note.tree_size
+    # (T1) the checkpoint, read now and its signature checked last (T6)
+    text = source.read(CHECKPOINT_PATH, MAX_NOTE_BYTES)
+    unsigned, _ = read_checkpoint_note(text)
+    size = unsigned.tree_size
+    in_force, key_ids = key, [key_id(key)]
     tree = TileTree()
     hash_tiles = bundles = 0
     expected: dict[Tile, bytes] = {}  # recomputed tiles not compared yet
@@ -120,7 +137,13 @@ def _verify(source: TileSource, key: Ed25519PublicKey) -> TilesReport:
                     # (T2) the bundle, (T3) its entries
                     entries = decode_bundle(data, tile)
                     for offset, entry in enumerate(entries):
-                        _check_entry(entry, tile.leaves[0] + offset, tile)
+                        seq = tile.leaves[0] + offset
+                        envelope = _check_entry(entry, seq, tile)
+                        if envelope.get("action") == KEY_ROTATE_ACTION:
+                            in_force = verify_rotation(
+                                envelope.get("public"), in_force, unsigned.log_id, seq=seq
+                            )
+                            key_ids.append(key_id(in_force))
                     expected.update(tree.extend(leaf_hash(entry) for entry in entries))
                     bundles += 1
                     continue
@@ -134,15 +157,17 @@ def _verify(source: TileSource, key: Ed25519PublicKey) -> TilesReport:
             reads.close()
     # (T5) the root
     root = tree.root()
-    if not hmac.compare_digest(root, note.root_hash):
+    if not hmac.compare_digest(root, unsigned.root_hash):
         raise _fail(
             "checkpoint",
             "root_mismatch",
             f"The tiles rebuild a tree of size {size} whose root is not the checkpoint's: the "
             "checkpoint does not sign these tiles.",
-            note.root_hash.hex(),
+            unsigned.root_hash.hex(),
             root.hex(),
         )
+    # (T6) the signature, by the key in force after every rotation in the tree
+    note = parse_checkpoint_note(text, in_force)
     return TilesReport(
         location=source.location,
         log_id=note.log_id,
@@ -152,6 +177,7 @@ def _verify(source: TileSource, key: Ed25519PublicKey) -> TilesReport:
         bundles_checked=bundles,
         entries_checked=tree.size,
         note=note,
+        keys=tuple(key_ids),
     )
 
 
@@ -201,7 +227,7 @@ def _limit(tile: Tile) -> int:
     return tile.byte_length()
 
 
-def _check_entry(data: bytes, seq: int, tile: Tile) -> None:
+def _check_entry(data: bytes, seq: int, tile: Tile) -> dict[str, Any]:
     where = {"seq": seq, "tile": tile.path}
     try:
         parsed: Any = parse_json(data)
@@ -229,6 +255,8 @@ def _check_entry(data: bytes, seq: int, tile: Tile) -> None:
             found,
             **where,
         )
+    envelope: dict[str, Any] = parsed
+    return envelope
 
 
 def _compare_tile(tile: Tile, expected: bytes, served: bytes) -> None:

@@ -35,7 +35,7 @@ from faceledger.ledger.checkpoint import Checkpoint
 from faceledger.ledger.checks import LogChecker, VerifyReport, fail
 from faceledger.ledger.export import read_state
 from faceledger.ledger.fastdb import verify_rows
-from faceledger.ledger.fastverify import verify_lines
+from faceledger.ledger.fastlines import verify_lines
 from faceledger.ledger.merkle import CompactRange
 from faceledger.ledger.records import EntryRecord, ExportHeader, Record
 

@@ -25,7 +25,8 @@ from faceledger.ledger.checkpoint import sign_checkpoint
 from faceledger.ledger.checks import LogChecker
 from faceledger.ledger.envelope import envelope_bytes
 from faceledger.ledger.fastdb import verify_rows
-from faceledger.ledger.fastverify import FastStats, verify_lines
+from faceledger.ledger.fastlines import verify_lines
+from faceledger.ledger.fastverify import FastStats
 from faceledger.ledger.merkle import leaf_hash
 
 from .conftest import FakeClock

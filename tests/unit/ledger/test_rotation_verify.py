@@ -13,7 +13,7 @@ from faceledger.db import Database
 from faceledger.errors import VerificationFailed
 from faceledger.ledger import Checkpoint, Ledger, key_id, verify_database, verify_export
 from faceledger.ledger.checks import LogChecker
-from faceledger.ledger.fastverify import verify_lines
+from faceledger.ledger.fastlines import verify_lines
 from faceledger.ledger.keys_in_force import KeysInForce
 from faceledger.ledger.records import EntryRecord
 from faceledger.ledger.rotation import KEY_OBJECT_TYPE, KEY_ROTATE_ACTION, rotation_public

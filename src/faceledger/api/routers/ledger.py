@@ -43,6 +43,11 @@ def _entry(entry: LedgerEntry) -> EntryOut:
         payload_sha256=entry.payload_sha256,
         leaf_hash=entry.leaf_hash,
         public=None if entry.public is None else dict(entry.public),
+        version=entry.version,
+        actor_ref=entry.actor_ref,
+        object_ref=entry.object_ref,
+        salt=entry.salt,
+        private_sha256=entry.private_sha256,
     )
 
 
