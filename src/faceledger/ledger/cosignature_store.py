@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from faceledger.errors import LedgerError, VerificationFailed
 from faceledger.ledger.checkpoint import Checkpoint
 from faceledger.ledger.cosignature import WitnessKey, check_quorum, cosignature_timestamp
+from faceledger.ledger.export import checkpoint_from_row, latest_signed_checkpoint
 from faceledger.ledger.note import (
     CheckpointNote,
     NoteSignature,
@@ -49,7 +50,6 @@ from faceledger.ledger.tables import checkpoints, cosignatures
 __all__ = [
     "check_database_quorum",
     "cosignatures_for",
-    "latest_checkpoint",
     "latest_cosigned_size",
     "matching_checkpoint",
     "store_cosignature",
@@ -156,20 +156,6 @@ def latest_cosigned_size(conn: Connection, witness: WitnessKey) -> int:
     return int(size or 0)
 
 
-def latest_checkpoint(conn: Connection) -> Checkpoint | None:
-    """Return the newest stored checkpoint, or None if none was signed.
-
-    Raises:
-        LedgerError: for a malformed checkpoint row.
-    """
-    row = (
-        conn.execute(select(checkpoints).order_by(checkpoints.c.number.desc()).limit(1))
-        .mappings()
-        .first()
-    )
-    return None if row is None else _checkpoint(row)
-
-
 def matching_checkpoint(conn: Connection, note: CheckpointNote) -> Checkpoint | None:
     """Return the stored checkpoint whose signed body is ``note``'s, or None.
 
@@ -183,7 +169,7 @@ def matching_checkpoint(conn: Connection, note: CheckpointNote) -> Checkpoint | 
         .order_by(checkpoints.c.number)
     ).mappings()
     for row in rows:
-        cp = _checkpoint(row)
+        cp = checkpoint_from_row(row)
         if cp.body() == note.body:
             return cp
     return None
@@ -198,7 +184,7 @@ def witnessed_note(
     Raises:
         LedgerError: for malformed stored rows.
     """
-    cp = checkpoint if checkpoint is not None else latest_checkpoint(conn)
+    cp = checkpoint if checkpoint is not None else latest_signed_checkpoint(conn)
     if cp is None:
         return None
     return checkpoint_note(cp, log_key, cosignatures_for(conn, cp.number))
@@ -252,25 +238,3 @@ def _stored(conn: Connection, key: dict[str, Any]) -> bool:
         )
     ).first()
     return found is not None
-
-
-def _checkpoint(row: Any) -> Checkpoint:
-    number = int(row["number"])
-    try:
-        root = bytes.fromhex(row["root_hash"])
-        stamp = row["ts"]
-        if isinstance(stamp, str):
-            stamp = dt.datetime.fromisoformat(stamp)
-        if not isinstance(stamp, dt.datetime):
-            raise ValueError(stamp)
-    except (TypeError, ValueError):
-        raise LedgerError(f"Checkpoint {number} has a malformed root hash or time.") from None
-    stamp = stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
-    return Checkpoint(
-        number=number,
-        log_id=str(row["log_id"]),
-        tree_size=int(row["tree_size"]),
-        root_hash=root,
-        timestamp=stamp,
-        signature=bytes(row["signature"]),
-    )

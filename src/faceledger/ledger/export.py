@@ -41,7 +41,14 @@ from faceledger.ledger.records import (
 )
 from faceledger.ledger.tables import checkpoints, entries, read_nodes, state
 
-__all__ = ["StateSnapshot", "iter_records", "read_state", "write_export"]
+__all__ = [
+    "StateSnapshot",
+    "checkpoint_from_row",
+    "iter_records",
+    "latest_signed_checkpoint",
+    "read_state",
+    "write_export",
+]
 
 _BATCH = 5000
 
@@ -89,7 +96,7 @@ def iter_records(
     if not whole_tables:
         cp_query = cp_query.where(checkpoints.c.number < snapshot.checkpoint_count)
         entry_limit = snapshot.tree_size
-    cps = [_checkpoint(row._mapping) for row in conn.execute(cp_query)]
+    cps = [checkpoint_from_row(row._mapping) for row in conn.execute(cp_query)]
     available = entry_limit
     if available is None:
         available = int(conn.execute(select(func.count()).select_from(entries)).scalar_one())
@@ -247,7 +254,27 @@ def _public(text: Any, seq: int) -> Any:
     return parsed
 
 
-def _checkpoint(row: Any) -> Checkpoint:
+def latest_signed_checkpoint(conn: Connection) -> Checkpoint | None:
+    """Return the newest checkpoint the state row counts, or None if none was signed yet.
+
+    Raises:
+        LedgerError: if the state row is missing or the checkpoint row is missing or malformed.
+    """
+    count = read_state(conn).checkpoint_count
+    if count == 0:
+        return None
+    row = conn.execute(select(checkpoints).where(checkpoints.c.number == count - 1)).one_or_none()
+    if row is None:
+        raise LedgerError(f"Checkpoint {count - 1} is missing from the ledger.")
+    return checkpoint_from_row(row._mapping)
+
+
+def checkpoint_from_row(row: Any) -> Checkpoint:
+    """Return the checkpoint of a ``ledger_checkpoints`` row (a mapping of its columns).
+
+    Raises:
+        LedgerError: for a malformed root hash or timestamp (naming the checkpoint).
+    """
     number = int(row["number"])
     try:
         root = bytes.fromhex(row["root_hash"])

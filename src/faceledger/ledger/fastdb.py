@@ -86,7 +86,7 @@ def verify_rows(
     try:
         snapshot = export.read_state(conn)
         cps = [
-            export._checkpoint(row._mapping)
+            export.checkpoint_from_row(row._mapping)
             for row in conn.execute(select(checkpoints).order_by(checkpoints.c.number))
         ]
         available = int(conn.execute(select(func.count()).select_from(entries)).scalar_one())

@@ -123,13 +123,11 @@ def _head(
 
 def _cut_head(line: str) -> _Head:
     """The head read by cutting the line at its quotes (right when no field holds a quote)."""
-    cut = line.split('"', 22)
+    cut = line.split('"', 30)  # enough for the longest head, version 3's with private fields
     if cut[5] != "actor":  # version 3 public: action, actor_ref, leaf_hash, object_ref, ...
-        cut = line.split('"', 26)
         action, aref, lh, oref, ot, priv = cut[3:24:4]
         return _head(30, action, (escape(action), "", "", escape(ot)), lh, aref, oref, priv)
     if cut[9] == "actor_ref":
-        cut = line.split('"', 30)
         action, actor, aref, lh, object_id, oref, ot = cut[3:28:4]
         escaped = (escape(action), escape(actor), escape(object_id), escape(ot))
         return _head(3, action, escaped, lh, aref, oref)

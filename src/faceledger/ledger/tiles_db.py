@@ -14,7 +14,6 @@ Uses SQLAlchemy Core only (through :mod:`faceledger.ledger.tables`), like the ve
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import itertools
 import os
@@ -29,18 +28,18 @@ from sqlalchemy import Connection, create_engine, make_url, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from faceledger.errors import LedgerError, NotFound, VerificationFailed
-from faceledger.ledger.checkpoint import Checkpoint
-from faceledger.ledger.export import iter_records, read_state
-from faceledger.ledger.merkle import HASH_SIZE, leaf_hash
 from faceledger.ledger.canonical import parse_json
+from faceledger.ledger.checkpoint import Checkpoint
+from faceledger.ledger.export import iter_records, latest_signed_checkpoint
+from faceledger.ledger.merkle import HASH_SIZE, leaf_hash
 from faceledger.ledger.note import (
     NoteSignature,
     checkpoint_note,
     parse_checkpoint_note,
 )
-from faceledger.ledger.rotation import KEY_ROTATE_ACTION, verify_rotation
 from faceledger.ledger.records import EntryRecord
-from faceledger.ledger.tables import checkpoints, entries, nodes
+from faceledger.ledger.rotation import KEY_ROTATE_ACTION, verify_rotation
+from faceledger.ledger.tables import entries, nodes
 from faceledger.ledger.tiles import TILE_WIDTH, Tile, encode_bundle, tiles_for_size
 from faceledger.ledger.tiles_verify import CHECKPOINT_PATH
 
@@ -77,21 +76,6 @@ class TilesExport:
             f"{self.root_hash}) in {self.directory}: {self.written} files written, "
             f"{self.unchanged} unchanged."
         )
-
-
-def latest_signed_checkpoint(conn: Connection) -> Checkpoint | None:
-    """Return the newest checkpoint the state row counts, or None if none was signed yet.
-
-    Raises:
-        LedgerError: if the state row is missing or the checkpoint row is malformed.
-    """
-    count = read_state(conn).checkpoint_count
-    if count == 0:
-        return None
-    row = conn.execute(select(checkpoints).where(checkpoints.c.number == count - 1)).one_or_none()
-    if row is None:
-        raise LedgerError(f"Checkpoint {count - 1} is missing from the ledger.")
-    return _checkpoint(row._mapping)
 
 
 def read_checkpoint_note(conn: Connection, log_key: Ed25519PublicKey) -> tuple[Checkpoint, str]:
@@ -328,28 +312,6 @@ def _cosignatures(conn: Connection, number: int) -> Sequence[NoteSignature]:
     if reader is None:
         return ()
     return tuple(reader(conn, number))
-
-
-def _checkpoint(row: Any) -> Checkpoint:
-    number = int(row["number"])
-    try:
-        root = bytes.fromhex(row["root_hash"])
-        stamp = row["ts"]
-        if isinstance(stamp, str):
-            stamp = dt.datetime.fromisoformat(stamp)
-        if not isinstance(stamp, dt.datetime):
-            raise ValueError(stamp)
-    except (TypeError, ValueError):
-        raise LedgerError(f"Checkpoint {number} is malformed.") from None
-    stamp = stamp.replace(tzinfo=dt.UTC) if stamp.tzinfo is None else stamp.astimezone(dt.UTC)
-    return Checkpoint(
-        number=number,
-        log_id=str(row["log_id"]),
-        tree_size=int(row["tree_size"]),
-        root_hash=root,
-        timestamp=stamp,
-        signature=bytes(row["signature"]),
-    )
 
 
 def _check_existing_checkpoint(

@@ -43,12 +43,12 @@ from faceledger.ledger.cosignature import (
     verify_cosignature,
 )
 from faceledger.ledger.cosignature_store import (
-    latest_checkpoint,
     latest_cosigned_size,
     matching_checkpoint,
     store_cosignature,
     witnessed_note,
 )
+from faceledger.ledger.export import latest_signed_checkpoint
 from faceledger.ledger.note import NoteSignature, checkpoint_note, parse_checkpoint_note
 from faceledger.service.access import Access
 from faceledger.service.context import ServiceContext
@@ -169,7 +169,7 @@ class WitnessUseCases:
         urls, keys = self.urls(), self.keys()
         with self._ctx.db.read() as session:
             conn = session.connection()
-            cp = latest_checkpoint(conn)
+            cp = latest_signed_checkpoint(conn)
             if cp is None:
                 return CollectReport(None, None, ())
             log_key = self._log_key(cp)
@@ -284,7 +284,7 @@ class WitnessUseCases:
         """
         with self._ctx.db.read() as session:
             conn = session.connection()
-            cp = latest_checkpoint(conn)
+            cp = latest_signed_checkpoint(conn)
             if cp is None:
                 raise NotFound("No checkpoint has been signed yet.")
             text = witnessed_note(conn, self._log_key(cp), cp)

@@ -16,12 +16,12 @@ from faceledger.ledger.cosignature import WitnessKey, sign_cosignature
 from faceledger.ledger.cosignature_store import (
     check_database_quorum,
     cosignatures_for,
-    latest_checkpoint,
     latest_cosigned_size,
     matching_checkpoint,
     store_cosignature,
     witnessed_note,
 )
+from faceledger.ledger.export import latest_signed_checkpoint
 from faceledger.ledger.note import parse_checkpoint_note
 from tests.unit.ledger.conftest import AppendMany
 
@@ -48,7 +48,7 @@ def test_stored_cosignatures_come_back_in_the_note(
 ) -> None:
     append_many(3, checkpoint=True)
     with db.read() as session:
-        cp = latest_checkpoint(session.connection())
+        cp = latest_signed_checkpoint(session.connection())
     assert cp is not None and cp.tree_size == 3
     assert _cosign(db, cp.number, cp.body(), [1, 0]) == [True, True]
     assert _cosign(db, cp.number, cp.body(), [0]) == [False]  # never stored twice
@@ -75,7 +75,7 @@ def test_quorum_straight_from_the_database_file(
     assert caught.value.details["reason"] == "no_checkpoint"
     append_many(2, checkpoint=True)
     with db.read() as session:
-        cp = latest_checkpoint(session.connection())
+        cp = latest_signed_checkpoint(session.connection())
     assert cp is not None
     _cosign(db, cp.number, cp.body(), [0, 2])
     assert check_database_quorum(db_url, public_key, WITNESSES, 2, now=STAMP) == [
