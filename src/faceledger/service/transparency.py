@@ -112,6 +112,7 @@ class TransparencyUseCases:
                 RequestRow.described_sex,
                 RequestRow.described_race,
                 RequestRow.sealed_at,
+                RequestRow.purged_at,
                 SearchRun.id.label("run_id"),
                 SearchRun.finished_at,
                 SearchRun.ledger_seq,
@@ -155,8 +156,9 @@ class TransparencyUseCases:
                 late = r.filing_deadline is not None and r.filed_at > r.filing_deadline
                 filed = "late" if late else "on_time"
             candidates = listed.get(r.run_id, 0) if r.run_id is not None else 0
-            if r.run_id is not None and not candidates and r.sealed_at is not None:
-                candidates = self._sealed_count(session, r.ledger_seq)
+            gone = r.sealed_at is not None or r.purged_at is not None
+            if r.run_id is not None and not candidates and gone:
+                candidates = self._listed_count(session, r.ledger_seq)
             found.append(
                 RequestFacts(
                     request_id=str(r.id),
@@ -178,9 +180,10 @@ class TransparencyUseCases:
             )
         return found
 
-    def _sealed_count(self, session: Session, seq: int) -> int:
-        """The length of a candidate list whose rows are gone (a sealed request deletes them,
-        R4): the search's ledger entry still says it."""
+    def _listed_count(self, session: Session, seq: int) -> int:
+        """The length of a candidate list whose rows are gone (sealing, R4, and the results
+        purge, R13, delete them): the search's ledger entry still says it, in its public
+        fields even once its payload is redacted."""
         if seq < 0:
             return 0
         entry = self._ctx.ledger.entry(session, seq)

@@ -36,6 +36,7 @@ from faceledger.governance.retention import PROBE_ITEMS, RESULT_ITEMS, PurgeKind
 from faceledger.ledger import load_public_key, verify_database, verify_export
 from faceledger.ledger.envelope import format_ts
 from faceledger.ledger.models import EntryRow
+from faceledger.reports.transparency.facts import Period
 from faceledger.service.retention import RetentionRun
 from tests.conftest import GALLERY, make_settings
 from tests.e2e.conftest import PASSWORD
@@ -295,6 +296,14 @@ def test_purges_on_a_moved_clock_then_redaction_and_the_ledger_still_verifies(
     # The payload hashes and leaf hashes stay with the redacted entries.
     assert {e.seq: (e.payload_sha256, e.leaf_hash) for e in stored if e.seq in hashes} == hashes
     sizes.append(assert_verifies(governed))
+
+    # The transparency report still counts the purged list: the search entry's public fields.
+    with service.context.db.read() as session:
+        facts = service.transparency._request_facts(
+            session, Period(dt.date(2000, 1, 1), dt.date(2999, 12, 31))
+        )
+    [purged_facts] = [f for f in facts if f.request_id == str(released)]
+    assert purged_facts.candidates == listed
 
     # 5. Idempotent: another run changes nothing; the ledger only ever grew.
     counts = governed.counts()
