@@ -12,10 +12,15 @@ export (written by the real exporter) are cached in ``--dir`` for the next run. 
   (c) ``verify_database`` of the SQLite file;
 
 and gives each as seconds (wall clock and this process's CPU time; other processes on the
-machine slow the first) and as a ratio to the baseline's CPU time.
+machine slow the first) and as a ratio to the baseline's CPU time; ``--repeat`` rounds keep the
+best of each. ``--reference`` also times the verifier as it was before its fast path (the
+reference checks on record objects), ``--paths`` counts the entries each path checked,
+``--kind plain`` takes the entries of ``bench_ledger.py`` instead (version 1, no public fields:
+the ledger issue 3 measured its 52.6 s on).
 
-    .venv/bin/python benchmarks/bench_verify.py [--entries 1000000] [--dir DIR] [--repeat 1]
-        [--paths/--no-paths] [--reference] [--profile export|database] [--json FILE]
+    .venv/bin/python benchmarks/bench_verify.py [--entries 1000000] [--kind mixed|plain]
+        [--dir DIR] [--repeat 1] [--paths/--no-paths] [--reference]
+        [--profile export|database] [--json FILE]
 """
 
 from __future__ import annotations
@@ -89,6 +94,26 @@ def payload(i: int) -> dict[str, Any]:
     }
 
 
+def plain_payload(i: int) -> dict[str, Any]:
+    """The payload of ``bench_ledger.py`` (issue 3's figure of 52.6 s): about 400 bytes."""
+    digest = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
+    return {
+        "probe_sha256": digest,
+        "galleries": ["booking-photos"],
+        "threshold_micro": 420000,
+        "top_k": 3,
+        "faces": [
+            {
+                "index": 0,
+                "candidates": [
+                    {"subject": f"S{(i * 7 + r) % 100000:06d}", "distance_micro": 300000 + r}
+                    for r in range(3)
+                ],
+            }
+        ],
+    }
+
+
 def entry_fields(i: int) -> dict[str, Any]:
     return {
         "actor": f"examiner:{i % 17}",
@@ -99,11 +124,11 @@ def entry_fields(i: int) -> dict[str, Any]:
     }
 
 
-def build(directory: Path, n: int) -> tuple[Path, Path, Ed25519PublicKey]:
+def build(directory: Path, n: int, kind: str) -> tuple[Path, Path, Ed25519PublicKey]:
     """Write (or reuse) the ledger database and its export; return their paths and the key."""
     db_path, export_path = directory / "ledger.db", directory / "export.jsonl"
     key_path, manifest = directory / "signing_key.pem", directory / "manifest.json"
-    wanted = {"format": BUILD_FORMAT, "entries": n}
+    wanted = {"format": BUILD_FORMAT, "entries": n, "kind": kind}
     if manifest.is_file() and json.loads(manifest.read_text()) == wanted:
         key = serialization.load_pem_private_key(key_path.read_bytes(), None)
         assert isinstance(key, Ed25519PrivateKey)
@@ -123,7 +148,7 @@ def build(directory: Path, n: int) -> tuple[Path, Path, Ed25519PublicKey]:
     database.upgrade()
     database.dispose()
     started = time.perf_counter()
-    _write_rows(db_path, n, key)
+    _write_rows(db_path, n, key, kind)
     print(f"  wrote {n:,} rows in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     engine = create_engine(f"sqlite:///{db_path}")
@@ -135,7 +160,7 @@ def build(directory: Path, n: int) -> tuple[Path, Path, Ed25519PublicKey]:
     return db_path, export_path, key.public_key()
 
 
-def _write_rows(db_path: Path, n: int, key: Ed25519PrivateKey) -> None:
+def _write_rows(db_path: Path, n: int, key: Ed25519PrivateKey, kind: str) -> None:
     pseudonym_key = os.urandom(32)
     tree = CompactRange()
     rng = random.Random(11)
@@ -147,7 +172,7 @@ def _write_rows(db_path: Path, n: int, key: Ed25519PrivateKey) -> None:
         checkpoints: list[tuple[Any, ...]] = []
         for i in range(n):
             ts = _BASE_TS + dt.timedelta(milliseconds=37 * i)
-            row, envelope = _row(i, ts, pseudonym_key, v3=i >= n // 2)
+            row, envelope = _row(i, ts, pseudonym_key, kind, v3=kind == "mixed" and i >= n // 2)
             if i in sample:
                 _check_sample(row, envelope)
             leaf = hashlib.sha256(envelope).digest()
@@ -180,10 +205,19 @@ def _write_rows(db_path: Path, n: int, key: Ed25519PrivateKey) -> None:
         )
 
 
-def _row(i: int, ts: dt.datetime, pseudonym_key: bytes, v3: bool) -> tuple[tuple[Any, ...], bytes]:
-    """Return a row (without its leaf hash) and the NUL-prefixed envelope it hashes."""
+def _row(
+    i: int, ts: dt.datetime, pseudonym_key: bytes, kind: str, v3: bool
+) -> tuple[tuple[Any, ...], bytes]:
+    """Return a row (without its leaf hash) and the NUL-prefixed envelope it hashes.
+
+    ``kind`` "mixed" gives this module's entries; "plain" those of bench_ledger.py (version 1,
+    no public fields).
+    """
     fields = entry_fields(i)
-    text = encode_sorted(payload(i))  # ASCII, small integers: canonical JSON
+    if kind == "plain":
+        fields["object_type"], fields["object_id"] = "probe", f"case-{i // 10}"
+        fields["public"] = None
+    text = encode_sorted(plain_payload(i) if kind == "plain" else payload(i))  # canonical
     psha = hashlib.sha256(text.encode()).hexdigest()
     public = None if fields["public"] is None else encode_sorted(fields["public"])
     ts_text = format_ts(ts)
@@ -330,6 +364,13 @@ def profile(which: str, db_path: Path, export_path: Path, key: Ed25519PublicKey)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument(
+        "--kind",
+        choices=["mixed", "plain"],
+        default="mixed",
+        help="mixed: this benchmark's entries (versions 1-3, public fields); plain: those of "
+        "bench_ledger.py (version 1), to compare with issue 3's figure",
+    )
     parser.add_argument("--dir", type=Path, default=None, help="cache directory (default: temp)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of timings; best kept")
     parser.add_argument("--paths", action=argparse.BooleanOptionalAction, default=True)
@@ -342,9 +383,12 @@ def main() -> None:
         directory = args.dir or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
         n = args.entries
-        print(f"faceledger verification benchmark: {n:,} entries, a checkpoint every 1,000")
+        print(
+            f"faceledger verification benchmark: {n:,} {args.kind} entries, a checkpoint every "
+            "1,000"
+        )
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {_load()}")
-        db_path, export_path, key = build(directory, n)
+        db_path, export_path, key = build(directory, n, args.kind)
         url = f"sqlite:///{db_path}"
 
         def export() -> Any:
@@ -398,6 +442,7 @@ def main() -> None:
                 json.dumps(
                     {
                         "entries": n,
+                        "kind": args.kind,
                         "checkpoints": from_db.checkpoints,
                         "bytes_hashed": hashed,
                         "seconds": {k: {"wall": w, "cpu": c} for k, (w, c) in timings.items()},

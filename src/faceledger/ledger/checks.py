@@ -46,9 +46,11 @@ at the first checkpoint that reaches its size, or at the end.
 
 (:mod:`faceledger.ledger.verify` adds F3 for databases.)
 
-:mod:`faceledger.ledger.fastverify` makes the same checks without a record object per entry;
-it takes E1-E3 and E5 itself, hands its leaves over in runs (:meth:`LogChecker.add_leaves`) and
-gives this class any entry it cannot decide on, and every checkpoint.
+The fast path (:mod:`faceledger.ledger.fastverify`, reading export lines in
+:mod:`~faceledger.ledger.fastlines` and database rows in :mod:`~faceledger.ledger.fastdb`) makes
+the same checks without a record object per entry: it takes E1-E3 itself, hands its leaves over
+in runs (:meth:`LogChecker.add_leaves`), runs E5 through :attr:`LogChecker.reveals`, and gives
+this class every entry it cannot decide on, every rotation and every checkpoint.
 
 Because (C5) rebuilds every root from the same leaves, consecutive checkpoints are consistent by
 construction; (C7) also checks the proofs the log hands out. The first failure raises
@@ -147,6 +149,11 @@ class LogChecker:
         self._redacted_end = seq + 1
 
     def entry(self, rec: EntryRecord) -> None:
+        """Check the next entry (E1-E6, module doc).
+
+        Raises:
+            VerificationFailed: at its first failing check.
+        """
         seq, expected_seq = rec.seq, self.tree.size
         # (E1) contiguous numbering
         if seq > expected_seq:
@@ -224,6 +231,11 @@ class LogChecker:
             self._rotation(rec)
 
     def checkpoint(self, rec: CheckpointRecord) -> None:
+        """Check a checkpoint, given after the entries it covers (C1-C7, module doc).
+
+        Raises:
+            VerificationFailed: at its first failing check.
+        """
         cp, previous, size = rec.checkpoint, self.previous, self.tree.size
         where = {"checkpoint": cp.number}
         # (C1) numbering
@@ -327,6 +339,12 @@ class LogChecker:
         self.checkpoints += 1
 
     def finish(self, header: ExportHeader) -> VerifyReport:
+        """Make the final checks (F1-F2) against what ``header`` declares; return the report.
+
+        Raises:
+            VerificationFailed: for a count that differs, a rollback, a rotation no checkpoint
+                names the log for, or a trusted checkpoint not signed by the key in force.
+        """
         size = self.tree.size
         # (F1) declared counts
         if header.tree_size != size:

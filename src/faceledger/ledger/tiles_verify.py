@@ -46,8 +46,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from faceledger.errors import LedgerError, VerificationFailed
 from faceledger.ledger.canonical import canonical_json, parse_json
-from faceledger.ledger.merkle import HASH_SIZE, leaf_hash
 from faceledger.ledger.keys import key_id
+from faceledger.ledger.merkle import HASH_SIZE, leaf_hash
 from faceledger.ledger.note import (
     MAX_NOTE_BYTES,
     CheckpointNote,

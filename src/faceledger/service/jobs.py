@@ -115,6 +115,4 @@ class DueJobs:
         except Exception as exc:
             log.exception("due jobs: checkpoint or witnesses failed")
             errors.append(f"checkpoint and witnesses: {exc}")
-        return DueRun(
-            emergencies, misuse, alerts, retention, checkpoint, witnessed, tuple(errors)
-        )
+        return DueRun(emergencies, misuse, alerts, retention, checkpoint, witnessed, tuple(errors))
