@@ -50,21 +50,7 @@ PAGE = 10_000
 _IN_CHUNK = 500  # well under every backend's limit of bound parameters
 _KNOWN_MAX = 4096  # public texts remembered as checked
 # The exporter's row reader takes these names (its columns and the payload).
-_COLUMNS = (
-    "seq",
-    "ts",
-    "actor",
-    "action",
-    "object_type",
-    "object_id",
-    "payload_sha256",
-    "leaf_hash",
-    "public",
-    "salt",
-    "actor_ref",
-    "object_ref",
-    "payload",
-)
+_COLUMNS = (*export._ENTRY_COLUMNS, "payload")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM ledger_entries WHERE seq >= %d ORDER BY seq LIMIT %d"
 # How SQLite keeps a naive UTC datetime; other forms take the exporter's reader. A year below
 # 1000 too: format_ts would not pad it.
