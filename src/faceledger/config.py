@@ -97,6 +97,29 @@ class Settings:
     enroll_workers: int = _setting(
         0, "Processes used for bulk enrolment; 0 means one per CPU core.", min=0
     )
+    dask_scheduler: str = _setting(
+        "",
+        "Bulk enrolment on a Dask cluster: the scheduler address (tcp://host:8786); empty means "
+        "a LocalCluster on this machine for large jobs (`faceledger enroll --cluster` overrides).",
+    )
+    index_backend: str = _setting(
+        "auto",
+        "Vector index of each gallery: 'flat' (exact FAISS), 'hnsw' or 'ivf' (approximate FAISS "
+        "with exact re-ranking), 'milvus' (Milvus Lite file or cluster at milvus_uri), or 'auto' "
+        "(flat below index_approximate_from templates, ivf from there).",
+        choices=("auto", "flat", "hnsw", "ivf", "milvus"),
+    )
+    index_approximate_from: int = _setting(
+        1_000_000,
+        "index_backend 'auto': galleries with at least this many templates get the approximate "
+        "(ivf) index; smaller ones are searched exactly.",
+        min=1,
+    )
+    milvus_uri: str = _setting(
+        "",
+        "index_backend 'milvus': a Milvus Lite file path (ending in .db) or a cluster URI "
+        "(http://host:19530); empty means the Milvus Lite file index/milvus.db in data_dir.",
+    )
     policy_profile: str = _setting(
         "massachusetts",
         "Policy profile made active at init (massachusetts, washington, maryland, eu-ai-act, "

@@ -155,6 +155,9 @@ class SearchRun(Base):
     # Each gallery's operating threshold and where it came from (R12; see
     # faceledger.gallery.thresholds.OperatingThreshold.to_record).
     thresholds: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Which vector index answered for each gallery and whether it was approximate (R12):
+    # [{"gallery", "backend", "approximate", ...}]; empty for runs before migration 0013.
+    indexes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     max_candidates: Mapped[int] = mapped_column(Integer)
     faces: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # The searched face's embedding (float32 bytes, the galleries' model), kept with the
