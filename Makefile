@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(CURDIR)/.faceledger-data
 
-.PHONY: run demo test lint typecheck unit browser pdf-deps bench clean
+.PHONY: run demo test lint typecheck unit unit-sqlite unit-postgresql postgres browser pdf-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ browser:
 pdf-deps:
 	{ ldconfig -p | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -qi dejavu; } || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fontconfig; }
 
+# Debian's PostgreSQL server binaries for the tests on PostgreSQL. The tests start their own
+# throwaway cluster (tests/postgres.py: initdb in a temporary directory, a free port) and stop it.
+postgres:
+	{ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && id postgres >/dev/null 2>&1; } || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -36,10 +41,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+# The suite on each database backend (STYLE 8): SQLite files and a throwaway PostgreSQL
+# cluster, the two runs side by side (one per core), each printed when it ends.
+unit: $(STAMP) postgres
+	$(MAKE) --no-print-directory -j2 --output-sync=target unit-sqlite unit-postgresql
 
-test: browser pdf-deps lint typecheck unit
+unit-sqlite: $(STAMP)
+	$(BIN)/python -m pytest tests --db sqlite --basetemp="$${TMPDIR:-/tmp}/faceledger-pytest-sqlite"
+
+unit-postgresql: $(STAMP) postgres
+	$(BIN)/python -m pytest tests --db postgresql --basetemp="$${TMPDIR:-/tmp}/faceledger-pytest-postgresql"
+
+test: browser pdf-deps postgres lint typecheck unit
 
 BASELINE := .venv-baseline/bin/python
 $(BASELINE):

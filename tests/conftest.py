@@ -10,6 +10,7 @@ import pytest
 from faceledger.config import Settings, load_settings
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.governance.accounts import LocalOperator
+from tests import backends
 
 if TYPE_CHECKING:
     from faceledger import FaceLedger
@@ -29,8 +30,45 @@ def faces_dir() -> Path:
     return folder
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--db sqlite|postgresql``: the database backend of this run (tests/backends.py)."""
+    parser.addoption(
+        "--db",
+        choices=(backends.SQLITE, backends.POSTGRESQL),
+        default=backends.SQLITE,
+        help="Database backend the storage tests run on (postgresql starts a throwaway cluster).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Choose the database backend of the run."""
+    backends.configure(config.getoption("--db"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``sqlite_only`` tests on PostgreSQL, with their reason."""
+    if not backends.on_postgresql():
+        return
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "SQLite-specific"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the PostgreSQL cluster, if the run started one."""
+    backends.shutdown()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Name the database backend at the top of the run."""
+    return f"faceledger database backend: {backends.backend()}"
+
+
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    """Settings for a data directory, ignoring the caller's environment."""
+    """Settings for a data directory, ignoring the caller's environment (its database: the
+    SQLite file in it, or on --db postgresql its own database, tests/backends.py)."""
     return load_settings({"data_dir": data_dir, **overrides}, environ={})
 
 

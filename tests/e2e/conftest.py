@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from faceledger import FaceLedger
 from faceledger.governance.accounts import UserInfo
 from faceledger.ledger import load_public_key, verify_database
 from faceledger.ledger.verify import VerifyReport
+from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 
 PASSWORD = "correct horse battery staple"
@@ -55,7 +55,7 @@ class Unit:
 @pytest.fixture
 def unit(enrolled_template: Path, faces_dir: Path, tmp_path: Path) -> Iterator[Unit]:
     data_dir = tmp_path / "data"
-    shutil.copytree(enrolled_template, data_dir)
+    copy_data_dir(enrolled_template, data_dir)
     service = FastFaceLedger(make_settings(data_dir))
     admin, _ = service.accounts.bootstrap_admin(
         "admin",

@@ -10,7 +10,6 @@ import datetime as dt
 import email
 import email.policy
 import json
-import shutil
 import socket
 import ssl
 import threading
@@ -43,6 +42,7 @@ from faceledger.errors import PermissionDenied, VerificationFailed
 from faceledger.governance.accounts import LocalOperator
 from faceledger.scheduler import SCHEDULER
 from faceledger.service.ledger_actions import LedgerAction
+from tests.backends import copy_data_dir
 from tests.conftest import ACTOR, make_settings
 from tests.fakes import fake_pipeline
 from tests.integration.conftest import free_port
@@ -240,7 +240,7 @@ def service_factory(blank_data_dir: Path, tmp_path: Path) -> Iterator[Callable[.
 
     def make(**settings: Any) -> FaceLedger:
         data_dir = tmp_path / f"data{len(opened)}"
-        shutil.copytree(blank_data_dir, data_dir)
+        copy_data_dir(blank_data_dir, data_dir)
         opened.append(FaceLedger(make_settings(data_dir, **settings), pipeline=fake_pipeline()))
         return opened[-1]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from faceledger.service import local_operator
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.witness import WitnessDir, cosign_from_unit
 from faceledger.witness.client import post_add_checkpoint
+from tests.backends import copy_data_dir
 from tests.conftest import ACTOR, make_settings
 from tests.integration.api.conftest import serving
 
@@ -221,7 +221,7 @@ def test_witnesses_cosign_refuse_a_split_view_and_pull(
 
     # -- a split view: a copy of the unit, same key, different entries, same size -----------
     fork_dir = tmp_path / "fork"
-    shutil.copytree(unit_dir, fork_dir)
+    copy_data_dir(unit_dir, fork_dir)
     service = _open(unit_dir, [w1, w2], [w1, w2, w3, w4])
     try:
         size = _grow_and_sign(service, 2, "original")

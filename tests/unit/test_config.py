@@ -10,6 +10,7 @@ from faceledger.config import Settings, describe_settings, load_settings
 from faceledger.errors import ConfigError
 
 
+@pytest.mark.sqlite_only("the default database is the SQLite file in data_dir")
 def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
     settings = load_settings({"data_dir": tmp_path}, environ={})
     assert settings.detector == "hog"

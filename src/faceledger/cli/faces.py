@@ -19,6 +19,7 @@ from faceledger.cli.common import (
 from faceledger.errors import InvalidInput
 from faceledger.gallery.sources import from_folder_tree, from_manifest
 from faceledger.governance.accounts import LocalOperator
+from faceledger.service.galleries import ENROL_BATCH
 
 if TYPE_CHECKING:
     from faceledger.service import FaceLedger
@@ -41,16 +42,37 @@ def enroll(
     ctx: typer.Context,
     source: Path = path_argument("A folder with one sub-folder per subject, or a CSV manifest."),
     gallery: str = typer.Option(..., "--gallery", "-g", help="Gallery to enrol into."),
+    cluster: str | None = typer.Option(
+        None,
+        "--cluster",
+        metavar="ADDRESS",
+        help="Dask scheduler to analyse the photos on (tcp://host:8786); overrides the "
+        "dask_scheduler setting. Without one, large jobs use a LocalCluster on this machine.",
+    ),
+    batch: int = typer.Option(
+        ENROL_BATCH, "--batch", min=1, help="Photos written per database transaction."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Enrol photos into a gallery (idempotent: already enrolled photos are skipped)."""
+    """Enrol photos into a gallery (idempotent: already enrolled photos are skipped unread)."""
 
     def body(service: FaceLedger) -> int:
         items = from_manifest(source) if source.is_file() else from_folder_tree(source)
-        with progress_bar("enrolling", disable=as_json) as progress:
-            task = progress.add_task("enrol", total=len(items))
+        # One row per phase, each labelled with its task's description.
+        with progress_bar("{task.description}", disable=as_json) as progress:
+            tasks = {
+                "hashing": progress.add_task("hashing", total=len(items)),
+                "analysing": progress.add_task("analysing", total=None),
+            }
             summary = service.galleries.enroll(
-                local_actor(), gallery, items, progress=lambda _: progress.advance(task)
+                local_actor(),
+                gallery,
+                items,
+                progress=lambda phase, done, total: progress.update(
+                    tasks[phase], completed=done, total=total
+                ),
+                scheduler=cluster,
+                batch_size=batch,
             )
         if as_json:
             print_json(summary.to_dict())
@@ -60,9 +82,11 @@ def enroll(
         table.add_row("enrolled", str(summary.enrolled))
         table.add_row("new subjects", str(summary.new_subjects))
         table.add_row("duplicates skipped", str(summary.duplicates_skipped))
+        table.add_row("  of which known before analysis", str(summary.known_before_analysis))
         table.add_row("no face", str(len(summary.no_face)))
         table.add_row("multiple faces", str(len(summary.multiple_faces)))
         table.add_row("rejected", str(len(summary.rejected)))
+        table.add_row("analysed on", summary.analysed_on)
         console.print(table)
         for path in summary.no_face:
             console.print(f"  no face: {path}", highlight=False)
@@ -176,10 +200,20 @@ def gallery_delete(
 
 @gallery_app.command("reindex")
 def gallery_reindex(ctx: typer.Context, name: str = typer.Argument(..., help="Gallery.")) -> None:
-    """Rebuild a gallery's vector index from the database."""
+    """Rebuild a gallery's vector index from the database, with a progress bar; searches
+    keep the current index until the new one is ready."""
 
     def body(service: FaceLedger) -> int:
-        console.print(f"{name}: {service.galleries.reindex(local_actor(), name)} vectors indexed")
+        with progress_bar("{task.description}") as progress:
+            task = progress.add_task(f"{name}: loading", total=None)
+            result = service.galleries.reindex(
+                local_actor(),
+                name,
+                progress=lambda p: progress.update(
+                    task, description=f"{name}: {p.state}", completed=p.done, total=p.total or None
+                ),
+            )
+        console.print(f"{name}: {result.done} vectors indexed ({result.backend})")
         return 0
 
     run(ctx, body)

@@ -1,28 +1,45 @@
-"""Running the face pipeline over many photos, on every core.
+"""What the pipeline finds in many photo files, and which files it need not look at.
 
-Work crosses process boundaries as plain data (:class:`PhotoAnalysis`), so the pool can be a
-local process pool today and a Dask cluster later without changing the callers.
+Work crosses process boundaries as plain data (:class:`PhotoAnalysis`), so it runs unchanged in
+this process, on a process pool or on a Dask cluster (:mod:`faceledger.gallery.executors`).
+Before any analysis a file is known by its SHA-256 (:func:`hash_photos`): the same digest of
+the same bytes that :func:`~faceledger.biometrics.image.read_image_file` records, so a photo
+already enrolled is skipped without being decoded.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 from faceledger.biometrics.image import read_image_file
 from faceledger.biometrics.pipeline import Face, FacePipeline
 from faceledger.config import Settings
 from faceledger.errors import FaceLedgerError
 
-# Below this many photos the cost of starting worker processes outweighs the gain.
-MIN_PHOTOS_FOR_POOL = 8
+# map_photos moved to executors.py with every other choice of where jobs run; kept importable
+# from here for the evaluation's embedding.
+from faceledger.gallery.executors import PhotoRunner, map_photos
 
-_R = TypeVar("_R")
+__all__ = [
+    "HASH_CHUNK",
+    "PhotoAnalysis",
+    "analyse_photo",
+    "analyse_photos",
+    "hash_photos",
+    "map_photos",
+    "photo_sha256",
+]
+
+# Files hashed (and then looked up) together: one database query per chunk.
+HASH_CHUNK = 500
+# Reading and hashing wait on the disk and release the GIL: a few threads keep it busy.
+_HASH_THREADS = 4
+_READ_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -37,50 +54,6 @@ class PhotoAnalysis:
     faces: tuple[Face, ...] = ()
     error_code: str | None = None
     error_message: str | None = None
-
-
-PhotoJob = Callable[[Path, FacePipeline, Settings], "_R"]
-"""Work on one photo with the caller's pipeline: a module-level function (or a partial of
-one), so it can be sent to a worker process."""
-
-_worker: tuple[PhotoJob[Any], FacePipeline, Settings] | None = None
-
-
-def _init_worker(job: PhotoJob[Any], pipeline: FacePipeline, settings: Settings) -> None:
-    global _worker
-    _worker = (job, pipeline, settings)  # the caller's own pipeline: its models load lazily here
-
-
-def _in_worker(path: Path) -> Any:
-    assert _worker is not None
-    job, pipeline, settings = _worker
-    return job(path, pipeline, settings)
-
-
-def map_photos(
-    job: PhotoJob[_R],
-    paths: Sequence[Path],
-    settings: Settings,
-    pipeline: FacePipeline,
-    workers: int | None = None,
-) -> Iterator[_R]:
-    """Yield ``job(path, pipeline, settings)`` for each path, in input order, on a pool of
-    worker processes (each holding ``pipeline``) when there are enough photos to pay for one.
-    ``workers`` defaults to :func:`worker_count`."""
-    count = workers if workers is not None else worker_count(settings, len(paths))
-    if count <= 1 or len(paths) < MIN_PHOTOS_FOR_POOL:
-        for path in paths:
-            yield job(path, pipeline, settings)
-        return
-    # 'spawn' because FAISS and OpenMP threads in this process make fork unsafe.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=count,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(job, pipeline, settings),
-    ) as pool:
-        yield from pool.map(_in_worker, paths, chunksize=4)
 
 
 def analyse_photo(path: Path, pipeline: FacePipeline, settings: Settings) -> PhotoAnalysis:
@@ -100,20 +73,45 @@ def analyse_photo(path: Path, pipeline: FacePipeline, settings: Settings) -> Pho
     )
 
 
-def worker_count(settings: Settings, jobs: int) -> int:
-    """Return how many processes to use for ``jobs`` photos."""
-    wanted = settings.enroll_workers or os.cpu_count() or 1
-    return max(1, min(wanted, jobs))
-
-
 def analyse_photos(
     paths: Sequence[Path],
     settings: Settings,
     pipeline: FacePipeline,
     on_done: Callable[[PhotoAnalysis], None] | None = None,
+    runner: PhotoRunner | None = None,
 ) -> Iterator[PhotoAnalysis]:
-    """Yield one analysis per path, in input order, using a process pool for large batches."""
-    for result in map_photos(analyse_photo, paths, settings, pipeline):
+    """Yield one analysis per path: on ``runner`` in completion order (each result names its
+    path), or without one in input order on a process pool for large batches."""
+    results = (
+        runner.run(analyse_photo, paths, pipeline)
+        if runner is not None
+        else map_photos(analyse_photo, paths, settings, pipeline)
+    )
+    for result in results:
         if on_done:
             on_done(result)
         yield result
+
+
+def photo_sha256(path: Path, max_bytes: int | None = None) -> str | None:
+    """Return the SHA-256 (hex) of the file's bytes, or None if it cannot be read or is over
+    ``max_bytes``; the analysis then reports why, in its own words."""
+    try:
+        with path.open("rb") as file:
+            if max_bytes is not None and os.fstat(file.fileno()).st_size > max_bytes:
+                return None
+            digest = hashlib.sha256()
+            while block := file.read(_READ_BLOCK):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def hash_photos(paths: Sequence[Path], settings: Settings) -> Iterator[list[str | None]]:
+    """Yield the :func:`photo_sha256` of ``paths`` in input order, a chunk of
+    :data:`HASH_CHUNK` at a time."""
+    with ThreadPoolExecutor(_HASH_THREADS, thread_name_prefix="hash") as pool:
+        for start in range(0, len(paths), HASH_CHUNK):
+            chunk = paths[start : start + HASH_CHUNK]
+            yield list(pool.map(lambda p: photo_sha256(p, settings.max_image_bytes), chunk))

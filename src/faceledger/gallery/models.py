@@ -20,6 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from faceledger.db import Base, UTCDateTime, utcnow
 
+MODEL_VERSION_LENGTH = 300
+"""Longest model version string stored (the SFace one names its runtime and aligner)."""
+
 
 class Gallery(Base):
     """A named collection of enrolled subjects, e.g. ``booking-photos``."""
@@ -36,7 +39,9 @@ class Gallery(Base):
     # The embedding model every template of the gallery comes from (set by the first
     # enrolment; changed only by a re-embedding). A probe from another model is refused.
     model_name: Mapped[str | None] = mapped_column(String(100), nullable=True, default=None)
-    model_version: Mapped[str | None] = mapped_column(String(100), nullable=True, default=None)
+    model_version: Mapped[str | None] = mapped_column(
+        String(MODEL_VERSION_LENGTH), nullable=True, default=None
+    )
     model_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
     # The deployment gate's current activation (model, evaluation, operating point), if any.
     activation_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
@@ -118,7 +123,7 @@ class Template(Base):
     yaw_degrees: Mapped[float] = mapped_column(Float)
     brightness: Mapped[float] = mapped_column(Float)
     model_name: Mapped[str] = mapped_column(String(100))
-    model_version: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(MODEL_VERSION_LENGTH))
     model_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The aligned 150x150 face chip as JPEG, for reviewers' side-by-side view (a few KB).
@@ -139,7 +144,7 @@ class Evaluation(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     model_name: Mapped[str] = mapped_column(String(100))
-    model_version: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(MODEL_VERSION_LENGTH))
     model_sha256: Mapped[str] = mapped_column(String(64))
     dataset: Mapped[str] = mapped_column(String(200))
     dataset_fingerprint: Mapped[str] = mapped_column(String(64))
@@ -166,7 +171,7 @@ class Activation(Base):
     )
     evaluation_id: Mapped[int] = mapped_column(ForeignKey("evaluations.id"))
     model_name: Mapped[str] = mapped_column(String(100))
-    model_version: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(MODEL_VERSION_LENGTH))
     model_sha256: Mapped[str] = mapped_column(String(64))
     target_fpir: Mapped[float] = mapped_column(Float)
     gallery_size: Mapped[int] = mapped_column(Integer)  # templates when activated

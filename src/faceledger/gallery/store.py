@@ -7,12 +7,11 @@ each change lands together with its ledger entry or not at all.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +19,7 @@ from faceledger.biometrics.crops import jpeg
 from faceledger.biometrics.models import ModelInfo
 from faceledger.biometrics.pipeline import Face, normalise
 from faceledger.errors import Conflict, InvalidInput, ModelMismatch, NotFound
+from faceledger.gallery.index import VectorChunk
 from faceledger.gallery.models import Gallery, Photo, Subject, Template
 from faceledger.gallery.search import TemplateRef
 
@@ -244,19 +244,39 @@ def bump_generation(session: Session, gallery: Gallery) -> tuple[int, int]:
 
 
 def load_vectors(
-    session: Session, gallery_id: int, dimension: int
-) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
-    """Return every template id of a gallery and its unit descriptor, for rebuilding the index."""
-    rows = session.execute(
+    session: Session, gallery_id: int, dimension: int, chunk_rows: int = 65_536
+) -> Iterator[VectorChunk]:
+    """Yield every template id of a gallery and its unit descriptor, in id order, a chunk of
+    ``chunk_rows`` at a time, for rebuilding the index: one query, streamed (``yield_per``: a
+    server-side cursor on PostgreSQL), each chunk's descriptors turned into numpy at once from
+    their joined bytes. Each chunk carries the template count read first (for progress; another
+    transaction may change it meanwhile on PostgreSQL). Consume it while ``session`` is open.
+
+    Raises:
+        InvalidInput: if a stored descriptor is not ``dimension`` float32 values.
+    """
+    total = template_count(session, gallery_id)
+    result = session.execute(
         select(Template.id, Template.embedding)
         .where(Template.gallery_id == gallery_id)
         .order_by(Template.id)
-    ).all()
-    ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    vectors = np.zeros((len(rows), dimension), dtype=np.float32)
-    for i, row in enumerate(rows):
-        vectors[i] = np.frombuffer(row[1], dtype="<f4")
-    return ids, normalise(vectors) if len(rows) else vectors
+        .execution_options(yield_per=chunk_rows)
+    )
+    width = 4 * dimension
+    try:
+        for rows in result.partitions():
+            ids, blobs = zip(*rows, strict=True)
+            if set(map(len, blobs)) != {width}:
+                bad = next(i for i, b in zip(ids, blobs, strict=True) if len(b) != width)
+                raise InvalidInput(
+                    f"Template {bad} of gallery {gallery_id} does not hold a {dimension}-d "
+                    "float32 descriptor; re-embed the gallery.",
+                    template_id=bad,
+                )
+            vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(ids), dimension)
+            yield VectorChunk(np.array(ids, dtype=np.int64), normalise(vectors), total)
+    finally:
+        result.close()
 
 
 def template_refs(session: Session, template_ids: Iterable[int]) -> dict[int, TemplateRef]:

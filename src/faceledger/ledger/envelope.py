@@ -373,11 +373,12 @@ class EntryDraft:
         version 3: its pseudonyms are computed under the key and it gets a fresh salt.
 
         Raises:
-            LedgerError: for an empty or over-long text field, a payload that is not a
-                mapping, or public fields that are not a mapping with string keys or are over
-                :data:`PUBLIC_MAX_BYTES`; :class:`~faceledger.ledger.canonical.CanonicalJSONError`
-                (also a LedgerError) for a payload or public value canonical JSON cannot encode;
-                a pseudonym key that is not 32 bytes.
+            LedgerError: for an empty or over-long text field or one with a NUL, a payload
+                that is not a mapping, or public fields that are not a mapping with string
+                keys or are over :data:`PUBLIC_MAX_BYTES`;
+                :class:`~faceledger.ledger.canonical.CanonicalJSONError` (also a LedgerError)
+                for a payload or public value canonical JSON cannot encode; a pseudonym key
+                that is not 32 bytes.
         """
         fields = {
             "actor": actor,
@@ -388,6 +389,9 @@ class EntryDraft:
         for name, value in fields.items():
             if not isinstance(value, str) or not value:
                 raise LedgerError(f"Ledger field {name} must be a non-empty string.", field=name)
+            if "\x00" in value:
+                # Every backend alike: PostgreSQL text cannot hold NUL, SQLite would store it.
+                raise LedgerError(f"Ledger field {name} must not contain a NUL.", field=name)
             if len(value) > FIELD_LIMITS[name]:
                 raise LedgerError(
                     f"Ledger field {name} is longer than {FIELD_LIMITS[name]} characters.",

@@ -4,10 +4,9 @@ the password hasher, opened once for a data directory and handed to each use-cas
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from argon2 import PasswordHasher
 
@@ -16,7 +15,8 @@ from faceledger.config import Settings
 from faceledger.db import Database
 from faceledger.errors import NotInitialised
 from faceledger.gallery import store
-from faceledger.gallery.index import IndexStore
+from faceledger.gallery.index import Loader, VectorChunk
+from faceledger.gallery.index_store import IndexStore
 from faceledger.governance.accounts import DEFAULT_HASHER
 from faceledger.ledger import (
     PRIVATE_KEY_FILE,
@@ -91,7 +91,13 @@ class ServiceContext:
                 key_loader=lambda: signing_keys(keys_dir),
             ),
             pipeline=pipeline,
-            indexes=IndexStore(settings.data_dir / "index", pipeline.embedder.dimension),
+            indexes=IndexStore(
+                settings.data_dir / "index",
+                pipeline.embedder.dimension,
+                settings.index_backend,
+                settings.index_approximate_from,
+                settings.milvus_uri,
+            ),
             password_hasher=password_hasher,
         )
 
@@ -105,12 +111,14 @@ class ServiceContext:
         """The folder of the ledger's key files."""
         return self.settings.data_dir / KEYS_DIR
 
-    def vectors_of(self, gallery_id: int) -> Callable[[], Any]:
-        """Return a loader of a gallery's template vectors, for rebuilding its index."""
+    def vectors_of(self, gallery_id: int) -> Loader:
+        """Return a loader of a gallery's template vectors, for rebuilding its index: one read,
+        streamed in chunks."""
 
-        def load() -> Any:
+        def load() -> Iterator[VectorChunk]:
             with self.db.read() as session:
-                return store.load_vectors(session, gallery_id, self.pipeline.embedder.dimension)
+                dimension = self.pipeline.embedder.dimension
+                yield from store.load_vectors(session, gallery_id, dimension)
 
         return load
 
@@ -119,5 +127,8 @@ class ServiceContext:
         shutil.rmtree(self.settings.data_dir / "index", ignore_errors=True)
 
     def close(self) -> None:
-        """Release database connections."""
-        self.db.dispose()
+        """Wait for index rebuilds, release index clients (Milvus) and database connections."""
+        try:
+            self.indexes.close()
+        finally:
+            self.db.dispose()

@@ -10,10 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from faceledger.biometrics.pipeline import FacePipeline
-from faceledger.errors import Conflict, NotFound
+from faceledger.errors import Conflict, InvalidInput, NotFound
 from faceledger.gallery import store
-from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos
+from faceledger.gallery.analysis import PhotoAnalysis, analyse_photos, hash_photos
+from faceledger.gallery.executors import photo_runner
 from faceledger.gallery.face_choice import FaceChoice, choose_face
+from faceledger.gallery.index_store import RebuildProgress
 from faceledger.gallery.models import Gallery, Photo, Template
 from faceledger.gallery.sources import EnrolItem
 from faceledger.governance.accounts import Principal
@@ -31,6 +33,9 @@ from faceledger.service.reembed import (
 from faceledger.service.results import EnrolSummary
 
 ENROL_BATCH = 64  # photos written per transaction during bulk enrolment
+
+EnrolProgress = Callable[[str, int, int], None]
+"""Told ``(phase, done, total)`` during an enrolment; phases ``"hashing"``, ``"analysing"``."""
 
 
 class GalleryUseCases:
@@ -105,58 +110,118 @@ class GalleryUseCases:
         acting: Principal,
         gallery_name: str,
         items: Sequence[EnrolItem],
-        progress: Callable[[PhotoAnalysis | None], None] | None = None,
+        progress: EnrolProgress | None = None,
         create_gallery: bool = True,
+        scheduler: str | None = None,
+        batch_size: int = ENROL_BATCH,
     ) -> EnrolSummary:
-        """Enrol photos: one face each, idempotent by photo SHA-256, using every core.
+        """Enrol photos: one face each, idempotent by photo SHA-256, on every core or a cluster.
+
+        1. Every file is hashed first; photos already in the gallery, and repeats of the same
+           bytes within ``items``, are skipped before any decoding (``known_before_analysis``).
+        2. The rest are analysed where :func:`~faceledger.gallery.executors.photo_runner`
+           decides: the Dask scheduler ``scheduler`` (default: the ``dask_scheduler`` setting;
+           ``""`` for none), else a LocalCluster for a large job, else this process.
+        3. Results are written here as they arrive, ``batch_size`` photos per transaction, each
+           photo with its ledger entry; the index follows each commit.
 
         Photos with no face, several faces, an unusable face or an unreadable file are skipped
-        and listed in the summary with the reason. Each enrolled photo gets a ledger entry in the
-        same transaction as its records.
+        and listed in the summary with the reason. Results arrive in completion order, so new
+        subjects may be created in another order than ``items`` lists them; which photos are
+        enrolled, and under whom, does not depend on it. A run stopped half-way resumes when
+        re-run: its committed batches are then known by hash. ``progress(phase, done, total)``
+        is called as files are hashed (phase ``"hashing"``) and analysed (``"analysing"``).
 
         Raises:
             PermissionDenied: without ``gallery.manage`` (recorded).
             NotFound: for an unknown gallery when ``create_gallery`` is False.
+            ConfigError: if the named scheduler cannot be reached (nothing is written).
+            InvalidInput: if ``batch_size`` is below 1.
         """
-
-        model = self._ctx.pipeline.embedder.model
-        with self._access.transaction(acting, "gallery.manage") as (session, fresh):
-            actor = fresh.ledger_actor
-            try:
-                gallery = store.get_gallery(session, gallery_name)
-            except NotFound:
-                if not create_gallery:
-                    raise
-                gallery = self._add_gallery(session, actor, gallery_name, "")
-            OperatingPoints.require_model(gallery, model)  # before any photo is analysed
-        summary = EnrolSummary(gallery=gallery_name)
-        pending: list[tuple[EnrolItem, PhotoAnalysis, FaceChoice]] = []
-        by_path = {item.path: item for item in items}
-        ratio = self._ctx.settings.enrol_dominance_ratio
-        for analysis in analyse_photos(
-            [i.path for i in items], self._ctx.settings, self._ctx.pipeline
-        ):
-            item = by_path[analysis.path]
+        if batch_size < 1:
+            raise InvalidInput(f"The enrolment batch size must be at least 1, not {batch_size}.")
+        settings, pipeline = self._ctx.settings, self._ctx.pipeline
+        model = pipeline.embedder.model
+        with self._access.transaction(acting, "gallery.manage", write=False) as (session, _):
+            if not create_gallery:
+                store.get_gallery(session, gallery_name)  # NotFound before anything is done
+        address = settings.dask_scheduler if scheduler is None else scheduler
+        # Connecting first: a wrong scheduler address fails before anything is written.
+        with photo_runner(settings, address) as runner:
+            with self._access.transaction(acting, "gallery.manage") as (session, fresh):
+                actor = fresh.ledger_actor
+                try:
+                    gallery = store.get_gallery(session, gallery_name)
+                except NotFound:
+                    if not create_gallery:
+                        raise
+                    gallery = self._add_gallery(session, actor, gallery_name, "")
+                OperatingPoints.require_model(gallery, model)  # before any photo is analysed
+                gallery_id = gallery.id
+            summary = EnrolSummary(gallery=gallery_name)
+            todo = self._not_yet_enrolled(gallery_id, items, summary, progress)
+            by_path = {item.path: item for item in todo}
+            pending: list[tuple[EnrolItem, PhotoAnalysis, FaceChoice]] = []
+            ratio = settings.enrol_dominance_ratio
             if progress:
-                progress(analysis)
-            if analysis.error_message is not None:
-                summary.rejected.append((str(item.path), analysis.error_message))
-                continue
-            choice = choose_face(analysis.faces, ratio)
-            if not analysis.faces:
-                summary.no_face.append(str(item.path))
-            elif choice.face is None and choice.multiple and choice.record is None:
-                summary.multiple_faces.append((str(item.path), choice.refusal or ""))
-            elif choice.face is None:
-                summary.rejected.append((str(item.path), choice.refusal or ""))
-            else:
-                pending.append((item, analysis, choice))
-            if len(pending) >= ENROL_BATCH:
+                progress("analysing", 0, len(todo))
+            paths = [item.path for item in todo]
+            analyses = analyse_photos(paths, settings, pipeline, runner=runner)
+            for done, analysis in enumerate(analyses, start=1):
+                item = by_path[analysis.path]
+                if progress:
+                    progress("analysing", done, len(todo))
+                if analysis.error_message is not None:
+                    summary.rejected.append((str(item.path), analysis.error_message))
+                    continue
+                choice = choose_face(analysis.faces, ratio)
+                if not analysis.faces:
+                    summary.no_face.append(str(item.path))
+                elif choice.face is None and choice.multiple and choice.record is None:
+                    summary.multiple_faces.append((str(item.path), choice.refusal or ""))
+                elif choice.face is None:
+                    summary.rejected.append((str(item.path), choice.refusal or ""))
+                else:
+                    pending.append((item, analysis, choice))
+                if len(pending) >= batch_size:
+                    self._enrol_batch(actor, gallery_name, pending, summary)
+                    pending = []
+            if pending:
                 self._enrol_batch(actor, gallery_name, pending, summary)
-                pending = []
-        if pending:
-            self._enrol_batch(actor, gallery_name, pending, summary)
+            summary.analysed_on = runner.where
         return summary
+
+    def _not_yet_enrolled(
+        self,
+        gallery_id: int,
+        items: Sequence[EnrolItem],
+        summary: EnrolSummary,
+        progress: EnrolProgress | None,
+    ) -> list[EnrolItem]:
+        """Hash every file and return the items worth analysing: not in the gallery yet, and
+        not a repeat of an earlier item's bytes. One lookup per chunk of hashes."""
+        todo: list[EnrolItem] = []
+        seen: set[str] = set()
+        done = 0
+        if progress:
+            progress("hashing", 0, len(items))
+        for hashes in hash_photos([i.path for i in items], self._ctx.settings):
+            chunk = items[done : done + len(hashes)]
+            with self.db.read() as session:
+                known = store.known_hashes(session, gallery_id, (h for h in hashes if h))
+            for item, sha256 in zip(chunk, hashes, strict=True):
+                if sha256 is None:  # unreadable or too large: the analysis says which
+                    todo.append(item)
+                elif sha256 in known or sha256 in seen:
+                    summary.known_before_analysis += 1
+                    summary.duplicates_skipped += 1
+                else:
+                    seen.add(sha256)
+                    todo.append(item)
+            done += len(hashes)
+            if progress:
+                progress("hashing", done, len(items))
+        return todo
 
     def _enrol_batch(
         self,
@@ -319,18 +384,48 @@ class GalleryUseCases:
         )
         return {"gallery": gallery_name, "photo_id": photo_id, "templates": len(template_ids)}
 
-    def reindex(self, acting: Principal, gallery_name: str) -> int:
-        """Rebuild a gallery's vector index from the database; return the vector count.
+    def reindex(
+        self,
+        acting: Principal,
+        gallery_name: str,
+        progress: Callable[[RebuildProgress], None] | None = None,
+        wait: bool = True,
+    ) -> RebuildProgress:
+        """Rebuild a gallery's vector index from the database in the background; searches
+        keep the current index until the new one is swapped in. With ``wait``, block until it
+        is done, telling ``progress`` where it is a few times a second; without, return at
+        once (see :meth:`reindex_progress`). Return the rebuild's progress (``done`` is the
+        vector count once ``state`` is "done").
 
         Raises:
             PermissionDenied: without ``gallery.manage`` (recorded).
             NotFound: for an unknown gallery.
+            FaceLedgerError, OSError: if the rebuild fails (with ``wait``).
         """
-
         with self._access.transaction(acting, "gallery.manage", write=False) as (session, _):
             gallery = store.get_gallery(session, gallery_name)
             gallery_id, generation = gallery.id, gallery.generation
-        return len(self.indexes.rebuild(gallery_id, generation, self._ctx.vectors_of(gallery_id)))
+        job = self.indexes.start_rebuild(gallery_id, generation, self._ctx.vectors_of(gallery_id))
+        while wait:
+            state = job.wait(timeout=0.25)
+            if progress:
+                progress(state)
+            if state.finished:
+                job.raise_for_failure()
+                break
+        return job.progress()
+
+    def reindex_progress(self, acting: Principal, gallery_name: str) -> RebuildProgress | None:
+        """Return the progress of a gallery's running or last rebuild in this process, if any.
+
+        Raises:
+            PermissionDenied: without ``gallery.read`` (recorded).
+            NotFound: for an unknown gallery.
+        """
+        with self._access.transaction(acting, "gallery.read", write=False) as (session, _):
+            gallery_id = store.get_gallery(session, gallery_name).id
+        job = self.indexes.job(gallery_id)
+        return None if job is None else job.progress()
 
     def reembed(
         self,

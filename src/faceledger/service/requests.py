@@ -268,7 +268,7 @@ class RequestUseCases:
             data, face_index = probe.data, row.face_index
         name = f"probe of request {request_id}"
         face = self._matcher.face(self._matcher.decode(data, name), name, face_index)
-        hits = self._matcher.nearest([face], targets, cap)
+        hits, indexes = self._matcher.nearest([face], targets, cap)
 
         with steps.step(acting, "request.search", request_id) as (session, me, row):
             steps.require_state(row, searchable, "run the search")
@@ -288,6 +288,7 @@ class RequestUseCases:
                 models=models,
                 threshold_micro=threshold,
                 thresholds=thresholds,
+                indexes=indexes,
                 max_candidates=cap,
                 probe_embedding=np.asarray(face.embedding, dtype=np.float32).tobytes(),
                 faces=[
@@ -336,6 +337,7 @@ class RequestUseCases:
                     "models": models,
                     "threshold_micro": threshold,
                     "thresholds": thresholds,
+                    "indexes": indexes,
                     "max_candidates": cap,
                     "candidate_count": len(ranked.candidates),
                     "candidates": [c.to_record() for c in ranked.candidates],

@@ -12,16 +12,24 @@ from faceledger.gallery.thresholds import OperatingThreshold, strictest
 
 @dataclass
 class EnrolSummary:
-    """What a bulk enrolment did, photo by photo."""
+    """What a bulk enrolment did, photo by photo.
+
+    ``duplicates_skipped`` counts every photo skipped because its bytes were enrolled already
+    or came earlier in the same run; ``known_before_analysis`` is the part of them found by
+    hash before any analysis (all of them, unless another enrolment wrote the same photo in
+    the meantime). ``analysed_on`` says where the analysis ran.
+    """
 
     gallery: str
     enrolled: int = 0
     duplicates_skipped: int = 0
+    known_before_analysis: int = 0
     no_face: list[str] = field(default_factory=list)
     multiple_faces: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     largest_face_taken: list[str] = field(default_factory=list)  # enrolled by the rule
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     new_subjects: int = 0
+    analysed_on: str = ""
 
     @property
     def total(self) -> int:
@@ -42,6 +50,8 @@ class EnrolSummary:
             "enrolled": self.enrolled,
             "new_subjects": self.new_subjects,
             "duplicates_skipped": self.duplicates_skipped,
+            "known_before_analysis": self.known_before_analysis,
+            "analysed_on": self.analysed_on,
             "no_face": self.no_face,
             "multiple_faces": [{"path": p, "reason": r} for p, r in self.multiple_faces],
             "largest_face_taken": self.largest_face_taken,
@@ -62,6 +72,8 @@ class SearchResult:
     started_at: dt.datetime
     finished_at: dt.datetime
     ledger_seq: int
+    # Which index answered for each gallery and whether it was approximate (R12).
+    indexes: tuple[dict[str, Any], ...] = ()
 
     @property
     def threshold(self) -> float:
@@ -82,6 +94,7 @@ class SearchResult:
             "thresholds": [t.to_dict() for t in self.thresholds],
             "top_k": self.top_k,
             "models": self.models,
+            "indexes": list(self.indexes),
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat(),
             "ledger_seq": self.ledger_seq,

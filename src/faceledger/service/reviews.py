@@ -119,8 +119,11 @@ class ReviewUseCases:
             try:
                 session.flush()
             except IntegrityError:  # a second review of this stage lost the race
+                # The failed flush rolled the transaction back and expired ``row``: name the
+                # request from the argument, not from the row.
                 raise Conflict(
-                    f"Request {row.id} already has its {given.value} review.", request_id=row.id
+                    f"Request {request_id} already has its {given.value} review.",
+                    request_id=request_id,
                 ) from None
             steps.move(session, row, Event.FIRST_REVIEW if first else Event.PEER_REVIEW, now)
             steps.log(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -31,6 +32,13 @@ from faceledger.service.deployments import OperatingPoints
 from faceledger.service.ledger_actions import LedgerAction
 from faceledger.service.policy import PolicyStore
 from faceledger.service.results import SearchResult, VerifyResult
+
+
+class Nearest(NamedTuple):
+    """The nearest templates of each usable face, and the index that answered per gallery."""
+
+    hits: list[list[Hit]]
+    indexes: list[dict[str, Any]]
 
 
 class Matcher:
@@ -122,19 +130,23 @@ class Matcher:
 
     def nearest(
         self, faces: Sequence[Face], targets: Sequence[tuple[int, int, str]], k: int
-    ) -> list[list[Hit]]:
-        """Return the nearest templates of each usable face across the target galleries."""
+    ) -> Nearest:
+        """Return the nearest templates of each usable face across the target galleries, and
+        which index answered for each gallery (R12: ``{"gallery", "backend", "approximate",
+        "count", "parameters"}``)."""
         usable = [f for f in faces if not f.problems]
         if not usable:
-            return []
+            return Nearest([], [])
         queries = np.vstack([f.unit_embedding for f in usable])
         hits_per_face: list[list[Hit]] = [[] for _ in usable]
-        for gallery_id, generation, _ in targets:
+        indexes: list[dict[str, Any]] = []
+        for gallery_id, generation, name in targets:
             index = self._ctx.indexes.get(gallery_id, generation, self._ctx.vectors_of(gallery_id))
             # Several templates of one subject may crowd the list; over-fetch, then dedupe.
             for i, hits in enumerate(index.search(queries, k * 4)):
                 hits_per_face[i].extend(hits)
-        return hits_per_face
+            indexes.append({"gallery": name, **index.describe()})
+        return Nearest(hits_per_face, indexes)
 
     def rank(
         self,
@@ -212,7 +224,7 @@ class SearchUseCases:
             targets = self._matcher.targets(session, galleries)
             points = self._matcher.points.for_targets(session, targets)
         faces = self._matcher.faces(image, name)
-        hits = self._matcher.nearest(faces, targets, k)
+        hits, indexes = self._matcher.nearest(faces, targets, k)
         models = {key: m.to_dict() for key, m in self._ctx.pipeline.models.items()}
         with self._ctx.db.transaction() as session:
             probe_faces = self._matcher.rank(session, faces, hits, k, points)
@@ -231,6 +243,7 @@ class SearchUseCases:
                     "threshold_micro": round(strictest(points.values()) * 1_000_000),
                     "thresholds": [p.to_record() for p in points.values()],
                     "top_k": k,
+                    "indexes": indexes,
                     "started_at": started.isoformat(),
                     "finished_at": finished.isoformat(),
                     "faces": [
@@ -254,6 +267,7 @@ class SearchUseCases:
             started_at=started,
             finished_at=finished,
             ledger_seq=entry.seq,
+            indexes=tuple(indexes),
         )
 
     def verify(

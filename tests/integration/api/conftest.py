@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import shutil
 import socket
 import threading
 import time
@@ -33,6 +32,7 @@ from faceledger import FaceLedger
 from faceledger.api import build_api
 from faceledger.governance.accounts import UserInfo
 from faceledger.governance.forms import RequestForm
+from tests.backends import copy_data_dir
 from tests.conftest import GALLERY, make_settings
 from tests.e2e.conftest import FAST_HASHER, PASSWORD
 
@@ -201,7 +201,7 @@ def populate(
 @contextmanager
 def running_unit(template: Path, data_dir: Path, faces: Path, **settings: Any) -> Iterator[ApiUnit]:
     """A copy of the enrolled ``template`` with people, its API served; closed afterwards."""
-    shutil.copytree(template, data_dir)
+    copy_data_dir(template, data_dir)
     service = ApiFaceLedger(make_settings(data_dir, **settings))
     try:
         root, second, users, tokens = populate(service)

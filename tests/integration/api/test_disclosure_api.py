@@ -4,7 +4,6 @@ governed unit (FAKE pipeline: these tests are about the packet, not faces)."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from faceledger.ledger import load_public_key
 from faceledger.reports.disclosure import check_packet
 from faceledger.service import FaceLedger
 from faceledger.service.disclosures import ACTION_NAMES
+from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import API, error_of, mounted, serving
@@ -60,7 +60,7 @@ def api(
 ) -> Iterator[Api]:
     template, names, requests = governed_template
     root = tmp_path_factory.mktemp("disclosure-api") / "data"
-    shutil.copytree(template, root)
+    copy_data_dir(template, root)
     service = governance.FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
     try:
         tokens = {}

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from tests.backends import copy_data_dir
 from tests.conftest import GALLERY, make_settings
 from tests.e2e.conftest import PASSWORD, FastFaceLedger
 from tests.integration.conftest import (
@@ -40,7 +40,7 @@ def server(
 ) -> Iterator[RunningServer]:
     """The real server on a data directory with the gallery and a unit's accounts."""
     data = tmp_path_factory.mktemp("browser") / "data"
-    shutil.copytree(enrolled_template, data)
+    copy_data_dir(enrolled_template, data)
     service = FastFaceLedger(make_settings(data))
     admin, _ = service.accounts.bootstrap_admin(
         "admin", "Ada Admin", agency_slug="ma-state-police", agency_name="MSP face recognition unit"

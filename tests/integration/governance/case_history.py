@@ -12,13 +12,13 @@ are covered whatever day the tests run.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from faceledger.governance.models import RequestRow, SearchRun
+from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 from tests.fakes import fake_pipeline
 from tests.integration.governance.conftest import (
@@ -118,7 +118,7 @@ def history_unit(
     """A copy of the governed template (the ``governed_template`` fixture) with the history
     built once, for a module of tests that only read it."""
     root, names, requests = template
-    shutil.copytree(root, target / "data")
+    copy_data_dir(root, target / "data")
     service = FastGovernedLedger(make_settings(target / "data"), pipeline=fake_pipeline())
     try:
         people = {key: _info(service, name) for key, name in names.items()}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from faceledger.governance.context import LegalBasisKind, ProbeSource, Purpose
 from faceledger.governance.forms import RequestForm
 from faceledger.ledger.models import EntryRow as LedgerEntryRow
 from faceledger.service import FaceLedger
+from tests.backends import copy_data_dir
 from tests.conftest import GALLERY, make_settings
 from tests.e2e.conftest import FAST_HASHER, PASSWORD
 from tests.fakes import fake_pipeline
@@ -147,7 +147,7 @@ class Governed:
 
 
 def _build(root: Path, enrolled: Path, faces: Path) -> tuple[dict[str, str], dict[str, int]]:
-    shutil.copytree(enrolled, root)
+    copy_data_dir(enrolled, root)
     service = FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
     try:
         admin, _ = service.accounts.bootstrap_admin(
@@ -218,7 +218,7 @@ def governed(
     """A fresh copy of the governed unit."""
     template, names, requests = governed_template
     root = tmp_path / "data"
-    shutil.copytree(template, root)
+    copy_data_dir(template, root)
     service = FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
     people = {key: _info(service, name) for key, name in names.items()}
     try:

@@ -380,8 +380,8 @@ def _tampered_peer_entry(governed: Governed, recompute: bool) -> None:
     [peer] = governed.last_entries(1)
     payload = dict(peer.payload)
     payload["reveals"][0]["value"]["marks"][0]["outcome"] = "possible_lead"
-    db_file = governed.service.settings.data_dir / "faceledger.db"
-    rewrite_payload(db_file, peer, canonical_json(payload), recompute_hashes=recompute)
+    db_url = governed.service.settings.db_url
+    rewrite_payload(db_url, peer, canonical_json(payload), recompute_hashes=recompute)
 
 
 @pytest.mark.parametrize("recompute", [False, True], ids=["raw", "hashes_recomputed"])

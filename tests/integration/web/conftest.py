@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from starlette.exceptions import StarletteDeprecationWarning
+
+from tests.backends import copy_data_dir
 
 with warnings.catch_warnings():
     # Starlette 1.x prefers the httpx2 package for its test client and warns when it falls
@@ -75,7 +76,7 @@ REQUEST_FIELDS = {
 def people_template(enrolled_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The enrolled gallery plus an admin and one approved, trained account per role."""
     data_dir = tmp_path_factory.mktemp("web-unit") / "data"
-    shutil.copytree(enrolled_template, data_dir)
+    copy_data_dir(enrolled_template, data_dir)
     service = FastFaceLedger(make_settings(data_dir))
     try:
         admin, generated = service.accounts.bootstrap_admin(
@@ -219,7 +220,7 @@ class Site:
 def make_site(template: Path, faces: Path, target: Path) -> Site:
     """A site over a fresh copy of ``template``."""
     data_dir = target / "data"
-    shutil.copytree(template, data_dir)
+    copy_data_dir(template, data_dir)
     return Site(data_dir, faces)
 
 

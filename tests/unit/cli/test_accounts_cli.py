@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 from faceledger.cli import app
 from faceledger.cli.session import SESSION_FILE_ENV, session_path
 from faceledger.service import FaceLedger
+from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 
 PASSWORD = "a long enough passphrase"
@@ -83,7 +83,7 @@ def root_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cli(root_template: Path, tmp_path: Path) -> Iterator[Cli]:
     """A private copy of the template data directory, with 'root' logged in."""
     shell = Cli(tmp_path / "data", tmp_path / "sessions")
-    shutil.copytree(root_template, shell.data_dir)
+    copy_data_dir(root_template, shell.data_dir)
     shell.login("root")
     shell.login("sam")
     yield shell

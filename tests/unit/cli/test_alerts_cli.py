@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shlex
-import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 
 from faceledger.cli import app
 from faceledger.cli.session import SESSION_FILE_ENV, save_session
+from tests.backends import copy_data_dir
 from tests.conftest import ACTOR, make_settings
 from tests.e2e.conftest import PASSWORD, FastFaceLedger
 
@@ -89,7 +89,7 @@ def desk(template: tuple[Path, dict[str, str]], tmp_path: Path) -> Desk:
     alert email goes to a local port nobody listens on."""
     source, tokens = template
     data_dir = tmp_path / "data"
-    shutil.copytree(source, data_dir)
+    copy_data_dir(source, data_dir)
     settings = make_settings(data_dir)
     for who, token in tokens.items():
         save_session(data_dir.parent / f"{who}.session", who, token, settings)

@@ -6,7 +6,6 @@ once for the module."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typer.testing import CliRunner
 
 from faceledger.cli import app
 from faceledger.service import FaceLedger
+from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 from tests.e2e.conftest import PASSWORD
 from tests.fakes import fake_pipeline
@@ -61,7 +61,7 @@ def desk(
 ) -> Iterator[Desk]:
     template, _, requests = governed_template
     root = tmp_path_factory.mktemp("disclosure-cli") / "data"
-    shutil.copytree(template, root)
+    copy_data_dir(template, root)
     service = governance.FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
     try:
         desk = Desk(root, service, requests)

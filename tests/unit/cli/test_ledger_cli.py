@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from faceledger.cli import app
+from tests import rawsql
+from tests.backends import copy_data_dir
+from tests.conftest import make_settings
 
 # Ad-hoc verify (the recorded actions here) runs only under the unsafe lab profile, which warns.
 pytestmark = pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning")
@@ -28,6 +29,7 @@ def logged(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Path:
     """A lab data directory (ad-hoc verify allowed) with a few recorded actions and a saved
     trusted checkpoint."""
     data = tmp_path_factory.mktemp("ledger") / "data"
+    make_settings(data)  # on PostgreSQL: the directory's own database, in its faceledger.toml
     people = faces_dir / "people"
     lab = runner.invoke(
         app, ["--data-dir", str(data), "init"], env={"FACELEDGER_POLICY_PROFILE": "lab"}
@@ -43,7 +45,7 @@ def logged(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path) -> Path:
 
 def copy_of(data: Path, tmp_path: Path) -> Path:
     target = tmp_path / "data"
-    shutil.copytree(data, target)
+    copy_data_dir(data, target)
     return target
 
 
@@ -73,8 +75,11 @@ def test_verify_database_and_public_export(logged: Path, tmp_path: Path) -> None
 
 def test_tampered_entry_is_named_and_exits_2(logged: Path, tmp_path: Path) -> None:
     data = copy_of(logged, tmp_path)
-    with sqlite3.connect(data / "faceledger.db") as db:
-        db.execute("UPDATE ledger_entries SET actor = 'local:someone-else' WHERE seq = 1")
+    changed = rawsql.execute(
+        make_settings(data).db_url,
+        "UPDATE ledger_entries SET actor = 'local:someone-else' WHERE seq = 1",
+    )
+    assert changed == 1
     code, _, err = cli(data, "ledger", "verify")
     assert code == 2
     assert "Entry 1" in err and "leaf_hash_mismatch" in err
@@ -86,7 +91,7 @@ def test_rollback_is_caught_with_the_trusted_checkpoint(
     older = copy_of(logged, tmp_path)
     people = faces_dir / "people"
     newer = tmp_path / "newer"
-    shutil.copytree(logged, newer)
+    copy_data_dir(logged, newer)
     cli(newer, "verify", str(people / "amy/amy1.png"), str(people / "amy/amy3.png"))
     trusted = tmp_path / "trusted-later.json"
     assert cli(newer, "ledger", "checkpoint", "--save", str(trusted))[0] == 0

@@ -1,4 +1,5 @@
-"""The FAISS index and its store: exact results, deletes, persistence, staleness."""
+"""What every index shares: the distance between unit vectors, and the one path that reads
+templates for an index (a rebuild's loader), streamed in chunks from a real SQLite database."""
 
 from __future__ import annotations
 
@@ -6,91 +7,108 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sqlalchemy import insert, update
 
 from faceledger.biometrics.pipeline import normalise
-from faceledger.gallery.index import FaissFlatIndex, IndexStore
+from faceledger.db import Database
+from faceledger.errors import InvalidInput
+from faceledger.gallery import store
+from faceledger.gallery.index import distance_from_cosine
+from faceledger.gallery.models import Photo, Subject, Template
+
+DIM = 128
 
 
-def unit_vectors(n: int, seed: int = 0, dim: int = 128) -> np.ndarray:
-    return normalise(np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32))
+def test_distance_from_cosine_is_the_euclidean_distance_of_unit_vectors() -> None:
+    vectors = normalise(np.random.default_rng(0).normal(size=(20, DIM)).astype(np.float32))
+    cosines = (vectors[:10] * vectors[10:]).sum(axis=1)
+    expected = np.linalg.norm(vectors[:10] - vectors[10:], axis=1)
+    assert np.allclose(distance_from_cosine(cosines), expected, atol=1e-5)
+    # Rounding past +-1 never yields NaN.
+    assert distance_from_cosine(np.array([1.0000001, -1.0000001], dtype=np.float32)).tolist() == [
+        0.0,
+        2.0,
+    ]
 
 
-def test_search_is_exact_against_brute_force() -> None:
-    vectors, queries = unit_vectors(500), unit_vectors(7, seed=1)
-    index = FaissFlatIndex(128)
-    index.add(np.arange(1000, 1500, dtype=np.int64), vectors)
-    results = index.search(queries, 5)
-    brute = np.linalg.norm(queries[:, None, :] - vectors[None, :, :], axis=2)
-    for row, hits in zip(brute, results, strict=True):
-        expected = np.argsort(row)[:5] + 1000
-        assert [h.template_id for h in hits] == list(expected)
-        assert np.allclose([h.distance for h in hits], np.sort(row)[:5], atol=1e-4)
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    db = Database(f"sqlite:///{tmp_path / 'faceledger.db'}")
+    db.upgrade()
+    return db
 
 
-def test_removed_ids_never_come_back() -> None:
-    vectors = unit_vectors(50)
-    index = FaissFlatIndex(128)
-    index.add(np.arange(50, dtype=np.int64), vectors)
-    assert index.remove([3, 4, 999]) == 2
-    assert len(index) == 48
-    hits = index.search(vectors[3:4], 48)[0]
-    assert {3, 4}.isdisjoint(h.template_id for h in hits)
+def add_templates(
+    db: Database, vectors: np.ndarray, gallery_name: str = "g"
+) -> tuple[int, list[int]]:
+    """Insert one subject, photo and template per vector; return the gallery id and the ids."""
+    with db.transaction() as session:
+        gallery = store.create_gallery(session, gallery_name)
+        ids = []
+        for i, vector in enumerate(vectors):
+            subject = session.execute(
+                insert(Subject).values(gallery_id=gallery.id, external_id=f"s{i}", display_name="")
+            ).inserted_primary_key[0]
+            photo = session.execute(
+                insert(Photo).values(
+                    gallery_id=gallery.id,
+                    subject_id=subject,
+                    sha256=f"{gallery_name}{i:062x}",
+                    source_uri="synthetic",
+                    provenance={},
+                    image_format="none",
+                    width=0,
+                    height=0,
+                )
+            ).inserted_primary_key[0]
+            template = session.execute(
+                insert(Template).values(
+                    gallery_id=gallery.id,
+                    subject_id=subject,
+                    photo_id=photo,
+                    embedding=np.asarray(vector, dtype="<f4").tobytes(),
+                    box_left=0,
+                    box_top=0,
+                    box_right=0,
+                    box_bottom=0,
+                    eye_distance_px=0.0,
+                    sharpness=0.0,
+                    yaw_degrees=0.0,
+                    brightness=0.0,
+                    model_name="m",
+                    model_version="1",
+                    model_sha256="0" * 64,
+                )
+            ).inserted_primary_key[0]
+            ids.append(int(template))
+        return gallery.id, ids
 
 
-def test_k_larger_than_index_and_empty_index() -> None:
-    index = FaissFlatIndex(128)
-    assert index.search(unit_vectors(2), 10) == [[], []]
-    index.add(np.array([7], dtype=np.int64), unit_vectors(1))
-    assert [h.template_id for h in index.search(unit_vectors(1, seed=3), 10)[0]] == [7]
+def test_the_loader_streams_every_template_in_chunks_in_id_order(database: Database) -> None:
+    vectors = np.random.default_rng(1).normal(size=(23, DIM)).astype(np.float32) * 3
+    gallery_id, ids = add_templates(database, vectors)
+    add_templates(database, vectors[:4], "other")  # another gallery's templates stay out
+    with database.read() as session:
+        chunks = list(store.load_vectors(session, gallery_id, DIM, chunk_rows=10))
+    assert [len(c.ids) for c in chunks] == [10, 10, 3]
+    assert {c.total for c in chunks} == {23}
+    assert np.concatenate([c.ids for c in chunks]).tolist() == sorted(ids)
+    loaded = np.vstack([c.vectors for c in chunks])
+    assert np.allclose(loaded, normalise(vectors), atol=1e-6)  # made unit length
+    assert all(c.ids.dtype == np.int64 and c.vectors.dtype == np.float32 for c in chunks)
 
 
-def test_store_saves_and_reloads_without_rebuilding(tmp_path: Path) -> None:
-    ids, vectors = np.arange(20, dtype=np.int64), unit_vectors(20)
-    calls = []
-
-    def loader() -> tuple[np.ndarray, np.ndarray]:
-        calls.append(1)
-        return ids, vectors
-
-    IndexStore(tmp_path, 128).get(1, generation=5, loader=loader)
-    assert len(calls) == 1
-    reopened = IndexStore(tmp_path, 128).get(1, generation=5, loader=loader)
-    assert len(calls) == 1  # read from the file, not rebuilt
-    assert len(reopened) == 20
+def test_the_loader_of_an_empty_gallery_yields_nothing(database: Database) -> None:
+    gallery_id, _ = add_templates(database, np.zeros((0, DIM), dtype=np.float32))
+    with database.read() as session:
+        assert list(store.load_vectors(session, gallery_id, DIM)) == []
 
 
-@pytest.mark.parametrize("damage", ["generation", "missing_meta", "corrupt_index"])
-def test_stale_or_damaged_files_are_rebuilt_from_the_database(tmp_path: Path, damage: str) -> None:
-    ids, vectors = np.arange(10, dtype=np.int64), unit_vectors(10)
-    IndexStore(tmp_path, 128).get(1, generation=1, loader=lambda: (ids, vectors))
-    generation = 1
-    if damage == "generation":
-        generation = 2  # the database moved on (e.g. a crash after commit, before the save)
-    elif damage == "missing_meta":
-        (tmp_path / "gallery-1.json").unlink()
-    else:
-        (tmp_path / "gallery-1.faiss").write_bytes(b"garbage")
-    fresh_ids, fresh_vectors = ids[:4], vectors[:4]
-    index = IndexStore(tmp_path, 128).get(1, generation, loader=lambda: (fresh_ids, fresh_vectors))
-    assert len(index) == 4
-
-
-def test_apply_updates_in_place_or_rebuilds_when_behind(tmp_path: Path) -> None:
-    ids, vectors = np.arange(10, dtype=np.int64), unit_vectors(10)
-    store = IndexStore(tmp_path, 128)
-    store.get(1, 1, loader=lambda: (ids, vectors))
-    extra = unit_vectors(2, seed=9)
-    store.apply(
-        1,
-        1,
-        2,
-        loader=lambda: (ids, vectors),
-        add=(np.array([100, 101], dtype=np.int64), extra),
-        remove=[0],
-    )
-    index = store.get(1, 2, loader=lambda: (_ for _ in ()).throw(AssertionError("rebuilt")))
-    assert len(index) == 11
-    # An apply against an older generation than cached means another process changed the
-    # gallery: rebuild from the database instead of patching.
-    store.apply(1, 7, 8, loader=lambda: (ids[:3], vectors[:3]))
-    assert len(store.get(1, 8, loader=lambda: (ids, vectors))) == 3
+def test_a_descriptor_of_the_wrong_size_is_named(database: Database) -> None:
+    gallery_id, ids = add_templates(database, np.ones((3, DIM), dtype=np.float32))
+    with database.transaction() as session:
+        session.execute(
+            update(Template).where(Template.id == ids[1]).values(embedding=b"\x00" * 12)
+        )
+    with database.read() as session, pytest.raises(InvalidInput, match=f"Template {ids[1]}"):
+        list(store.load_vectors(session, gallery_id, DIM))

@@ -11,6 +11,7 @@ from faceledger.db import Database
 from faceledger.gallery.models import Gallery, Template
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.service import FaceLedger
+from tests.backends import database_url
 from tests.conftest import ACTOR, make_settings
 from tests.fakes import FAKE_EMBEDDER, fake_pipeline
 
@@ -18,7 +19,8 @@ from tests.fakes import FAKE_EMBEDDER, fake_pipeline
 def test_galleries_of_an_old_data_directory_take_their_templates_model(
     faces_dir: Path, tmp_path: Path
 ) -> None:
-    settings = make_settings(tmp_path / "data")
+    # An empty database, so that every migration runs on the backend (not a migrated clone).
+    settings = make_settings(tmp_path / "data", database_url=database_url(tmp_path, "old.db"))
     FaceLedger.initialise(settings, ACTOR.ledger_actor).close()
     service = FaceLedger(settings, pipeline=fake_pipeline())
     try:

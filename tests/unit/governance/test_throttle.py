@@ -25,6 +25,7 @@ from faceledger.governance.throttle import (
     client_key,
 )
 from faceledger.ledger.envelope import FIELD_LIMITS
+from tests.backends import database_url
 
 SECONDS = dt.timedelta(seconds=1)
 
@@ -117,7 +118,9 @@ def test_key_kinds() -> None:
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'throttle.db'}")
+    """An empty database of the suite's backend brought to the newest schema by the migrations
+    (these tests are about migration 0007)."""
+    database = Database(database_url(tmp_path, "throttle.db"))
     database.upgrade()
     yield database
     database.dispose()

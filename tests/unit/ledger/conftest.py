@@ -18,6 +18,8 @@ from faceledger.ledger import (
     load_public_key,
     load_signing_key,
 )
+from tests import backends
+from tests.backends import database_url
 
 
 class FakeClock:
@@ -40,12 +42,15 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def db_url(db_path: Path) -> str:
-    return f"sqlite:///{db_path}"
+    """A new database: the empty SQLite file db_path, or a PostgreSQL database cloned from the
+    migrated template (--db postgresql), which the migrations then find current."""
+    return database_url(db_path.parent, db_path.name, migrated=backends.on_postgresql())
 
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    """A real SQLite file brought to the newest schema by the migrations."""
+    """A real database (SQLite file or PostgreSQL) brought to the newest schema by the
+    migrations."""
     database = Database(db_url)
     database.upgrade()
     yield database

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-import sqlite3
 from collections.abc import Callable, Iterable
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from faceledger.db import Database
 from faceledger.errors import LedgerError, VerificationFailed
@@ -29,6 +26,7 @@ from faceledger.ledger.export import iter_records, read_state
 from faceledger.ledger.merkle import CompactRange, leaf_hash
 from faceledger.ledger.records import EntryRecord, parse_line
 from faceledger.ledger.verify import verify_records
+from tests import rawsql
 
 from .conftest import FakeClock
 
@@ -79,7 +77,8 @@ def build_mixed_log(db: Database, signing_key: Ed25519PrivateKey, clock: FakeClo
             clock.advance(seconds=1)
             pseudo.append(
                 session,
-                actor=AWKWARD[i % 4][:40],
+                # A text column of PostgreSQL cannot hold NUL; payloads keep it (as \u0000).
+                actor=AWKWARD[i % 4][:40].replace("\x00", ""),
                 action="request.file" if i % 3 else "review.step",
                 object_type="request",
                 object_id=f"REQ-{i}/{AWKWARD[(i + 1) % 4][:10]}",
@@ -127,8 +126,9 @@ def build_mixed_log(db: Database, signing_key: Ed25519PrivateKey, clock: FakeClo
 def redact(db: Database, seq: int, *, by: int) -> None:
     """Set entry ``seq``'s payload to NULL as a retention purge does."""
     with db.transaction() as session:
-        session.connection().exec_driver_sql(
-            "UPDATE ledger_entries SET payload = NULL, redacted_by = ? WHERE seq = ?", (by, seq)
+        session.execute(
+            text("UPDATE ledger_entries SET payload = NULL, redacted_by = :by WHERE seq = :seq"),
+            {"by": by, "seq": seq},
         )
 
 
@@ -194,42 +194,37 @@ def outcome(run: Callable[[], VerifyReport]) -> tuple[str, Any]:
         return "failed", (exc.message, exc.details)
 
 
-def sql(db_path: Path, statement: str, *params: Any) -> None:
-    """Run one statement on the database file behind the ledger's back."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute(statement, params)
-        conn.commit()
+def sql(db_url: str, statement: str, **params: Any) -> None:
+    """Run one statement (named ``:parameters``) on the database behind the ledger's back."""
+    rawsql.execute(db_url, statement, **params)
 
 
-def reseal_entry(db_path: Path, seq: int, **columns: Any) -> None:
+def reseal_entry(db_url: str, seq: int, **columns: Any) -> None:
     """Set columns of entry ``seq``, then its payload hash (if the payload is set), its leaf hash
     and the state row's frontier as the reference reader computes them: the careful attacker
     (or a foreign writer) whose row only the form checks can catch."""
     if "payload" in columns and columns["payload"] is not None and "payload_sha256" not in columns:
         columns["payload_sha256"] = hashlib.sha256(columns["payload"].encode()).hexdigest()
-    assignments = ", ".join(f"{name} = ?" for name in columns)
-    sql(db_path, f"UPDATE ledger_entries SET {assignments} WHERE seq = ?", *columns.values(), seq)
-    engine = create_engine(f"sqlite:///{db_path}")
-    try:
-        with engine.connect() as conn:
-            try:
-                for record in iter_records(conn, include_payloads=True, whole_tables=True):
-                    if isinstance(record, EntryRecord) and record.seq == seq:
-                        leaf = leaf_hash(record.envelope(check_private=False)).hex()
-                        conn.exec_driver_sql(
-                            "UPDATE ledger_entries SET leaf_hash = ? WHERE seq = ?", (leaf, seq)
-                        )
-            except LedgerError:
-                pass  # a row the reader refuses: nothing to reseal, the verifiers must refuse it
-            hashes = [
-                bytes.fromhex(row[0])
-                for row in conn.exec_driver_sql("SELECT leaf_hash FROM ledger_entries ORDER BY seq")
-            ]
-            tree = CompactRange()
-            tree.extend(hashes)
-            conn.exec_driver_sql(
-                "UPDATE ledger_state SET frontier = ? WHERE id = 1", (tree.to_bytes(),)
-            )
-            conn.commit()
-    finally:
-        engine.dispose()
+    assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    sql(db_url, f"UPDATE ledger_entries SET {assignments} WHERE seq = :seq", **columns, seq=seq)
+    with rawsql.connection(db_url) as conn:
+        try:
+            for record in iter_records(conn, include_payloads=True, whole_tables=True):
+                if isinstance(record, EntryRecord) and record.seq == seq:
+                    leaf = leaf_hash(record.envelope(check_private=False)).hex()
+                    conn.execute(
+                        text("UPDATE ledger_entries SET leaf_hash = :leaf WHERE seq = :seq"),
+                        {"leaf": leaf, "seq": seq},
+                    )
+        except LedgerError:
+            pass  # a row the reader refuses: nothing to reseal, the verifiers must refuse it
+        hashes = [
+            bytes.fromhex(row[0])
+            for row in conn.execute(text("SELECT leaf_hash FROM ledger_entries ORDER BY seq"))
+        ]
+        tree = CompactRange()
+        tree.extend(hashes)
+        conn.execute(
+            text("UPDATE ledger_state SET frontier = :frontier WHERE id = 1"),
+            {"frontier": tree.to_bytes()},
+        )

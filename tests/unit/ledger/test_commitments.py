@@ -12,7 +12,6 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,9 +89,9 @@ def _export(db: Database, ledger: Ledger, include_payloads: bool = True) -> list
     return out.getvalue().splitlines(keepends=True)
 
 
-def _rewrite_payload(db_path: Path, entry: LedgerEntry, payload: dict[str, Any]) -> None:
+def _rewrite_payload(db_url: str, entry: LedgerEntry, payload: dict[str, Any]) -> None:
     """Replace an entry's payload as someone with database access would, hashes recomputed."""
-    rewrite_payload(db_path, entry, canonical_json(payload))
+    rewrite_payload(db_url, entry, canonical_json(payload))
 
 
 # -- the construction -------------------------------------------------------------------------
@@ -244,7 +243,7 @@ def _redact(lines: list[str], seqs: set[int]) -> list[str]:
 
 
 def test_partly_redacted_export_tells_unseen_from_absent_commitments(
-    db: Database, ledger: Ledger, db_path: Path, public_key: Ed25519PublicKey
+    db: Database, ledger: Ledger, db_url: str, public_key: Ed25519PublicKey
 ) -> None:
     c = commit(MARKS)
     entries = [
@@ -254,7 +253,7 @@ def test_partly_redacted_export_tells_unseen_from_absent_commitments(
     # Entry 3 reveals from entries 0, 1 and 2; only 1 made a commitment. (No checkpoint signs
     # the log, so only the reveal checks can object to the rewrite.)
     reveals = [make_reveal(seq, "marks", c.salt, MARKS) for seq in (0, 1, 2)]
-    _rewrite_payload(db_path, entries[3], {"reveals": reveals})
+    _rewrite_payload(db_url, entries[3], {"reveals": reveals})
     lines = _export(db, ledger)
     # Two runs of redacted entries: 0 (closed) and 2 (the latest): both reveals go unchecked.
     report = verify_export(_redact(lines, {0, 2}), public_key)
@@ -359,13 +358,12 @@ def test_tampered_reveal_is_caught(
     commitment_seq: int | None,
     db: Database,
     ledger: Ledger,
-    db_path: Path,
     db_url: str,
     public_key: Ed25519PublicKey,
     blind_log: BlindLog,
 ) -> None:
     _rewrite_payload(
-        db_path, blind_log.entries[3], {"step": "peer review", "reveals": reveals(blind_log)}
+        db_url, blind_log.entries[3], {"step": "peer review", "reveals": reveals(blind_log)}
     )
     for verify in (
         lambda: verify_database(db_url, public_key),
@@ -392,12 +390,11 @@ def test_tampered_reveal_is_caught(
 )
 def test_malformed_commitment_is_caught(
     commitments: Any,
-    db_path: Path,
     db_url: str,
     public_key: Ed25519PublicKey,
     blind_log: BlindLog,
 ) -> None:
-    _rewrite_payload(db_path, blind_log.entries[1], {"commitments": commitments})
+    _rewrite_payload(db_url, blind_log.entries[1], {"commitments": commitments})
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = info.value.details
@@ -409,13 +406,13 @@ def test_malformed_commitment_is_caught(
 
 
 def test_rewritten_commitment_breaks_the_reveal(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, blind_log: BlindLog
+    db_url: str, public_key: Ed25519PublicKey, blind_log: BlindLog
 ) -> None:
     # Replacing the first examiner's marks after the fact means a new digest at entry 1,
     # which the unchanged reveal at entry 3 no longer opens.
     forged = commit({**MARKS, "verdict": "no candidate"})
     _rewrite_payload(
-        db_path,
+        db_url,
         blind_log.entries[1],
         {
             "step": "first review",

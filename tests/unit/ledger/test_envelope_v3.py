@@ -10,9 +10,6 @@ import hashlib
 import hmac
 import io
 import json
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,6 +41,7 @@ from faceledger.ledger.records import (
     parse_line,
     record_to_line,
 )
+from tests import rawsql
 
 from .conftest import FakeClock
 
@@ -322,7 +320,7 @@ def _append_requests(db: Database, ledger: Ledger, n: int = 4) -> list[LedgerEnt
 
 
 def test_v3_ledger_stores_and_reads_back_its_entries(
-    db: Database, v3_ledger: Ledger, db_path: Path
+    db: Database, v3_ledger: Ledger, db_url: str
 ) -> None:
     appended = _append_requests(db, v3_ledger)
     with db.read() as session:
@@ -336,22 +334,24 @@ def test_v3_ledger_stores_and_reads_back_its_entries(
     }
     assert read[0].object_ref == read[2].object_ref == object_ref(KEY, "request", "CASE-0")
     assert len({e.salt for e in read}) == 4
-    with closing(sqlite3.connect(db_path)) as conn:
-        rows = conn.execute(
-            "SELECT salt, actor_ref, object_ref FROM ledger_entries ORDER BY seq"
-        ).fetchall()
-    assert rows == [(e.salt, e.actor_ref, e.object_ref) for e in appended]
+    rows = rawsql.rows(
+        db_url, "SELECT salt, actor_ref, object_ref FROM ledger_entries ORDER BY seq"
+    )
+    assert [tuple(row) for row in rows] == [(e.salt, e.actor_ref, e.object_ref) for e in appended]
 
 
 def test_a_bare_ledger_still_writes_v1_and_v2(
-    db: Database, ledger: Ledger, db_path: Path, db_url: str, public_key: Ed25519PublicKey
+    db: Database, ledger: Ledger, db_url: str, public_key: Ed25519PublicKey
 ) -> None:
     entries = _append_requests(db, ledger)
     assert {e.version for e in entries} == {2}
-    with closing(sqlite3.connect(db_path)) as conn:
-        assert conn.execute(
-            "SELECT count(*) FROM ledger_entries WHERE salt IS NOT NULL OR actor_ref IS NOT NULL"
-        ).fetchone() == (0,)
+    assert (
+        rawsql.scalar(
+            db_url,
+            "SELECT count(*) FROM ledger_entries WHERE salt IS NOT NULL OR actor_ref IS NOT NULL",
+        )
+        == 0
+    )
     out = io.StringIO()
     with db.read() as session:
         ledger.export(session, out, include_payloads=False)
@@ -411,12 +411,10 @@ def test_a_changed_actor_in_a_full_export_fails_verification(
 
 
 def test_a_changed_actor_in_the_database_fails_verification(
-    db: Database, v3_ledger: Ledger, db_path: Path, db_url: str, public_key: Ed25519PublicKey
+    db: Database, v3_ledger: Ledger, db_url: str, public_key: Ed25519PublicKey
 ) -> None:
     _append_requests(db, v3_ledger)
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute("UPDATE ledger_entries SET object_id = 'CASE-7' WHERE seq = 2")
-        conn.commit()
+    assert rawsql.execute(db_url, "UPDATE ledger_entries SET object_id = 'CASE-7' WHERE seq = 2")
     with pytest.raises(VerificationFailed) as caught:
         verify_database(db_url, public_key)
     assert caught.value.details["seq"] == 2
@@ -424,12 +422,10 @@ def test_a_changed_actor_in_the_database_fails_verification(
 
 
 def test_damaged_pseudonym_columns_are_named(
-    db: Database, v3_ledger: Ledger, db_path: Path, db_url: str, public_key: Ed25519PublicKey
+    db: Database, v3_ledger: Ledger, db_url: str, public_key: Ed25519PublicKey
 ) -> None:
     _append_requests(db, v3_ledger)
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute("UPDATE ledger_entries SET salt = NULL WHERE seq = 1")
-        conn.commit()
+    assert rawsql.execute(db_url, "UPDATE ledger_entries SET salt = NULL WHERE seq = 1")
     with pytest.raises(VerificationFailed, match="salt, actor_ref or object_ref") as caught:
         verify_database(db_url, public_key)
     assert caught.value.details["seq"] == 1

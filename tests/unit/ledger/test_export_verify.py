@@ -1,15 +1,14 @@
 """Exports and the auditor's verifier, including an attacker with write access to the database.
 
-Every tamper test edits the SQLite file with raw SQL, as someone with database access would, and
-asserts that verification names the first failing entry or checkpoint and the reason.
+Every tamper test edits the database with raw SQL (tests/rawsql.py, on either backend), as
+someone with database access would, and asserts that verification names the first failing entry
+or checkpoint and the reason.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from faceledger.errors import LedgerError, VerificationFailed
 from faceledger.ledger import Checkpoint, Ledger, LedgerEntry, verify_database, verify_export
 from faceledger.ledger.envelope import envelope_bytes, format_ts
 from faceledger.ledger.merkle import leaf_hash
+from tests import rawsql
 
 from .conftest import AppendMany
 from .tamper import rewrite_payload
@@ -33,29 +33,18 @@ class SignedLog:
 
     entries: list[LedgerEntry]
     checkpoints: list[Checkpoint]
-    snapshot: Path  # a copy of the database file taken right after checkpoint #1
+    snapshot: str  # the URL of a copy of the database taken right after checkpoint #1
 
 
-def _attack(db_path: Path, sql: str, *params: Any) -> None:
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute(sql, params)
-        conn.commit()
-
-
-def _copy(source: Path, target: Path) -> None:
-    # The SQLite backup API copies a consistent image, WAL included.
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
+def _attack(db_url: str, sql: str, **params: Any) -> None:
+    assert rawsql.execute(db_url, sql, **params) > 0, f"the attack changed nothing: {sql}"
 
 
 @pytest.fixture
-def signed_log(
-    db: Database, ledger: Ledger, db_path: Path, tmp_path: Path, append_many: AppendMany
-) -> SignedLog:
+def signed_log(db: Database, ledger: Ledger, tmp_path: Path, append_many: AppendMany) -> SignedLog:
     entries = append_many(10, checkpoint=True)
     entries += append_many(10, start=10, checkpoint=True)
-    snapshot = tmp_path / "snapshot.db"
-    _copy(db_path, snapshot)
+    snapshot = rawsql.snapshot(db, tmp_path)
     entries += append_many(5, start=20, checkpoint=True)
     entries += append_many(3, start=25)
     with db.read() as session:
@@ -150,9 +139,9 @@ def test_trusted_checkpoint_that_the_log_extends(
 
 
 def test_changed_payload_byte(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
-    _attack(db_path, "UPDATE ledger_entries SET payload = replace(payload, '7', '8') WHERE seq = 7")
+    _attack(db_url, "UPDATE ledger_entries SET payload = replace(payload, '7', '8') WHERE seq = 7")
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -167,10 +156,10 @@ def test_changed_payload_byte(
 
 
 def test_changed_payload_with_recomputed_hashes_is_caught_by_the_signed_root(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
     payload = b'{"n":7,"note":"nothing happened","tags":["a","b"]}'
-    rewrite_payload(db_path, signed_log.entries[7], payload)
+    rewrite_payload(db_url, signed_log.entries[7], payload)
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -182,10 +171,8 @@ def test_changed_payload_with_recomputed_hashes_is_caught_by_the_signed_root(
     assert details["expected"] == signed_log.checkpoints[0].root_hash.hex()
 
 
-def test_deleted_entry(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
-) -> None:
-    _attack(db_path, "DELETE FROM ledger_entries WHERE seq = 12")
+def test_deleted_entry(db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog) -> None:
+    _attack(db_url, "DELETE FROM ledger_entries WHERE seq = 12")
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -193,13 +180,11 @@ def test_deleted_entry(
     assert (details["expected"], details["actual"]) == (12, 13)
 
 
-def test_swapped_entries(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
-) -> None:
+def test_swapped_entries(db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog) -> None:
     # Renumber: 3 -> 4 and 4 -> 3, so the rows trade places in the log.
-    _attack(db_path, "UPDATE ledger_entries SET seq = -1 WHERE seq = 3")
-    _attack(db_path, "UPDATE ledger_entries SET seq = 3 WHERE seq = 4")
-    _attack(db_path, "UPDATE ledger_entries SET seq = 4 WHERE seq = -1")
+    _attack(db_url, "UPDATE ledger_entries SET seq = -1 WHERE seq = 3")
+    _attack(db_url, "UPDATE ledger_entries SET seq = 3 WHERE seq = 4")
+    _attack(db_url, "UPDATE ledger_entries SET seq = 4 WHERE seq = -1")
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -207,10 +192,8 @@ def test_swapped_entries(
     assert details["expected"] == signed_log.entries[4].leaf_hash
 
 
-def test_truncated_tail(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
-) -> None:
-    _attack(db_path, "DELETE FROM ledger_entries WHERE seq >= 22")
+def test_truncated_tail(db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog) -> None:
+    _attack(db_url, "DELETE FROM ledger_entries WHERE seq >= 22")
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -223,9 +206,9 @@ def test_truncated_tail(
 
 
 def test_truncated_unsigned_tail_is_caught_by_the_state_row(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
-    _attack(db_path, "DELETE FROM ledger_entries WHERE seq >= 26")
+    _attack(db_url, "DELETE FROM ledger_entries WHERE seq >= 26")
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -233,10 +216,10 @@ def test_truncated_unsigned_tail_is_caught_by_the_state_row(
 
 
 def test_checkpoint_resigned_with_another_key(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
     forged = Ed25519PrivateKey.generate().sign(signed_log.checkpoints[1].body())
-    _attack(db_path, "UPDATE ledger_checkpoints SET signature = ? WHERE number = 1", forged)
+    _attack(db_url, "UPDATE ledger_checkpoints SET signature = :sig WHERE number = 1", sig=forged)
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -248,12 +231,15 @@ def test_checkpoint_resigned_with_another_key(
 
 
 def test_rollback_to_an_older_copy_is_caught_by_a_trusted_checkpoint(
-    db: Database, db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db: Database,
+    tmp_path: Path,
+    db_url: str,
+    public_key: Ed25519PublicKey,
+    signed_log: SignedLog,
 ) -> None:
-    trusted_file = db_path.with_name("trusted-checkpoint.json")
+    trusted_file = tmp_path / "trusted-checkpoint.json"
     trusted_file.write_text(signed_log.checkpoints[2].to_json())  # the auditor's last visit
-    db.dispose()
-    _copy(signed_log.snapshot, db_path)  # the operator restores an older backup
+    rawsql.restore(signed_log.snapshot, db)  # the operator restores an older backup
     # On its own the old copy is a perfectly good log...
     assert verify_database(db_url, public_key).tree_size == 20
     # ...but not one that contains what the auditor already saw.
@@ -273,15 +259,13 @@ def test_rollback_to_an_older_copy_is_caught_by_a_trusted_checkpoint(
 def test_rewritten_history_is_caught_by_a_trusted_checkpoint(
     db: Database,
     ledger: Ledger,
-    db_path: Path,
     db_url: str,
     public_key: Ed25519PublicKey,
     signed_log: SignedLog,
     append_many: AppendMany,
 ) -> None:
     trusted = signed_log.checkpoints[2]
-    db.dispose()
-    _copy(signed_log.snapshot, db_path)
+    rawsql.restore(signed_log.snapshot, db)
     # The operator rolls back and appends different entries, re-signing with the real key.
     with db.transaction() as session:
         for i in range(8):
@@ -315,10 +299,12 @@ def test_trusted_checkpoint_from_another_key(
 
 
 def test_damaged_subtree_hashes_break_the_consistency_proofs(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
     # Node (3, 0) covers leaves 0..7; the proof from size 10 to 20 uses it.
-    _attack(db_path, "UPDATE ledger_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 0")
+    _attack(
+        db_url, "UPDATE ledger_nodes SET hash = :zero WHERE level = 3 AND idx = 0", zero=bytes(32)
+    )
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -326,9 +312,9 @@ def test_damaged_subtree_hashes_break_the_consistency_proofs(
 
 
 def test_missing_subtree_hashes(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
-    _attack(db_path, "DELETE FROM ledger_nodes WHERE level = 3 AND idx = 0")
+    _attack(db_url, "DELETE FROM ledger_nodes WHERE level = 3 AND idx = 0")
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -337,9 +323,9 @@ def test_missing_subtree_hashes(
 
 
 def test_deleted_checkpoint(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
-    _attack(db_path, "DELETE FROM ledger_checkpoints WHERE number = 1")
+    _attack(db_url, "DELETE FROM ledger_checkpoints WHERE number = 1")
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = _failure(info)
@@ -347,7 +333,7 @@ def test_deleted_checkpoint(
 
 
 def test_changed_unsigned_entry_is_caught_by_the_state_row(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
+    db_url: str, public_key: Ed25519PublicKey, signed_log: SignedLog
 ) -> None:
     e = signed_log.entries[26]
     envelope = envelope_bytes(
@@ -360,9 +346,9 @@ def test_changed_unsigned_entry_is_caught_by_the_state_row(
         payload_sha256=e.payload_sha256,
     )
     _attack(
-        db_path,
-        "UPDATE ledger_entries SET actor = 'someone-else', leaf_hash = ? WHERE seq = 26",
-        leaf_hash(envelope).hex(),
+        db_url,
+        "UPDATE ledger_entries SET actor = 'someone-else', leaf_hash = :leaf WHERE seq = 26",
+        leaf=leaf_hash(envelope).hex(),
     )
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)

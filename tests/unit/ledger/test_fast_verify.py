@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from faceledger.ledger.fastdb import verify_rows
 from faceledger.ledger.fastlines import verify_lines
 from faceledger.ledger.fastverify import FastStats
 from faceledger.ledger.merkle import leaf_hash
+from tests import rawsql
 
 from .conftest import FakeClock
 from .fastlog import (
@@ -322,7 +321,6 @@ _ROW_EDITS: list[tuple[str, int, dict[str, object]]] = [
 @pytest.mark.parametrize("resealed", [False, True], ids=["raw", "resealed"])
 def test_database_row_edits_get_the_reference_answer(
     db: Database,
-    db_path: Path,
     db_url: str,
     mixed: Ledger,
     public_key: Ed25519PublicKey,
@@ -333,21 +331,16 @@ def test_database_row_edits_get_the_reference_answer(
 ) -> None:
     db.dispose()
     if resealed:
-        reseal_entry(db_path, seq, **columns)
+        reseal_entry(db_url, seq, **columns)
     else:
-        assignments = ", ".join(f"{column} = ?" for column in columns)
-        sql(
-            db_path,
-            f"UPDATE ledger_entries SET {assignments} WHERE seq = ?",
-            *columns.values(),
-            seq,
-        )
+        assignments = ", ".join(f"{column} = :{column}" for column in columns)
+        sql(db_url, f"UPDATE ledger_entries SET {assignments} WHERE seq = :seq", **columns, seq=seq)
     fast = outcome(lambda: verify_database(db_url, public_key))
     assert fast == outcome(lambda: reference_database(db_url, public_key)), name
 
 
 def test_database_rows_the_reference_accepts_are_accepted(
-    db: Database, db_path: Path, db_url: str, mixed: Ledger, public_key: Ed25519PublicKey
+    db: Database, db_url: str, mixed: Ledger, public_key: Ed25519PublicKey
 ) -> None:
     db.dispose()
     for columns in (
@@ -355,38 +348,30 @@ def test_database_rows_the_reference_accepts_are_accepted(
         {"payload": "[1,2]"},
         {"ts": "2026-01-02 03:05:00"},
     ):
-        reseal_entry(db_path, TAIL[-1], **columns)
+        reseal_entry(db_url, TAIL[-1], **columns)
         assert verify_database(db_url, public_key).tree_size == 27, columns
 
 
 def test_structural_damage_gets_the_reference_answer(
-    db: Database, db_path: Path, db_url: str, mixed: Ledger, public_key: Ed25519PublicKey
+    db: Database, tmp_path: Path, db_url: str, mixed: Ledger, public_key: Ed25519PublicKey
 ) -> None:
-    db.dispose()
     attacks = [
         "DELETE FROM ledger_entries WHERE seq = 14",
         # Nodes the proofs from 9 to 22 and from 22 to 25 are made of.
-        "UPDATE ledger_nodes SET hash = zeroblob(32) WHERE level = 1 AND idx = 5",
+        "UPDATE ledger_nodes SET hash = :zero WHERE level = 1 AND idx = 5",
         "DELETE FROM ledger_nodes WHERE level = 2 AND idx = 4",
         "UPDATE ledger_entries SET leaf_hash = 'zz' WHERE seq = 8",
         "UPDATE ledger_entries SET leaf_hash = 'zz' WHERE seq = 26",
         "UPDATE ledger_checkpoints SET root_hash = 'nothex' WHERE number = 1",
         "DELETE FROM ledger_checkpoints WHERE number = 1",
     ]
-    snapshot = db_path.with_name("snapshot.db")
-    _copy(db_path, snapshot)
+    snapshot = rawsql.snapshot(db, tmp_path)
     for attack in attacks:
-        sql(db_path, attack)
+        sql(db_url, attack, **({"zero": bytes(32)} if ":zero" in attack else {}))
         fast = outcome(lambda: verify_database(db_url, public_key))
         assert fast[0] == "failed", attack
         assert fast == outcome(lambda: reference_database(db_url, public_key)), attack
-        _copy(snapshot, db_path)
-
-
-def _copy(source: Path, target: Path) -> None:
-    # The SQLite backup API copies a consistent image, WAL included.
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
-        src.backup(dst)
+        rawsql.restore(snapshot, db_url)
 
 
 # -- any payload --------------------------------------------------------------------------------
@@ -430,7 +415,6 @@ def test_any_payload_in_an_export_gets_the_reference_answer(
 @given(payload=_PAYLOADS)
 def test_any_payload_in_the_database_gets_the_reference_answer(
     db: Database,
-    db_path: Path,
     db_url: str,
     mixed: Ledger,
     public_key: Ed25519PublicKey,
@@ -438,6 +422,6 @@ def test_any_payload_in_the_database_gets_the_reference_answer(
 ) -> None:
     db.dispose()
     text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    reseal_entry(db_path, TAIL[-1], payload=text)
+    reseal_entry(db_url, TAIL[-1], payload=text)
     fast = outcome(lambda: verify_database(db_url, public_key))
     assert fast == outcome(lambda: reference_database(db_url, public_key))

@@ -9,11 +9,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Mapping
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,6 +35,7 @@ from faceledger.ledger.envelope import (
 )
 from faceledger.ledger.merkle import leaf_hash
 from faceledger.ledger.models import EntryRow
+from tests import rawsql
 
 from .conftest import FakeClock
 
@@ -385,10 +383,8 @@ def test_malformed_public_field_in_an_export(
     assert info.value.details["reason"] == "malformed"
 
 
-def _attack(db_path: Path, sql: str, *params: Any) -> None:
-    with closing(sqlite3.connect(db_path)) as conn:
-        conn.execute(sql, params)
-        conn.commit()
+def _attack(db_url: str, sql: str, **params: Any) -> None:
+    assert rawsql.execute(db_url, sql, **params) == 1, f"the attack changed nothing: {sql}"
 
 
 @pytest.mark.parametrize(
@@ -401,14 +397,13 @@ def _attack(db_path: Path, sql: str, *params: Any) -> None:
     ids=["changed", "removed", "added-to-v1"],
 )
 def test_tampered_public_column_names_the_entry(
-    db_path: Path,
     db_url: str,
     public_key: Ed25519PublicKey,
     mixed_log: list[LedgerEntry],
     seq: int,
     text: str | None,
 ) -> None:
-    _attack(db_path, "UPDATE ledger_entries SET public = ? WHERE seq = ?", text, seq)
+    _attack(db_url, "UPDATE ledger_entries SET public = :text WHERE seq = :seq", text=text, seq=seq)
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = info.value.details
@@ -431,13 +426,12 @@ def test_tampered_public_column_names_the_entry(
     ids=["not-canonical", "not-json", "float", "empty", "not-an-object"],
 )
 def test_damaged_public_column_names_the_entry(
-    db_path: Path,
     db_url: str,
     public_key: Ed25519PublicKey,
     mixed_log: list[LedgerEntry],
     text: str,
 ) -> None:
-    _attack(db_path, "UPDATE ledger_entries SET public = ? WHERE seq = 4", text)
+    _attack(db_url, "UPDATE ledger_entries SET public = :text WHERE seq = 4", text=text)
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)
     details = info.value.details
@@ -445,7 +439,7 @@ def test_damaged_public_column_names_the_entry(
 
 
 def test_changed_public_with_recomputed_leaf_is_caught_by_the_signed_root(
-    db_path: Path, db_url: str, public_key: Ed25519PublicKey, mixed_log: list[LedgerEntry]
+    db_url: str, public_key: Ed25519PublicKey, mixed_log: list[LedgerEntry]
 ) -> None:
     e = mixed_log[4]
     public = {**(e.public or {}), "legal_basis": "court_order"}
@@ -460,10 +454,10 @@ def test_changed_public_with_recomputed_leaf_is_caught_by_the_signed_root(
         public=public,
     )
     _attack(
-        db_path,
-        "UPDATE ledger_entries SET public = ?, leaf_hash = ? WHERE seq = 4",
-        _sorted_json(public).decode(),
-        leaf_hash(envelope).hex(),
+        db_url,
+        "UPDATE ledger_entries SET public = :public, leaf_hash = :leaf WHERE seq = 4",
+        public=_sorted_json(public).decode(),
+        leaf=leaf_hash(envelope).hex(),
     )
     with pytest.raises(VerificationFailed) as info:
         verify_database(db_url, public_key)

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -25,6 +22,7 @@ from faceledger.ledger import (
     verify_export,
     verify_inclusion_bundle,
 )
+from tests import rawsql
 
 from .conftest import FakeClock
 
@@ -54,13 +52,15 @@ def _fill(db: Database, ledger: Ledger, payloads: list[dict[str, object]]) -> No
         ledger.checkpoint(session)
 
 
-def _redact(db_path: Path, *seqs: int, by: int = 99) -> None:
-    with closing(sqlite3.connect(db_path)) as conn:
-        for seq in seqs:
-            conn.execute(
-                "UPDATE ledger_entries SET payload = NULL, redacted_by = ? WHERE seq = ?", (by, seq)
-            )
-        conn.commit()
+def _redact(db_url: str, *seqs: int, by: int = 99) -> None:
+    for seq in seqs:
+        changed = rawsql.execute(
+            db_url,
+            "UPDATE ledger_entries SET payload = NULL, redacted_by = :by WHERE seq = :seq",
+            by=by,
+            seq=seq,
+        )
+        assert changed == 1, f"no ledger entry {seq} to redact"
 
 
 def _export(db: Database, ledger: Ledger, include_payloads: bool = True) -> str:
@@ -71,12 +71,12 @@ def _export(db: Database, ledger: Ledger, include_payloads: bool = True) -> str:
 
 
 def test_a_null_payload_reads_as_redacted_and_still_verifies(
-    db: Database, any_ledger: Ledger, db_path: Path, db_url: str, public_key: Ed25519PublicKey
+    db: Database, any_ledger: Ledger, db_url: str, public_key: Ed25519PublicKey
 ) -> None:
     _fill(db, any_ledger, [{"probe": "sha-0"}, {"probe": "sha-1"}, {"probe": "sha-2"}])
     with db.read() as session:
         before = any_ledger.entry(session, 1)
-    _redact(db_path, 1)
+    _redact(db_url, 1)
     with db.read() as session:
         after = any_ledger.entry(session, 1)
         listed = any_ledger.query(session)
@@ -99,10 +99,10 @@ def test_a_null_payload_reads_as_redacted_and_still_verifies(
 
 
 def test_a_redacted_entry_still_has_an_inclusion_bundle(
-    db: Database, any_ledger: Ledger, db_path: Path, public_key: Ed25519PublicKey
+    db: Database, any_ledger: Ledger, db_url: str, public_key: Ed25519PublicKey
 ) -> None:
     _fill(db, any_ledger, [{"a": 1}, {"b": 2}])
-    _redact(db_path, 0)
+    _redact(db_url, 0)
     with db.read() as session:
         bundle = any_ledger.inclusion_bundle(session, 0, include_payload=True)
     assert "payload" not in bundle["entry"]
@@ -110,11 +110,11 @@ def test_a_redacted_entry_still_has_an_inclusion_bundle(
 
 
 def test_a_reveal_of_a_redacted_commitment_is_refused(
-    db: Database, any_ledger: Ledger, db_path: Path, db_url: str, public_key: Ed25519PublicKey
+    db: Database, any_ledger: Ledger, db_url: str, public_key: Ed25519PublicKey
 ) -> None:
     marks = commit({"c1": "possible_lead"})
     _fill(db, any_ledger, [{"commitments": {"marks": marks.digest}}])
-    _redact(db_path, 0)
+    _redact(db_url, 0)
     reveal = {"reveals": [make_reveal(0, "marks", marks.salt, {"c1": "possible_lead"})]}
     with db.transaction() as session, pytest.raises(LedgerError, match="redacted") as caught:
         any_ledger.append(

@@ -4,7 +4,6 @@ each checkpoint against the key in force at its size, from the auditor's first k
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -161,15 +160,15 @@ def test_an_announcement_from_another_key_in_force_is_refused(
 
 
 def test_a_checkpoint_after_the_rotation_signed_by_the_old_key_is_refused(
-    db: Database, db_path: Path, db_url: str, rotated: Ledger, keys: list[Ed25519PrivateKey]
+    db: Database, db_url: str, rotated: Ledger, keys: list[Ed25519PrivateKey]
 ) -> None:
     with db.read() as session:
         cp2 = rotated.checkpoints(session)[2]  # size 6: after the first rotation (entry 3)
     db.dispose()
     sql(
-        db_path,
-        "UPDATE ledger_checkpoints SET signature = ? WHERE number = 2",
-        keys[0].sign(cp2.body()),
+        db_url,
+        "UPDATE ledger_checkpoints SET signature = :signature WHERE number = 2",
+        signature=keys[0].sign(cp2.body()),
     )
     details = _failure(lambda: verify_database(db_url, keys[0].public_key()))
     assert (details["kind"], details["checkpoint"], details["reason"]) == (

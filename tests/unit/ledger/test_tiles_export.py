@@ -1,10 +1,9 @@
-"""Tiles from a real ledger in a SQLite file: what is read for serving and written to a
+"""Tiles from a real ledger in the suite's database: what is read for serving and written to a
 directory equals the tree the verifiers rebuild, re-exports only add, and nothing is written
 over another log's or a different history's tiles."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,8 @@ from faceledger.ledger.tiles_db import (
 )
 from faceledger.ledger.tiles_verify import verify_tiles
 from faceledger.ledger.verify import verify_database
+from tests import rawsql
+from tests.backends import database_url
 from tests.unit.ledger.conftest import AppendMany
 
 
@@ -152,8 +153,7 @@ def test_a_directory_of_another_log_is_left_alone(
     append_many(20, checkpoint=True)
     _export(db, directory, public_key)
     before = _files(directory)
-    other_db = Database(f"sqlite:///{tmp_path / 'other.db'}")
-    other_db.upgrade()
+    other_db = Database(database_url(tmp_path, "other.db", migrated=True))
     other_key = Ed25519PrivateKey.generate()
     other = Ledger(other_key, "other-log", 0, 0)
     with other_db.transaction() as session:
@@ -183,22 +183,16 @@ def test_a_different_full_tile_stops_the_export_before_anything_is_written(
 
 
 def test_an_older_copy_of_the_log_does_not_roll_the_mirror_back(
-    db: Database,
-    db_path: Path,
-    append_many: AppendMany,
-    public_key: Ed25519PublicKey,
-    tmp_path: Path,
+    db: Database, append_many: AppendMany, public_key: Ed25519PublicKey, tmp_path: Path
 ) -> None:
     append_many(10, checkpoint=True)
-    old_copy = tmp_path / "old.db"
-    with sqlite3.connect(db_path) as source, sqlite3.connect(old_copy) as target:
-        source.backup(target)
+    old_copy = rawsql.snapshot(db, tmp_path)
     append_many(10, start=10, checkpoint=True)
     directory = tmp_path / "tiles"
     _export(db, directory, public_key)
     before = _files(directory)
     with pytest.raises(LedgerError, match="roll the mirror back"):
-        export_database_tiles(f"sqlite:///{old_copy}", directory, public_key)
+        export_database_tiles(old_copy, directory, public_key)
     assert _files(directory) == before
 
 

@@ -7,7 +7,6 @@ is the shared massachusetts data directory, where they are refused.
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from faceledger import FaceLedger
 from faceledger.gallery.sources import from_folder_tree
 from faceledger.governance.policy import UnsafeProfileWarning
+from tests.backends import copy_data_dir
 from tests.conftest import ACTOR, GALLERY, make_settings
 
 __all__ = ["ACTOR", "GALLERY", "LAB"]
@@ -44,7 +44,7 @@ def lab_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def enrolled(lab_template: Path, tmp_path: Path) -> Iterator[FaceLedger]:
     """A private copy of the enrolled lab data directory, opened."""
     data_dir = tmp_path / "data"
-    shutil.copytree(lab_template, data_dir)
+    copy_data_dir(lab_template, data_dir)
     service = FaceLedger(make_settings(data_dir, policy_profile=LAB))
     yield service
     service.close()
@@ -54,7 +54,7 @@ def enrolled(lab_template: Path, tmp_path: Path) -> Iterator[FaceLedger]:
 def enrolled_massachusetts(enrolled_template: Path, tmp_path: Path) -> Iterator[FaceLedger]:
     """A private copy of the enrolled massachusetts data directory, opened."""
     data_dir = tmp_path / "data"
-    shutil.copytree(enrolled_template, data_dir)
+    copy_data_dir(enrolled_template, data_dir)
     service = FaceLedger(make_settings(data_dir))
     yield service
     service.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from faceledger.governance.context import AgencyKind, Role
 from faceledger.governance.models import ViolationRow
 from faceledger.ledger import LedgerEntry
 from faceledger.service.accounts import SESSION_LIFETIME
+from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 
 # Cheap parameters keep the suite fast; production uses argon2-cffi's RFC 9106 defaults.
@@ -180,7 +180,7 @@ def cast_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def cast(cast_template: Path, tmp_path: Path) -> Iterator[Service]:
     """A private copy of the cast data directory, opened."""
     data_dir = tmp_path / "data"
-    shutil.copytree(cast_template, data_dir)
+    copy_data_dir(cast_template, data_dir)
     opened = Service(make_settings(data_dir))
     yield opened
     opened.close()

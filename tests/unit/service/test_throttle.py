@@ -1,4 +1,5 @@
-"""Login throttling on a real SQLite file: backoff per account and per address, ledgered."""
+"""Login throttling on a real database (SQLite or PostgreSQL): backoff per account and per
+address, ledgered."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from faceledger.errors import TooManyAttempts
 from faceledger.governance.throttle import BackoffPolicy, LoginFailure
 from faceledger.ledger import Ledger, generate_keys, load_signing_key
 from faceledger.service.throttle import PRUNE_BATCH, THROTTLE_ACTOR, LoginThrottle
+from tests.backends import database_url
 
 T0 = dt.datetime(2026, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
 S = dt.timedelta(seconds=1)
@@ -25,9 +27,9 @@ Fail = Callable[..., None]
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    """A real SQLite file brought to the newest schema by the migrations."""
-    database = Database(f"sqlite:///{tmp_path / 'throttle.db'}")
-    database.upgrade()
+    """A real database at the newest schema (a SQLite file migrated here, or a clone of the
+    migrated PostgreSQL template)."""
+    database = Database(database_url(tmp_path, "throttle.db", migrated=True))
     yield database
     database.dispose()
 

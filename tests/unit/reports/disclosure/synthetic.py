@@ -27,6 +27,7 @@ from faceledger.reports.disclosure import (
 )
 from faceledger.service.disclosures import ACTION_NAMES
 from faceledger.service.ledger_actions import LedgerAction as A
+from tests.backends import database_url
 
 REQUEST_ID = 7
 CASE = "BPD-24-123"
@@ -118,8 +119,7 @@ class Built:
 def build(tmp: Path, *, calibrated: bool = True, searched: bool = True) -> Built:
     """A ledger in ``tmp`` with one request's entries; returns the pieces of its packet."""
     keys = generate_keys(tmp / "keys")
-    db = Database(f"sqlite:///{tmp / 'ledger.db'}")
-    db.upgrade()
+    db = Database(database_url(tmp, "ledger.db", migrated=True))
     clock = [dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)]
 
     def now() -> dt.datetime:

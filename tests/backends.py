@@ -1,0 +1,170 @@
+"""The database the suite runs on: SQLite files (``--db sqlite``, the default) or a throwaway
+PostgreSQL cluster (``--db postgresql``; tests/postgres.py). STYLE 8: one suite, both backends.
+
+Storage-touching tests never build a database URL themselves. On PostgreSQL every data
+directory gets its own database the first time its settings name one (``Settings.db_url``, the
+one place the code asks; :func:`configure` routes it here): a fresh database cloned from a
+migrated template, written to the directory's ``faceledger.toml`` so the CLI and subprocesses
+find it too. A bare database comes from :func:`database_url`; a copy of a data directory is
+made with :func:`copy_data_dir`, which clones its database as well.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.postgres import PostgresCluster, server_binaries
+
+SQLITE, POSTGRESQL = "sqlite", "postgresql"
+OWNER_FILE = ".test-database-owner"
+"""Which data directory a database in faceledger.toml was made for (catches a plain copy)."""
+
+_backend = SQLITE
+_cluster: PostgresCluster | None = None
+_template: str | None = None
+
+
+def configure(backend: str) -> None:
+    """Choose the backend for this session (from the ``--db`` option)."""
+    global _backend
+    if backend == POSTGRESQL and server_binaries() is None:
+        raise pytest.UsageError(
+            "--db postgresql needs PostgreSQL's server binaries (initdb, pg_ctl): "
+            "`make postgres` installs Debian's postgresql."
+        )
+    _backend = backend
+    if backend == POSTGRESQL:
+        from faceledger.config import Settings
+
+        def db_url(self: Settings) -> str:
+            """The data directory's own PostgreSQL database unless database_url is set."""
+            return self.database_url or str(data_dir_database(self.data_dir))
+
+        Settings.db_url = property(db_url)  # type: ignore[method-assign,assignment]
+
+
+def backend() -> str:
+    """Return the backend of this session: 'sqlite' or 'postgresql'."""
+    return _backend
+
+
+def on_postgresql() -> bool:
+    """True when the suite runs on PostgreSQL."""
+    return _backend == POSTGRESQL
+
+
+def cluster() -> PostgresCluster:
+    """Return the session's PostgreSQL cluster, starting it on first use."""
+    global _cluster
+    if _cluster is None:
+        binaries = server_binaries()
+        assert binaries is not None
+        started = PostgresCluster(binaries)
+        started.start()
+        _cluster = started
+    return _cluster
+
+
+def shutdown() -> None:
+    """Stop the cluster, if one was started."""
+    global _cluster, _template
+    if _cluster is not None:
+        _cluster.stop()
+    _cluster, _template = None, None
+
+
+def _migrated_template() -> str:
+    """Return a database at the newest schema that new databases are cloned from."""
+    global _template
+    if _template is None:
+        from faceledger.db import Database
+
+        name = cluster().create_database()
+        database = Database(cluster().url(name))
+        try:
+            database.upgrade()
+        finally:
+            database.dispose()
+        _template = name
+    return _template
+
+
+def database_url(tmp_path: Path, name: str = "test.db", migrated: bool = False) -> str:
+    """Return the URL of a new, empty database (``migrated``: at the newest schema): a SQLite
+    file ``tmp_path/name``, or a fresh PostgreSQL database."""
+    if not on_postgresql():
+        url = f"sqlite:///{tmp_path / name}"
+        if migrated:
+            from faceledger.db import Database
+
+            database = Database(url)
+            database.upgrade()
+            database.dispose()
+        return url
+    created = cluster().create_database(_migrated_template() if migrated else None)
+    return cluster().url(created)
+
+
+def data_dir_database(data_dir: Path) -> str | None:
+    """Return the database URL a data directory's settings should use: None on SQLite (the
+    file in the directory); on PostgreSQL the directory's own database, created (migrated) on
+    first use and named in its faceledger.toml (a directory not yet made is created; a toml the
+    test wrote itself keeps its settings and gains the database line).
+
+    Raises:
+        RuntimeError: if the directory is a plain copy of another one's (use copy_data_dir).
+    """
+    if not on_postgresql():
+        return None
+    data_dir = data_dir.resolve()
+    owner = data_dir / OWNER_FILE
+    if owner.is_file():
+        claimed = json.loads(owner.read_text(encoding="utf-8"))
+        if claimed["data_dir"] != str(data_dir):
+            raise RuntimeError(
+                f"{data_dir} is a copy of {claimed['data_dir']} that shares its PostgreSQL "
+                "database: copy data directories with tests.backends.copy_data_dir."
+            )
+        url = str(claimed["database_url"])
+    else:
+        url = cluster().url(cluster().create_database(_migrated_template()))
+    _claim(data_dir, url)
+    return url
+
+
+def _claim(data_dir: Path, url: str) -> None:
+    """Record ``url`` as the directory's database, in its owner file and its faceledger.toml."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    owner = json.dumps({"data_dir": str(data_dir.resolve()), "database_url": url})
+    _write_if_changed(data_dir / OWNER_FILE, owner)
+    config = data_dir / "faceledger.toml"
+    text = config.read_text(encoding="utf-8") if config.is_file() else ""
+    if tomllib.loads(text).get("database_url") != url:
+        kept = [line for line in text.splitlines() if not line.startswith("database_url")]
+        _write_if_changed(config, "\n".join([f'database_url = "{url}"', *kept]) + "\n")
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Replace ``path`` atomically (other processes may be reading it) unless it holds ``text``."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def copy_data_dir(source: Path, target: Path) -> Path:
+    """Copy a data directory, its database included (on PostgreSQL a clone of the source's
+    database; nothing may be connected to it). Return ``target``."""
+    shutil.copytree(source, target)
+    if on_postgresql():
+        url = json.loads((source / OWNER_FILE).read_text(encoding="utf-8"))["database_url"]
+        clone = cluster().create_database(template=str(url).rsplit("/", 1)[1])
+        _claim(target, cluster().url(clone))
+    return target
