@@ -43,6 +43,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Choose the database backend of the run."""
     backends.configure(config.getoption("--db"))
+    if backends.on_postgresql():
+        # A test that drops an engine without disposing it leaves psycopg connections to the
+        # garbage collector, which warns at a random later moment, in whichever test runs then.
+        config.addinivalue_line(
+            "filterwarnings", "ignore:<psycopg.Connection object at:ResourceWarning"
+        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -19,11 +19,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from faceledger.errors import NotInitialised
+from faceledger.errors import Conflict, NotInitialised
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -82,6 +83,14 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
 
 
+def _unique_violation(exc: IntegrityError) -> bool:
+    """True if ``exc`` is a unique constraint's refusal (not a check or foreign key)."""
+    original = exc.orig
+    return getattr(original, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(
+        original
+    )
+
+
 class Database:
     """An engine plus a session factory for one database URL."""
 
@@ -130,10 +139,25 @@ class Database:
         """Yield a session inside one transaction: commit on success, roll back on any error.
 
         On SQLite the transaction holds the write lock from its start (``BEGIN IMMEDIATE``);
-        on PostgreSQL, lifecycle steps guard their updates with the state they expect.
+        on PostgreSQL, lifecycle steps guard their updates with the state they expect, and a
+        unique constraint settles a race they cannot see.
+
+        Raises:
+            Conflict: if a unique constraint refused a write (nothing was written).
         """
-        with self._write_sessions() as session, session.begin():
-            yield session
+        try:
+            with self._write_sessions() as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            if not _unique_violation(exc):
+                raise
+            # Two writers raced past the same check (on PostgreSQL, whose transactions do not
+            # queue like SQLite's BEGIN IMMEDIATE) and the second met a unique constraint: the
+            # whole transaction rolled back, so nothing was written.
+            raise Conflict(
+                "Someone else changed the same record at the same moment; nothing was written. "
+                "Reload and try again."
+            ) from exc
 
     @contextmanager
     def read(self) -> Iterator[Session]:
