@@ -642,6 +642,46 @@ def genuine_quantiles(paths: dict[str, Path]) -> list[float]:
     return [float(q) for q in np.percentile(distances, QUANTILES)]
 
 
+# --- how isotropic real templates are ----------------------------------------------------------
+
+
+def real_template_stats(data: Path) -> dict[str, float]:
+    """Embed lfw-dev with the default pipeline (centre face; cached in ``data``) and return how
+    far its templates are from the synthetic model: the norm of their mean, the participation
+    ratio of their covariance (the effective dimension: 128 for isotropic vectors), and the
+    impostor distances' percentiles."""
+    cache = data / "lfw-dev-sface.npz"
+    if not cache.exists():
+        from faceledger import load_settings
+        from faceledger.biometrics.pipeline import FacePipeline
+        from faceledger.reports.evaluation import load_folder
+        from faceledger.reports.evaluation.embedding import embed_photos
+
+        dataset = load_folder(ROOT.parent / "shared" / "data" / "lfw-dev", None, None)
+        overrides = {"data_dir": data / "lfw-settings", "model_threads": 1}
+        settings = load_settings(overrides, environ={})
+        pipeline = FacePipeline.from_settings(settings)
+        paths = [p.path for p in dataset.photos]
+        embedded = embed_photos(paths, settings, pipeline, "centre", workers=1)
+        identities = np.array([p.identity for p in dataset.photos])
+        np.savez(cache, vectors=embedded.vectors, ok=embedded.ok, identity=identities)
+    saved = np.load(cache)
+    vectors, identity = saved["vectors"][saved["ok"]], saved["identity"][saved["ok"]]
+    eigen = np.linalg.eigvalsh(np.cov(vectors.T))
+    rng = np.random.default_rng(0)
+    i, j = rng.integers(0, len(vectors), (2, 200_000))
+    other = identity[i] != identity[j]
+    cosines = np.einsum("ij,ij->i", vectors[i[other]], vectors[j[other]])
+    impostor = np.sqrt(np.clip(2 - 2 * cosines, 0, 4))
+    return {
+        "templates": float(len(vectors)),
+        "mean_norm": float(np.linalg.norm(vectors.mean(axis=0))),
+        "participation_ratio": float(eigen.sum() ** 2 / (eigen**2).sum()),
+        "impostor_p1": float(np.percentile(impostor, 1)),
+        "impostor_p50": float(np.percentile(impostor, 50)),
+    }
+
+
 # --- the service path --------------------------------------------------------------------------
 
 
@@ -835,6 +875,11 @@ def main() -> None:
         help="index_backend settings to open the service with, comma-separated ('': default)",
     )
     parser.add_argument(
+        "--real-stats",
+        action="store_true",
+        help="also embed lfw-dev and compare its templates with the synthetic ones",
+    )
+    parser.add_argument(
         "--report", nargs="+", metavar="JSON", help="print the tables of earlier --json files"
     )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
@@ -851,7 +896,7 @@ def main() -> None:
             if "service" in r:
                 print_service(r["service"])
         return
-    args.sizes = sorted(int(s) for s in args.sizes.split(","))
+    args.sizes = sorted(int(s) for s in args.sizes.split(",") if s)
     backends = args.backends.split(",")
     unknown = set(backends) - set(BACKENDS)
     if unknown or args.queries < 2:
@@ -866,6 +911,20 @@ def main() -> None:
         f"python {sys.version.split()[0]}, load {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     try:
+        if args.real_stats:
+            report["real_stats"] = stats = real_template_stats(data)
+            synthetic = unit_rows(np.random.default_rng(0), 200_000)
+            cosines = np.einsum("ij,ij->i", synthetic[:100_000], synthetic[100_000:])
+            impostor = np.sqrt(2 - 2 * cosines)
+            print(
+                f"real sface templates on lfw-dev ({stats['templates']:.0f}): mean norm "
+                f"{stats['mean_norm']:.3f}, effective dimension (participation ratio) "
+                f"{stats['participation_ratio']:.1f} of {DIMENSION}, impostor distance p1/p50 "
+                f"{stats['impostor_p1']:.3f}/{stats['impostor_p50']:.3f}; synthetic: mean norm "
+                f"0, effective dimension {DIMENSION}, impostor p1/p50 "
+                f"{np.percentile(impostor, 1):.3f}/{np.percentile(impostor, 50):.3f}",
+                flush=True,
+            )
         if args.service or args.service_only:
             report["service"] = service_path(args, data)
         for size in [] if args.service_only else args.sizes:

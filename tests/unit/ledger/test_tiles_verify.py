@@ -4,6 +4,7 @@ and tampered: each damage is refused with its own reason, naming the tile or ent
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,7 +20,6 @@ from faceledger.ledger.merkle import root_from_leaves
 from faceledger.ledger.note import checkpoint_note
 from faceledger.ledger.tiles import TileTree, bundles_for_size, encode_bundle
 from faceledger.ledger.tiles_verify import verify_tiles
-from tests.backends import copy_data_dir
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
@@ -132,7 +132,7 @@ def test_the_big_tree_verifies_and_a_flipped_level_1_full_tile_is_found(
     assert (report.entries_checked, report.bundles_checked) == (70000, 274)
     assert report.tiles_checked == 273 + 1 + 1 + 1 + 1
     copy = tmp_path / "tiles"
-    copy_data_dir(template, copy)
+    shutil.copytree(template, copy)
     _edit(copy / "tile/1/000", lambda data: _flip(data, 32 * 200 + 5))
     error = _refused(copy)
     assert error.details["reason"] == "tile_hash_mismatch"
