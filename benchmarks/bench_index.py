@@ -38,6 +38,7 @@ with a clear status when it would be exceeded. Run one size at a time for long r
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
 import math
@@ -371,6 +372,8 @@ def query_worker(spec: dict[str, Any]) -> dict[str, Any]:
     ready = time.time()
     start = time.perf_counter()
     index = cls.open(directory, DIMENSION)
+    if spec.get("tune"):
+        index.tune(**spec["tune"])
     opened = time.perf_counter()
     index.search(queries[:1], KS[0])
     first = time.perf_counter()
@@ -395,7 +398,7 @@ def query_worker(spec: dict[str, Any]) -> dict[str, Any]:
         for row, ids in enumerate(found[k]):
             padded[slot, row, : len(ids)] = ids
     np.save(spec["ids"], padded)
-    update = small_update(index, spec["size"])
+    update = small_update(index, spec["size"]) if spec.get("update", True) else None
     return {
         "ready_epoch": ready,
         "answered_epoch": answered,
@@ -477,9 +480,7 @@ def service_worker(spec: dict[str, Any]) -> dict[str, Any]:
         "file_first_search": file2 - file1,
         "anon_total": anon2 - anon0,
         "file_total": file2 - file0,
-        "index_files": sorted(
-            f"{p.name} {p.stat().st_size}" for p in (data_dir / "index").glob("*") if p.is_file()
-        ),
+        "index_bytes": directory_bytes(data_dir / "index"),
     }
 
 
@@ -535,50 +536,73 @@ def recall(found: NDArray[np.int64], exact: NDArray[np.int64], k: int) -> float:
     return float(np.mean(hits)) / k
 
 
+def parse_variant(text: str) -> tuple[str, dict[str, int]]:
+    """Split ``ivf:nprobe=2000:rerank=256`` into the backend and the ``tune()`` arguments."""
+    name, *pairs = text.split(":")
+    tune = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        tune[key] = int(value)
+    return name, tune
+
+
 def measure(
-    backend: str, size: int, paths: dict[str, Path], args: argparse.Namespace
-) -> dict[str, Any]:
-    """Build, open cold and search one backend at one size; return its row."""
-    row: dict[str, Any] = {"backend": backend, "size": size}
+    variants: list[str], size: int, paths: dict[str, Path], args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Build one backend at one size, then open it cold and search it once per variant (the
+    backend with its defaults, or retuned); return a row per variant."""
+    backend = parse_variant(variants[0])[0]
     why = available(backend)
     if why:
-        return row | {"status": why}
+        return [{"backend": v, "size": size, "status": why} for v in variants]
     directory = paths["work"] / f"index-{backend}-{size}"
     shutil.rmtree(directory, ignore_errors=True)
     limit = int(args.memory_limit_gb * 1e9)
     base = {"backend": backend, "size": size, "directory": str(directory), "memory_limit": limit}
     print(f"[{time.strftime('%H:%M:%S')}] {backend} {size:,}: building", flush=True)
+    spec = {"gallery": str(paths["gallery"]), "threads": args.build_threads}
     built = run_worker(
         "build",
-        base
-        | {
-            "gallery": str(paths["gallery"]),
-            "threads": args.build_threads,
-            "out": str(paths["work"] / "build.json"),
-        },
+        base | spec | {"out": str(paths["work"] / "build.json")},
         args.build_threads,
         args.timeout,
     )
-    row["build"] = built
     if built["status"] != "ok":
-        return row | {"status": "build " + built["status"]}
+        status = "build " + built["status"]
+        return [{"backend": v, "size": size, "status": status, "build": built} for v in variants]
     print(
         f"[{time.strftime('%H:%M:%S')}] {backend} {size:,}: built in "
         f"{built['build_s']:.1f} s; searching",
         flush=True,
     )
+    rows = []
+    for number, variant in enumerate(variants):
+        row = search_variant(variant, base, paths, args, last=number == len(variants) - 1)
+        rows.append(row | {"build": built})
+    if not args.keep_indexes:
+        shutil.rmtree(directory, ignore_errors=True)
+    return rows
+
+
+def search_variant(
+    variant: str,
+    base: dict[str, Any],
+    paths: dict[str, Path],
+    args: argparse.Namespace,
+    last: bool,
+) -> dict[str, Any]:
+    """Open the built index cold in a fresh process, retuned as ``variant`` says, and search
+    every query; the last variant also times the small update. Return its row."""
+    row: dict[str, Any] = {"backend": variant, "size": base["size"]}
     ids_path = paths["work"] / "found.npy"
-    queried = run_worker(
-        "query",
-        base
-        | {
-            "queries": str(paths["queries"]),
-            "ids": str(ids_path),
-            "out": str(paths["work"] / "query.json"),
-        },
-        1,
-        args.timeout,
-    )
+    spec = {
+        "queries": str(paths["queries"]),
+        "ids": str(ids_path),
+        "out": str(paths["work"] / "query.json"),
+        "tune": parse_variant(variant)[1],
+        "update": last,
+    }
+    queried = run_worker("query", base | spec, 1, args.timeout)
     row["query"] = queried
     if queried["status"] != "ok":
         return row | {"status": "search " + queried["status"]}
@@ -602,8 +626,6 @@ def measure(
         row[f"cpu_p50_k{k}"] = percentile(queried["cpu"][str(k)], 50)
         row[f"cpu_p99_k{k}"] = percentile(queried["cpu"][str(k)], 99)
     del queried["times"], queried["cpu"]
-    if not args.keep_indexes:
-        shutil.rmtree(directory, ignore_errors=True)
     return row
 
 
@@ -751,6 +773,7 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
     exact = [r for r in rows if r["backend"] in ("raw-flat", "flat") and r.get("status") == "ok"]
     exact.sort(key=lambda r: r["backend"] == "flat")
     flat_p50 = {r["size"]: r["p50_k10"] for r in exact}
+    w = max([9] + [len(r["backend"]) + 1 for r in rows])
     flat_p50_40 = {r["size"]: r["p50_k40"] for r in exact}
     print(
         "\ncost (bytes per face; mem = RSS growth of a fresh process that opened the index, "
@@ -759,22 +782,22 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
         "anonymous RSS; update = add 1,000 / remove 1,000 / save)"
     )
     print(
-        f"{'backend':9}{'faces':>12}{'build s':>9}{'cpu s':>8}{'peak GB':>8}{'mem first':>10}"
+        f"{'backend':{w}}{'faces':>12}{'build s':>9}{'cpu s':>8}{'peak GB':>8}{'mem first':>10}"
         f"{'mem all':>9}{'(anon)':>8}{'mem_bytes':>10}{'disk':>7}{'cold s':>8}{'fresh s':>9}"
         f"{'update s':>18}"
     )
     for r in rows:
         b, q = r.get("build", {}), r.get("query", {})
         if r.get("status") != "ok":
-            print(f"{r['backend']:9}{r['size']:>12,}  {r['status']}")
+            print(f"{r['backend']:{w}}{r['size']:>12,}  {r['status']}")
             continue
         size, u = r["size"], q["update"]
         mem_first = q["anon_after_first"] + q["file_after_first"]
         mem_all = q["anon_after_all"] + q["file_after_all"]
         cpu = b.get("build_cpu_s")
-        update = f"{u['add_s']:.2f}/{u['remove_s']:.2f}/{u['save_s']:.2f}"
+        update = "-" if u is None else f"{u['add_s']:.2f}/{u['remove_s']:.2f}/{u['save_s']:.2f}"
         print(
-            f"{r['backend']:9}{size:>12,}{b['build_s']:>9.1f}"
+            f"{r['backend']:{w}}{size:>12,}{b['build_s']:>9.1f}"
             f"{'-' if cpu is None else f'{cpu:.1f}':>8}{b['peak_anon'] / 1e9:>8.2f}"
             f"{per_face(mem_first, size):>10}{per_face(mem_all, size):>9}"
             f"{per_face(q['anon_after_all'], size):>8}{per_face(q['memory_bytes_open'], size):>10}"
@@ -786,11 +809,11 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
         "x flat = p50 / exact p50 at that size; recall against the exact top-k)"
     )
     print(
-        f"{'':21}{'---------------- k=10 ---------------':>38}"
+        f"{'':{w + 12}}{'---------------- k=10 ---------------':>38}"
         f"{'---------------- k=40 ---------------':>38}"
     )
     print(
-        f"{'backend':9}{'faces':>12}"
+        f"{'backend':{w}}{'faces':>12}"
         + f"{'p50':>9}{'p99':>9}{'cpu p50':>9}{'x flat':>11}" * 2
         + f"{'R@1 mat':>9}{'R@1 non':>9}{'R@10':>7}{'R@10/40':>9}{'mate@1':>8}{'load':>6}"
     )
@@ -801,13 +824,20 @@ def print_tables(rows: list[dict[str, Any]]) -> None:
         ratio = r["p50_k10"] / flat_p50[size] if size in flat_p50 else math.nan
         ratio40 = r["p50_k40"] / flat_p50_40[size] if size in flat_p50_40 else math.nan
         print(
-            f"{r['backend']:9}{size:>12,}"
+            f"{r['backend']:{w}}{size:>12,}"
             f"{ms(r['p50_k10']):>9}{ms(r['p99_k10']):>9}{ms(r['cpu_p50_k10']):>9}{ratio:>11.4f}"
             f"{ms(r['p50_k40']):>9}{ms(r['p99_k40']):>9}{ms(r['cpu_p50_k40']):>9}{ratio40:>11.4f}"
             f"{r['recall1_mated']:>9.4f}{r['recall1_nonmated']:>9.4f}{r['recall10']:>7.4f}"
             f"{r['recall10_k40']:>9.4f}{r['mate_at_1']:>8.4f}{r['query']['load_before']:>6.1f}"
         )
         r["ratio_p50_flat"], r["ratio_p50_flat_k40"] = ratio, ratio40
+    print("\nparameters (describe() of the opened index)")
+    for r in rows:
+        if r.get("status") == "ok":
+            described = r["query"].get("describe") or {}
+            params = described.get("parameters", described) if isinstance(described, dict) else {}
+            shown = {k: v for k, v in params.items() if k not in ("uri", "collection")}
+            print(f"  {r['backend']:28} {r['size']:>12,}  {json.dumps(shown)}")
     print_targets(rows)
 
 
@@ -855,7 +885,8 @@ def main() -> None:
     parser.add_argument(
         "--backends",
         default="flat,hnsw,ivf,milvus",
-        help=f"comma-separated, of {', '.join(BACKENDS)}",
+        help=f"comma-separated, of {', '.join(BACKENDS)}; a variant retunes the backend built "
+        "before it, e.g. ivf:nprobe=2000:rerank=256 or hnsw:ef_search=512 (tune() arguments)",
     )
     parser.add_argument("--queries", type=int, default=1000, help="probes, half of them mated")
     parser.add_argument("--seed", type=int, default=20261201)
@@ -864,6 +895,9 @@ def main() -> None:
     parser.add_argument("--build-threads", type=int, default=1, help="threads to build with")
     parser.add_argument("--memory-limit-gb", type=float, default=14.0)
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per worker")
+    parser.add_argument(
+        "--resume", action="store_true", help="keep the rows measured ok in --json, run the rest"
+    )
     parser.add_argument("--keep-indexes", action="store_true", help="keep built index files")
     parser.add_argument("--service", action="store_true", help="also time the service path")
     parser.add_argument("--service-only", action="store_true", help="only the service path")
@@ -898,13 +932,20 @@ def main() -> None:
         return
     args.sizes = sorted(int(s) for s in args.sizes.split(",") if s)
     backends = args.backends.split(",")
-    unknown = set(backends) - set(BACKENDS)
+    unknown = {parse_variant(b)[0] for b in backends} - set(BACKENDS)
     if unknown or args.queries < 2:
         parser.error(f"unknown backend(s) {sorted(unknown)}" if unknown else "--queries >= 2")
     tmp = None if args.data else tempfile.TemporaryDirectory(prefix="bench_index_")
     data = Path(args.data) if args.data else Path(tmp.name)  # type: ignore[union-attr]
     data.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"argv": sys.argv[1:], "rows": [], "cpus": os.cpu_count()}
+    report["code"] = {
+        name: hashlib.sha256((ROOT / "src/faceledger/gallery" / name).read_bytes()).hexdigest()
+        for name in ("faiss_indexes.py", "milvus_index.py", "vector_files.py", "index_store.py")
+        if (ROOT / "src/faceledger/gallery" / name).exists()
+    }
+    if args.resume and args.json and Path(args.json).exists():
+        report["rows"] = json.loads(Path(args.json).read_text())["rows"]
     print(
         f"faceledger vector index benchmark: sizes {args.sizes}, backends {backends}, "
         f"{args.queries} queries (half mated), build threads {args.build_threads}, "
@@ -938,13 +979,27 @@ def main() -> None:
                 f"{' '.join(f'{x:.3f}' for x in REAL_GENUINE)})",
                 flush=True,
             )
-            for backend in backends:
-                row = measure(backend, size, paths, args)
-                report["rows"].append(row)
-                brief = {k: v for k, v in row.items() if k not in ("build", "query")}
-                print(f"  -> {json.dumps(brief)}", flush=True)
-            if args.json:
-                Path(args.json).write_text(json.dumps(report, indent=1))
+            for group in dict.fromkeys(parse_variant(b)[0] for b in backends):
+                variants = [b for b in backends if parse_variant(b)[0] == group]
+                kept = {
+                    r["backend"]
+                    for r in report["rows"]
+                    if r["size"] == size and r["backend"] in variants and r["status"] == "ok"
+                }
+                if kept == set(variants):
+                    print(f"  {group} {size:,}: kept from {args.json} (--resume)", flush=True)
+                    continue
+                report["rows"] = [
+                    r
+                    for r in report["rows"]
+                    if (r["size"], r["backend"]) not in {(size, v) for v in variants}
+                ]
+                for row in measure(variants, size, paths, args):
+                    report["rows"].append(row)
+                    brief = {k: v for k, v in row.items() if k not in ("build", "query")}
+                    print(f"  -> {json.dumps(brief)}", flush=True)
+                if args.json:
+                    Path(args.json).write_text(json.dumps(report, indent=1))
         if report["rows"]:
             print_tables(report["rows"])
         if "service" in report:

@@ -102,6 +102,10 @@ def serve(service: FaceLedger, host: str, port: int, workers: int = 1) -> None:
             port=port,
             workers=workers,
             log_level="info",
+            # A worker opens the data directory and its models before it answers uvicorn's
+            # health check; on a busy machine that takes longer than the default 5 s, and the
+            # worker would be killed and restarted for ever.
+            timeout_worker_healthcheck=120,
         )
     finally:
         if scheduler is not None:
