@@ -43,8 +43,12 @@ def configure(backend: str) -> None:
         from faceledger.config import Settings
 
         def db_url(self: Settings) -> str:
-            """The data directory's own PostgreSQL database unless database_url is set."""
-            return self.database_url or str(data_dir_database(self.data_dir))
+            """The data directory's own PostgreSQL database unless database_url is set (a
+            plain copy of another directory is refused either way)."""
+            if self.database_url:
+                refuse_plain_copy(self.data_dir.resolve())
+                return self.database_url
+            return str(data_dir_database(self.data_dir))
 
         Settings.db_url = property(db_url)  # type: ignore[method-assign,assignment]
 
@@ -123,19 +127,32 @@ def data_dir_database(data_dir: Path) -> str | None:
     if not on_postgresql():
         return None
     data_dir = data_dir.resolve()
-    owner = data_dir / OWNER_FILE
-    if owner.is_file():
-        claimed = json.loads(owner.read_text(encoding="utf-8"))
-        if claimed["data_dir"] != str(data_dir):
-            raise RuntimeError(
-                f"{data_dir} is a copy of {claimed['data_dir']} that shares its PostgreSQL "
-                "database: copy data directories with tests.backends.copy_data_dir."
-            )
+    claimed = refuse_plain_copy(data_dir)
+    if claimed is not None:
         url = str(claimed["database_url"])
     else:
         url = cluster().url(cluster().create_database(_migrated_template()))
     _claim(data_dir, url)
     return url
+
+
+def refuse_plain_copy(data_dir: Path) -> dict[str, str] | None:
+    """Return the directory's owner record (None if it has none).
+
+    Raises:
+        RuntimeError: if the record names another directory: a plain copy that would share
+            its PostgreSQL database (copy data directories with copy_data_dir).
+    """
+    owner = data_dir / OWNER_FILE
+    if not owner.is_file():
+        return None
+    claimed: dict[str, str] = json.loads(owner.read_text(encoding="utf-8"))
+    if claimed["data_dir"] != str(data_dir):
+        raise RuntimeError(
+            f"{data_dir} is a copy of {claimed['data_dir']} that shares its PostgreSQL "
+            "database: copy data directories with tests.backends.copy_data_dir."
+        )
+    return claimed
 
 
 def _claim(data_dir: Path, url: str) -> None:

@@ -6,7 +6,6 @@ one (tests/fakes.py): these tests are about the record, not about faces."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import warnings
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,6 +20,7 @@ from faceledger.governance.context import LegalBasisKind, ProbeSource, Purpose
 from faceledger.governance.forms import RequestForm
 from faceledger.governance.models import SearchRun
 from faceledger.governance.policy import UnsafeProfileWarning
+from tests.backends import copy_data_dir
 from tests.conftest import ACTOR, GALLERY, make_settings
 from tests.fakes import fake_pipeline
 
@@ -112,7 +112,7 @@ def test_a_governed_search_records_the_index_in_its_run_and_ledger_entry(
     approximate: bool,
 ) -> None:
     root = tmp_path / "data"
-    shutil.copytree(fake_enrolled_template, root)
+    copy_data_dir(fake_enrolled_template, root)
     service = FastLedger(make_settings(root, index_backend=setting), pipeline=fake_pipeline())
     try:
         service.galleries.reindex(ACTOR, GALLERY)  # the gallery's index, under this setting
