@@ -190,6 +190,28 @@ class Settings:
         60, "Wait before the first retry of a failed delivery; doubles with each attempt.", min=1
     )
 
+    api_docs: bool = _setting(
+        True,
+        "Serve the API documentation (/api/v1/docs, /api/v1/redoc, /api/v1/openapi.json) from "
+        "bundled assets, no CDN; set false in production to turn them off.",
+    )
+    hsts_max_age_seconds: int = _setting(
+        0,
+        "Behind TLS: send Strict-Transport-Security with this max-age on every response; 0 "
+        "sends none (plain HTTP on loopback).",
+        min=0,
+        max=63_072_000,
+    )
+    header_timeout_seconds: int = _setting(
+        10, "A client must send a request's headers within this many seconds.", min=1, max=600
+    )
+    body_timeout_seconds: int = _setting(
+        30,
+        "A client must send each part of a request body within this many seconds of the last.",
+        min=1,
+        max=3600,
+    )
+
     @property
     def db_url(self) -> str:
         """The SQLAlchemy URL in use (the SQLite file in data_dir unless database_url is set)."""
