@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -228,13 +229,86 @@ class Settings:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
     def shown(self) -> dict[str, Any]:
-        """Return every setting by name as it may be shown: secrets masked (``***`` when set)."""
-        return {
-            f.name: ("***" if getattr(self, f.name) else "")
-            if f.metadata.get("secret")
-            else getattr(self, f.name)
-            for f in dataclasses.fields(self)
-        }
+        """Return every setting by name as it may be shown: secrets masked (``***`` when set),
+        and the passwords and query values of URLs masked by :func:`mask_url`."""
+        shown: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret"):
+                value = "***" if value else ""
+            elif isinstance(value, str):
+                value = _mask_urls(value)
+            shown[f.name] = value
+        return shown
+
+
+# Query options of database and index URLs that never hold a secret; every other query value
+# (password=, token=, sig=, code=, ...) is masked.
+_PLAIN_QUERY_KEYS = frozenset(
+    {
+        "application_name",
+        "cache",
+        "charset",
+        "check_same_thread",
+        "connect_timeout",
+        "db_name",
+        "mode",
+        "sslmode",
+        "target_session_attrs",
+        "timeout",
+        "uri",
+    }
+)
+_URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+# As SQLAlchemy's URL pattern: a password runs from the first ":" of the user part to an "@".
+_SQLALCHEMY_USERINFO = re.compile(r"[^:/@]*(?::[^@]*)?@")
+_WEB_SCHEMES = frozenset({"http", "https", "ws", "wss", "tcp", "tls", "grpc", "grpcs"})
+
+
+def mask_url(url: str) -> str:
+    """Return ``url`` as it may be shown or logged: its password and every query value but a
+    few harmless options replaced by ``***``, and its fragment too; user, host, port and path
+    stay (``postgresql+psycopg://user:***@host/db``). Text that is not a URL comes back as is.
+
+    Web URLs (http, https, tcp, ...) are read as RFC 3986 does; others as database URLs, in
+    which SQLAlchemy lets an unencoded ``/`` stand in the password.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator or not _URL_SCHEME.fullmatch(scheme):
+        return url
+    # The user part ends at the last "@" of the host part (which ends at the first "/", "?"
+    # or "#" of a web URL, at the first "?" of a database URL). A password with a character
+    # that ends the host part unencoded still counts as one: better masked too much than leaked.
+    stops = "/?#" if scheme.lower() in _WEB_SCHEMES else "?"
+    ends = [i for i in (rest.find(c) for c in stops) if i >= 0]
+    at = rest.rfind("@", 0, min(ends, default=len(rest)))
+    if at < 0:
+        found = _SQLALCHEMY_USERINFO.match(rest)
+        at = found.end() - 1 if found else -1
+    if at >= 0:
+        user, colon, password = rest[:at].partition(":")
+        rest = f"{user}{colon}{'***' if password else ''}{rest[at:]}"
+    rest, hash_mark, fragment = rest.partition("#")
+    rest, question, query = rest.partition("?")
+    if question:
+        query = "&".join(_mask_query_item(item) for item in query.split("&"))
+    return f"{scheme}://{rest}{question}{query}{hash_mark}{'***' if fragment else ''}"
+
+
+def _mask_query_item(item: str) -> str:
+    key, equals, value = item.partition("=")
+    if not equals:
+        return "***" if key else key  # a bare ?TOKEN
+    return item if key.lower() in _PLAIN_QUERY_KEYS or not value else f"{key}=***"
+
+
+def _mask_urls(text: str) -> str:
+    # A comma-separated list of URLs (witness_urls) is masked item by item; a PostgreSQL URL
+    # with several hosts (postgresql://u:p@h1,h2/db) has one "://" and is masked whole.
+    items = text.split(",")
+    if len(items) > 1 and all("://" in item for item in items):
+        return ",".join(mask_url(item) for item in items)
+    return mask_url(text)
 
 
 def describe_settings() -> list[tuple[str, str, Any, str]]:
@@ -304,7 +378,7 @@ def _build(values: Mapping[str, Any], sources: Mapping[str, str]) -> Settings:
         if not settings.alert_webhook_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"alert_webhook_url must be an http:// or https:// URL, got "
-                f"{settings.alert_webhook_url!r}.",
+                f"{mask_url(settings.alert_webhook_url)!r}.",
                 setting="alert_webhook_url",
             )
         if not settings.alert_webhook_secret:

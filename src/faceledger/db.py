@@ -18,7 +18,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -83,6 +83,22 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
 
 
+def _without_row_values(context: ExceptionContext) -> None:
+    # PostgreSQL's error text repeats the offending values after its message ("DETAIL:  Key
+    # (name)=(...) already exists", "Failing row contains (...)"), out of hide_parameters'
+    # reach. Keep the first line (message and constraint); the fields stay in ``orig.diag``.
+    original, wrapped = context.original_exception, context.sqlalchemy_exception
+    if not (original.args and isinstance(original.args[0], str) and "\n" in original.args[0]):
+        return
+    full = original.args[0]
+    first = full.split("\n", 1)[0]
+    original.args = (first, *original.args[1:])
+    if wrapped is not None:  # its text was built from the driver's at once
+        wrapped.args = tuple(
+            a.replace(full, first) if isinstance(a, str) else a for a in wrapped.args
+        )
+
+
 def _unique_violation(exc: IntegrityError) -> bool:
     """True if ``exc`` is a unique constraint's refusal (not a check or foreign key)."""
     original = exc.orig
@@ -96,8 +112,12 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, future=True)
+        # hide_parameters: an error's text (and so any log or traceback) shows the SQL but not
+        # the values bound to it, which can be probe hashes, face boxes or token digests.
+        self.engine: Engine = create_engine(url, future=True, hide_parameters=True)
         writer = self.engine
+        if self.engine.dialect.name == "postgresql":
+            event.listen(self.engine, "handle_error", _without_row_values)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)

@@ -65,6 +65,22 @@ def create_app(service: FaceLedger) -> FastAPI:
         tiles_router(service.context.db.engine, load_public_key(service.public_key_path))
     )
     app.mount("/", build_web(service, web_secret(service.settings)))
+    # One body limit and body timeout for the API and the pages alike (faceledger.http_limits).
+    from faceledger.http_limits import BodyLimit
+
+    app.add_middleware(
+        BodyLimit,
+        max_image_bytes=service.settings.max_image_bytes,
+        body_timeout_seconds=service.settings.body_timeout_seconds,
+        close_connection=True,  # serve() lingers on such a close (http_limits.TimedH11Protocol)
+    )
+    # Keep these two last, so they are the outermost middleware: every response gets them,
+    # also those other middleware of this app answer by themselves (a body limit's 413).
+    from faceledger.api.headers import API_HEADERS, ResponseHeaders, site_headers
+
+    hsts = service.settings.hsts_max_age_seconds
+    app.add_middleware(ResponseHeaders, headers=API_HEADERS, under="/api/v1")
+    app.add_middleware(ResponseHeaders, headers=site_headers(hsts))
     return app
 
 
@@ -84,15 +100,18 @@ def serve(service: FaceLedger, host: str, port: int, workers: int = 1) -> None:
     """
     import uvicorn
 
+    from faceledger.http_limits import uvicorn_options
     from faceledger.scheduler import DueJobScheduler
 
+    # Header timeout, head size and connection bounds, in this process and in every worker.
+    bounds = uvicorn_options(service.settings.header_timeout_seconds)
     interval = service.settings.jobs_every_seconds
     scheduler = DueJobScheduler(service, interval) if interval else None
     if scheduler is not None:
         scheduler.start()
     try:
         if workers <= 1:
-            uvicorn.run(create_app(service), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(service), host=host, port=port, log_level="info", **bounds)
             return
         os.environ["FACELEDGER_DATA_DIR"] = str(service.settings.data_dir.resolve())
         uvicorn.run(
@@ -106,6 +125,7 @@ def serve(service: FaceLedger, host: str, port: int, workers: int = 1) -> None:
             # health check; on a busy machine that takes longer than the default 5 s, and the
             # worker would be killed and restarted for ever.
             timeout_worker_healthcheck=120,
+            **bounds,
         )
     finally:
         if scheduler is not None:

@@ -8,7 +8,9 @@ from fastapi import FastAPI
 
 from faceledger import __version__
 from faceledger.api.auth import AUTH_DESCRIPTION
+from faceledger.api.docs_assets import install_docs
 from faceledger.api.errors import InternalErrors, install_error_handlers
+from faceledger.api.headers import API_HEADERS, ResponseHeaders
 from faceledger.api.routers import (
     accounts,
     alerts,
@@ -98,12 +100,20 @@ def build_api(service: FaceLedger) -> FastAPI:
         description=DESCRIPTION,
         responses=_ERRORS,
         openapi_tags=_TAGS,
+        # The docs come from bundled files (docs_assets), or not at all.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if service.settings.api_docs else None,
     )
     app.state.service = service
+    if service.settings.api_docs:
+        install_docs(app, TITLE)
     install_error_handlers(app)
-    # The last middleware added runs first: unexpected errors are caught around everything.
+    # The last middleware added runs first: unexpected errors are caught around everything,
+    # and every response, the 500 too, gets the API headers.
     app.add_middleware(BodyLimit, max_image_bytes=service.settings.max_image_bytes)
     app.add_middleware(InternalErrors)
+    app.add_middleware(ResponseHeaders, headers=API_HEADERS)
     for module in (
         system,
         accounts,

@@ -9,6 +9,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query
 from pydantic import BaseModel, Field
 
+from faceledger.governance.inputs import MAX_ID
+
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Page", "PageParams", "Paging", "page_of"]
 
 DEFAULT_LIMIT = 50
@@ -38,7 +40,7 @@ def _page_params(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"At most this many items (1-{MAX_LIMIT}).")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Skip this many items.")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID, description="Skip this many items.")] = 0,
 ) -> PageParams:
     return PageParams(limit, offset)
 

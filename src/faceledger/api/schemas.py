@@ -4,20 +4,70 @@ Request bodies forbid unknown fields, so a misspelt field is a 422 naming it rat
 silently ignored value. Times are ISO 8601 with zone. Search requests are returned as the
 service's request view (a JSON object whose fields depend on who asks; see
 ``faceledger.service.request_views``), so their model is an open object.
+
+Every id, entry number and count a route takes is bounded here once (1 or 0 to
+:data:`~faceledger.governance.inputs.MAX_ID`), so an out-of-range number is a 422 naming the
+field, never a database overflow. Free text in JSON bodies refuses control and
+bidirectional-text characters (:func:`~faceledger.governance.inputs.check_text`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import Path
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+)
 
 from faceledger.api.pagination import Page
+from faceledger.errors import InvalidInput
 from faceledger.governance.context import AgencyKind, LeadUseKind, ReviewOutcome, ReviewStage, Role
+from faceledger.governance.inputs import MAX_ID, check_text
 from faceledger.governance.tokens import MAX_TOKEN_DAYS
 
 _NAME = Field(min_length=1, max_length=200)
+
+
+def id_path(description: str, *, minimum: int = 1) -> Any:
+    """A path parameter naming a stored number: ``minimum`` (1 for ids, 0 for ledger entry
+    numbers and face indexes) to MAX_ID; anything else is a 422."""
+    return Path(ge=minimum, le=MAX_ID, description=description)
+
+
+RequestId = Annotated[int, id_path("Request number.")]
+"""The ``request_id`` path parameter of every request route."""
+
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""An id in a JSON body (1 to MAX_ID)."""
+
+
+def _checked(value: str, info: ValidationInfo, multiline: bool) -> str:
+    try:
+        return check_text(value, info.field_name or "text", multiline=multiline)
+    except InvalidInput as exc:  # pydantic answers a ValueError with a 422 naming the field
+        raise ValueError(exc.message) from None
+
+
+def _plain(value: str, info: ValidationInfo) -> str:
+    return _checked(value, info, multiline=False)
+
+
+def _lines(value: str, info: ValidationInfo) -> str:
+    return _checked(value, info, multiline=True)
+
+
+PlainText = Annotated[str, AfterValidator(_plain)]
+"""One line of free text: no control or bidirectional-text characters."""
+
+LinesText = Annotated[str, AfterValidator(_lines)]
+"""Free text that may hold line breaks and tabs, but no other control character."""
 
 
 class Input(BaseModel):
@@ -89,9 +139,9 @@ class AgencyIn(Input):
     """A new agency."""
 
     slug: str = Field(min_length=1, max_length=64, examples=["boston-pd"])
-    name: str = _NAME
+    name: PlainText = _NAME
     kind: AgencyKind
-    jurisdiction: str = Field(default="", max_length=200)
+    jurisdiction: PlainText = Field(default="", max_length=200)
 
 
 class UserOut(BaseModel):
@@ -127,8 +177,9 @@ class CertifyIn(Input):
 
 
 class PasswordIn(Input):
-    """A new password (at least 12 characters, not containing the username); one's own
-    needs the current password as well."""
+    """A new password: at least 12 characters, not containing the username, not a common
+    password and not easily guessed (zxcvbn score 3 or more); one's own needs the current
+    password as well."""
 
     password: str = Field(min_length=1, max_length=1024)
     current_password: str | None = Field(
@@ -143,7 +194,7 @@ class TokenIn(Input):
     """A new API token acting as ``username``."""
 
     username: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200, examples=["records-system sync"])
+    name: PlainText = Field(min_length=1, max_length=200, examples=["records-system sync"])
     expires_days: int | None = Field(
         default=None, ge=1, le=MAX_TOKEN_DAYS, description="Lifetime in days; none: until revoked."
     )
@@ -243,9 +294,9 @@ class OffenceOut(BaseModel):
 class MarkIn(Input):
     """A reviewer's mark on one candidate."""
 
-    candidate_id: int
+    candidate_id: BodyId
     outcome: ReviewOutcome
-    note: str = Field(default="", max_length=2000)
+    note: LinesText = Field(default="", max_length=2000)
 
 
 class ReviewIn(Input):
@@ -263,15 +314,15 @@ class ReviewIn(Input):
 class CloseIn(Input):
     """Why nothing is released."""
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: LinesText = Field(min_length=1, max_length=2000)
 
 
 class LeadUseIn(Input):
     """A released lead used for further action (R11)."""
 
-    candidate_id: int
+    candidate_id: BodyId
     use: LeadUseKind
-    corroboration_ref: str = Field(
+    corroboration_ref: PlainText = Field(
         default="",
         max_length=500,
         description="Independent corroborating evidence; required for arrest, warrant and "
@@ -282,14 +333,14 @@ class LeadUseIn(Input):
 class FilingIn(Input):
     """The sworn statement filed with the court after an emergency (R4)."""
 
-    reference: str = Field(min_length=1, max_length=300)
+    reference: PlainText = Field(min_length=1, max_length=300)
     filed_at: AwareDatetime | None = Field(default=None, description="Default: now.")
 
 
 class CourtRefusalIn(Input):
     """The court refused the emergency filing."""
 
-    note: str = Field(default="", max_length=2000)
+    note: LinesText = Field(default="", max_length=2000)
 
 
 class ProbeFaceOut(BaseModel):
@@ -502,7 +553,7 @@ class EvaluationIn(Input):
 class ActivationIn(Input):
     """Activate the gallery's model with a stored evaluation through the deployment gate."""
 
-    evaluation_id: int = Field(ge=1, le=2**62)
+    evaluation_id: int = Field(ge=1, le=MAX_ID)
     target_fpir: float | None = Field(
         default=None, gt=0, le=0.5, description="FPIR to calibrate for; default the profile's."
     )

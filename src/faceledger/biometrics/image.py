@@ -4,12 +4,16 @@ Only still-image formats are accepted (JPEG, PNG, WebP, BMP, TIFF). The pixel li
 from the header, before any pixel data is decoded, so a small file that claims a huge canvas
 (a decompression bomb) is refused without allocating it. EXIF orientation is applied, and every
 pixel mode (greyscale, palette, RGBA, 16-bit) becomes 8-bit RGB.
+
+Refusals are in our own words, one per cause (``details['cause']``); what Pillow said goes to
+the log only, since its wording is an internal detail that changes between versions.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +23,8 @@ from numpy.typing import NDArray
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from faceledger.errors import InvalidImage
+
+log = logging.getLogger(__name__)
 
 # PIL's own bomb guard would fire at a fixed size; ours is configurable and checked first.
 Image.MAX_IMAGE_PIXELS = None
@@ -112,8 +118,12 @@ def decode_image(
             cause="not_an_image",
         ) from None
     except (OSError, ValueError, SyntaxError) as exc:
+        log.debug("%s: Pillow could not open the image: %r", name, exc)
         raise InvalidImage(
-            f"{name}: unreadable image header ({exc}).", source=name, cause="bad_header"
+            f"{name}: the image header cannot be read; the file is damaged or not a complete "
+            "image.",
+            source=name,
+            cause="bad_header",
         ) from None
     with image:
         fmt = SUPPORTED_FORMATS.get(image.format or "")
@@ -158,17 +168,33 @@ def decode_image(
                 warnings.simplefilter("ignore")
                 image.load()
                 oriented = ImageOps.exif_transpose(image)
-                pixels = _to_rgb8(oriented)
         except (OSError, ValueError, SyntaxError, EOFError) as exc:
+            log.debug("%s: Pillow could not decode the image: %r", name, exc)
             cause = "truncated" if "truncated" in str(exc).lower() else "corrupt"
             raise InvalidImage(
-                f"{name}: the image data is {'truncated' if cause == 'truncated' else 'corrupt'}"
-                f" ({exc}).",
+                _DECODE_FAILED[cause].format(name=name), source=name, cause=cause
+            ) from None
+        try:
+            pixels = _to_rgb8(oriented)
+        except (OSError, ValueError) as exc:
+            log.debug("%s: Pillow could not convert mode %s: %r", name, oriented.mode, exc)
+            raise InvalidImage(
+                f"{name}: its pixel mode {original_mode} cannot be converted to RGB; save it as "
+                "an ordinary colour or greyscale photo.",
                 source=name,
-                cause=cause,
+                cause="unsupported_mode",
+                mode=original_mode,
             ) from None
     return DecodedImage(pixels=pixels, sha256=digest, format=fmt, original_mode=original_mode)
 
+
+_DECODE_FAILED = {
+    "truncated": (
+        "{name}: the image data is truncated: the file ends before the picture does, as after "
+        "an interrupted upload or copy. Send the complete file."
+    ),
+    "corrupt": "{name}: the image data is corrupt and cannot be decoded.",
+}
 
 _SIGNATURES = {
     b"\xff\xd8\xff": "JPEG",

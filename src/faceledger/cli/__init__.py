@@ -19,6 +19,7 @@ from faceledger.cli import queries as _queries
 from faceledger.cli import retention as _retention
 from faceledger.cli import transparency as _transparency
 from faceledger.cli.accounts import agency_app, login, logout, user_app, whoami
+from faceledger.cli.backup import backup, restore
 from faceledger.cli.common import (
     EXIT_ERROR,
     console,
@@ -99,6 +100,8 @@ app.command()(quickstart)
 app.command()(monitor)
 app.command()(serve)
 app.command()(demo)
+app.command()(backup)
+app.command()(restore)
 app.add_typer(gallery_app, name="gallery")
 app.add_typer(ledger_app, name="ledger")
 ledger_app.add_typer(tiles_app, name="tiles")

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from faceledger.db import Base, UTCDateTime, utcnow
 from faceledger.errors import InvalidInput, Unauthenticated
 from faceledger.governance.context import Actor, AgencyKind, Role
+from faceledger.governance.inputs import check_text
+from faceledger.governance.password_strength import MIN_SCORE, estimate, is_common_password
 
 __all__ = [
     "DEFAULT_HASHER",
@@ -308,12 +310,22 @@ def actor_of(user: User) -> Actor:
 # --- passwords ----------------------------------------------------------------------------
 
 
-def check_password_strength(password: str, username: str | None = None) -> None:
-    """Return None if ``password`` may be used, else raise.
+_PASSPHRASE_ADVICE = (
+    "Choose a passphrase of four or more unrelated words, or let a password manager generate one."
+)
+
+
+def check_password_strength(
+    password: str, username: str | None = None, display_name: str | None = None
+) -> None:
+    """Return None if ``password`` may be used, else raise. No message repeats the password.
 
     Raises:
         InvalidInput: if it is shorter than MIN_PASSWORD_LENGTH or longer than
-            MAX_PASSWORD_LENGTH characters, blank, or contains the username.
+            MAX_PASSWORD_LENGTH characters, blank, contains the username, is a common password
+            (:func:`~faceledger.governance.password_strength.is_common_password`), or scores
+            below :data:`~faceledger.governance.password_strength.MIN_SCORE` on zxcvbn with
+            the username, display name and "faceledger" as known words.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(
@@ -330,6 +342,19 @@ def check_password_strength(password: str, username: str | None = None) -> None:
         raise InvalidInput("The password must not be only spaces.", field="password")
     if username and username.lower() in password.lower():
         raise InvalidInput("The password must not contain the username.", field="password")
+    if is_common_password(password):
+        raise InvalidInput(
+            "This password is a common password (digits and symbols at its ends do not "
+            f"change that), one of the first an attacker tries. {_PASSPHRASE_ADVICE}",
+            field="password",
+        )
+    verdict = estimate(password, [u for u in (username, display_name) if u])
+    if verdict.score < MIN_SCORE:
+        why = verdict.warning or "it is built from words or patterns attackers try early."
+        raise InvalidInput(
+            f"This password is too easy to guess: {why} {_PASSPHRASE_ADVICE}",
+            field="password",
+        )
 
 
 def hash_password(password: str, hasher: PasswordHasher = DEFAULT_HASHER) -> str:
@@ -364,9 +389,13 @@ def generate_password(username: str | None = None) -> str:
     :func:`check_password_strength` for ``username``."""
     while True:
         password = secrets.token_urlsafe(18)
-        # A short username can turn up inside a random string; draw again if it does.
-        if not username or username.lower() not in password.lower():
-            return password
+        # A short username can turn up inside a random string; draw again if it does (or,
+        # far less likely, if the draw happens to look guessable).
+        try:
+            check_password_strength(password, username)
+        except InvalidInput:
+            continue
+        return password
 
 
 # --- session tokens -----------------------------------------------------------------------
@@ -439,8 +468,10 @@ def check_display_name(value: str, what: str) -> str:
     """Return ``value`` stripped if it is a usable name.
 
     Raises:
-        InvalidInput: if it is empty, longer than 200 characters or holds control characters.
+        InvalidInput: if it holds a control or bidirectional-text character (naming its code
+            point), is empty, or is longer than 200 characters.
     """
+    check_text(value, what)
     text = value.strip()
     if not text or len(text) > _NAME_MAX or any(not ch.isprintable() for ch in text):
         raise InvalidInput(

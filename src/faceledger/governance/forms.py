@@ -28,6 +28,12 @@ from faceledger.governance.context import (
     ProbeSource,
     Purpose,
 )
+from faceledger.governance.inputs import (
+    MAX_ID,
+    check_emergency_time,
+    check_order_dates,
+    check_text,
+)
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -66,6 +72,9 @@ FORM_TEXT_FIELDS = (
 """Every text field of a request form as interfaces take it (``galleries`` and ``attested``
 aside)."""
 
+MULTILINE_FIELDS = frozenset({"narrative", "attestation_text", "facts", "description"})
+"""The text fields that may hold line breaks and tabs (every other refuses them too)."""
+
 
 @dataclass(frozen=True)
 class RequestForm:
@@ -90,6 +99,27 @@ class RequestForm:
     """The requester's description of the unknown person, optional (MA-BILL, counted in the
     transparency report). Never inferred from the photo (R8)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse control and bidirectional-text characters in every text of the form, so no
+        interface can store them (:func:`~faceledger.governance.inputs.check_text`).
+
+        Raises:
+            InvalidInput: naming the field and the character's code point.
+        """
+        texts = {
+            "case_number": self.case_number,
+            "offence_code": self.offence_code or "",
+            "narrative": self.narrative,
+            "attestation_text": self.attestation_text,
+        }
+        for name, value in texts.items():
+            check_text(value, name, multiline=name in MULTILINE_FIELDS)
+        for name, value in self.legal_basis.items():
+            if isinstance(value, str):
+                check_text(value, f"legal_basis.{name}", multiline=name in MULTILINE_FIELDS)
+        for gallery in self.galleries:
+            check_text(str(gallery), "galleries")
 
     @classmethod
     def parse(
@@ -144,11 +174,20 @@ def _whole(value: object, name: str) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    try:
-        return int(str(value))
-    except ValueError:
-        raise InvalidInput(f"{name} must be a whole number; got {value!r}.", field=name) from None
+        number = value
+    else:
+        text = str(value).strip()
+        try:
+            number = int(text) if len(text) <= 20 else MAX_ID + 1
+        except ValueError:
+            raise InvalidInput(
+                f"{name} must be a whole number; got {value!r}.", field=name
+            ) from None
+    if not 0 <= number <= MAX_ID:
+        raise InvalidInput(
+            f"{name} must be a whole number from 0 to {MAX_ID}; got {value!r}.", field=name
+        )
+    return number
 
 
 def enum_value(kind: type[_E], value: object, name: str) -> _E:
@@ -204,8 +243,7 @@ def parse_legal_basis(
     if kind is LegalBasisKind.COURT_ORDER:
         where = "Court order"
         issued, expires = _date(data, "issued_on", where), _date(data, "expires_on", where)
-        if expires < issued:
-            raise InvalidInput("Court order: expires_on is before issued_on.")
+        check_order_dates(issued, expires, now.date())
         authority = enum_value(
             AuthorityKind, data.get("authority", "judicial"), "legal_basis.authority"
         )
@@ -218,9 +256,9 @@ def parse_legal_basis(
             "authority": authority.value,
         }
     if kind is LegalBasisKind.EMERGENCY:
-        declared = parse_time(data.get("declared_at", now), "legal_basis.declared_at")
-        if declared > now + dt.timedelta(minutes=5):
-            raise InvalidInput("Emergency: declared_at is in the future.")
+        declared = check_emergency_time(
+            parse_time(data.get("declared_at", now), "legal_basis.declared_at"), now
+        )
         return kind, {
             "facts": _text(data, "facts", "Emergency"),
             "declared_at": declared.isoformat(),

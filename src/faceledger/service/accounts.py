@@ -51,6 +51,7 @@ from faceledger.governance.accounts import (
     verify_password,
 )
 from faceledger.governance.context import AgencyKind, Role
+from faceledger.governance.inputs import check_training_end
 from faceledger.governance.profiles import role_combination_problems
 from faceledger.governance.tokens import ApiToken
 from faceledger.service.access import Access, Refused
@@ -136,7 +137,7 @@ class AccountUseCases:
         username = check_username(username)
         display_name = check_display_name(display_name, "Display name")
         password = password or generate_password(username)
-        check_password_strength(password, username)
+        check_password_strength(password, username, display_name)
         password_hash = hash_password(password, self.password_hasher)
         with self.db.transaction() as session:
             users = session.scalars(select(User).order_by(User.id)).all()
@@ -311,7 +312,7 @@ class AccountUseCases:
                     ),
                     ["R10", "R18"],
                 )
-            check_password_strength(password, username)
+            check_password_strength(password, username, display_name)
             agency = _agency(session, agency_slug)
             if session.scalar(select(User.id).where(User.username == username)) is not None:
                 raise Conflict(f"An account named {username!r} exists already.")
@@ -344,18 +345,23 @@ class AccountUseCases:
     ) -> UserInfo:
         """Record that an account's training is valid through ``certified_until`` (R2).
 
-        Supervisor only, never for oneself nor for an account one created. The policy profile
-        decides how long a certificate may run (rule ``training_current``); this refuses only
-        dates already past.
+        Supervisor only, never for oneself nor for an account one created. A date already
+        past is refused, and so is one further ahead than the profile's
+        ``training_validity_days`` (or five years): rule ``training_current`` would refuse such
+        a certificate at every search, locking its holder out.
 
         Raises:
             PermissionDenied: unless ``acting`` is a supervisor other than the account holder
                 and its creator (recorded).
-            InvalidInput: if ``certified_until`` is not a date, or is before today (UTC).
+            InvalidInput: if ``certified_until`` is not a date, is before today (UTC), or is
+                further ahead than the profile allows (naming the latest date allowed).
             NotFound: for an unknown username.
         """
         with self._on_account(acting, "user.certify_training", username) as (session, _, user):
-            until = check_training_until(certified_until, utcnow().date())
+            today = utcnow().date()
+            until = check_training_until(certified_until, today)
+            validity = self._policy.profile(session).access.training_validity_days
+            check_training_end(until, today, validity)
             previous = user.training_certified_until
             user.training_certified_until = until
             return self._account_changed(
@@ -439,7 +445,7 @@ class AccountUseCases:
                         "Give your current password to change it.", field="current_password"
                     )
                 verify_password(user.password_hash, current_password, self.password_hasher)
-            check_password_strength(new_password, username)
+            check_password_strength(new_password, username, user.display_name)
             user.password_hash = hash_password(new_password, self.password_hasher)
             revoked, tokens = _revoke_sessions(session, user), _revoke_tokens(session, user)
             return self._account_changed(

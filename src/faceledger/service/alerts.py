@@ -33,6 +33,7 @@ from faceledger.alerts.webhook import TIMEOUT_SECONDS, WebhookConfig, post_webho
 from faceledger.db import utcnow
 from faceledger.errors import Conflict, InvalidInput, NotFound
 from faceledger.governance.accounts import Principal
+from faceledger.governance.inputs import check_text
 from faceledger.service.access import Access
 from faceledger.service.alert_inbox import EMAIL, WEBHOOK, AlertInbox
 from faceledger.service.context import ServiceContext
@@ -212,7 +213,7 @@ def check_note(note: str) -> str:
     Raises:
         InvalidInput: for an empty note or one over 2,000 characters.
     """
-    text = note.strip() if isinstance(note, str) else ""
+    text = check_text(note.strip(), "note", multiline=True) if isinstance(note, str) else ""
     if not text:
         raise InvalidInput(
             "Give a note saying what was done about the alert (1-2000 characters).",

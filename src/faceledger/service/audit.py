@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, TextIO
 
+from faceledger.errors import Conflict
 from faceledger.governance.accounts import Principal
 from faceledger.ledger import Checkpoint, ExportHeader, LedgerEntry
 from faceledger.service.access import Access
@@ -114,16 +115,32 @@ class AuditUseCases:
     def prove_entry(
         self, acting: Principal, seq: int, include_payload: bool = True
     ) -> dict[str, Any]:
-        """Return a self-contained inclusion proof of entry ``seq`` against the latest
-        checkpoint, signing a new checkpoint first if none covers the entry yet.
+        """Return a self-contained inclusion proof of entry ``seq`` against the latest signed
+        checkpoint. Reading a proof never signs one (a GET changes nothing): an entry newer
+        than the latest checkpoint is proved once a checkpoint covers it, signed by an auditor
+        (:meth:`sign_checkpoint`) or by the due jobs every ``checkpoint_every_minutes``.
 
         Raises:
             PermissionDenied: without ``ledger.read`` (recorded).
             NotFound: for an entry that does not exist.
+            Conflict: for an entry no signed checkpoint covers yet (409), naming the latest
+                checkpoint's size.
         """
-        with self._access.transaction(acting, "ledger.read") as (session, _):
+        with self._access.transaction(acting, "ledger.read", write=False) as (session, _):
             latest = self.ledger.latest_checkpoint(session)
             if latest is None or latest.tree_size <= seq:
                 self.ledger.entry(session, seq)  # NotFound for an entry that does not exist
-                self.ledger.checkpoint(session)
+                covered = (
+                    "no checkpoint has been signed yet"
+                    if latest is None
+                    else f"the latest signed checkpoint covers entries 0 to {latest.tree_size - 1}"
+                )
+                raise Conflict(
+                    f"Entry {seq} is not yet in a signed checkpoint ({covered}); try again "
+                    "after the next checkpoint, or sign one first (POST /ledger/checkpoints, "
+                    "`faceledger ledger checkpoint`, or 'Sign a checkpoint now' on the audit "
+                    "ledger page).",
+                    seq=seq,
+                    signed_size=0 if latest is None else latest.tree_size,
+                )
             return self.ledger.inclusion_bundle(session, seq, include_payload=include_payload)

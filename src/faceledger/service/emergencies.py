@@ -14,6 +14,7 @@ from faceledger.db import utcnow
 from faceledger.errors import Conflict, InvalidInput
 from faceledger.governance.accounts import Principal
 from faceledger.governance.context import Action
+from faceledger.governance.inputs import check_text
 from faceledger.governance.lifecycle import Event, State, allowed_events
 from faceledger.governance.models import ProbeImage, RequestRow
 from faceledger.governance.policy import Decision
@@ -68,6 +69,7 @@ class EmergencyUseCases:
             raise InvalidInput("filed_at must be a time with zone, not in the future.")
         if not reference.strip():
             raise InvalidInput("Give the court's filing reference.", field="reference")
+        check_text(reference, "reference")
 
         steps = self._steps
         with steps.step(acting, "request.file_statement", request_id) as (session, me, row):
@@ -114,6 +116,7 @@ class EmergencyUseCases:
         self, acting: Principal, request_id: int, note: str = ""
     ) -> RequestView:
         """The court refused the emergency filing: seal the results and delete linked data."""
+        check_text(note, "note", multiline=True)
         now, steps = utcnow(), self._steps
         with steps.step(acting, "request.court_refused", request_id) as (session, me, row):
             if row.legal_basis_kind != "emergency":

@@ -30,6 +30,7 @@ from faceledger.governance.forms import (
     parse_legal_basis,
     parse_time,
 )
+from faceledger.governance.inputs import check_candidate_cap
 from faceledger.governance.lifecycle import Event, State
 from faceledger.governance.models import (
     CandidateRow,
@@ -112,8 +113,7 @@ class RequestUseCases:
             chosen = [g.name for g in self._gallery_rows(session, galleries)]
             cap = profile.results.max_candidates
             wanted = cap if form.max_candidates is None else form.max_candidates
-            if wanted < 1:
-                raise InvalidInput("max_candidates must be at least 1.", field="max_candidates")
+            check_candidate_cap(wanted, cap, profile.name)
             offence_name, severity = "", ""
             if form.offence_code:
                 offence = profile.offences.get(form.offence_code)

@@ -30,6 +30,7 @@ from faceledger.governance.context import (
 from faceledger.governance.forms import (
     enum_value,
 )
+from faceledger.governance.inputs import check_text
 from faceledger.governance.lifecycle import Event, State
 from faceledger.governance.models import (
     LeadUseRow,
@@ -164,7 +165,7 @@ class ReviewUseCases:
             cleaned[candidate] = {
                 "candidate_id": candidate,
                 "outcome": outcome.value,
-                "note": str(mark.get("note", "")).strip(),
+                "note": check_text(str(mark.get("note", "")).strip(), "note", multiline=True),
             }
         missing = sorted(known - set(cleaned))
         if missing:
@@ -213,6 +214,7 @@ class ReviewUseCases:
         now, steps = utcnow(), self._steps
         if not reason.strip():
             raise InvalidInput("Give the reason for closing with no lead.", field="reason")
+        check_text(reason, "reason", multiline=True)
         with steps.step(acting, "request.close", request_id) as (session, me, row):
             steps.require_state(
                 row, (State.SEARCHED, State.REVIEWED, State.PEER_REVIEWED), "close with no lead"
@@ -243,6 +245,7 @@ class ReviewUseCases:
         agency record uses of its leads."""
         now, steps = utcnow(), self._steps
         kind = enum_value(LeadUseKind, use, "use")
+        check_text(corroboration_ref, "corroboration_ref")
         with steps.step(acting, "request.lead_use", request_id) as (session, me, row):
             steps.require_state(row, (State.RELEASED,), "record a use of the lead")
             if candidate_id not in row.released_candidate_ids:

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from faceledger.errors import FaceLedgerError, InvalidInput, NotFound
 from faceledger.governance.context import AgencyKind, Role
 from faceledger.web.auth import FormPost, Viewer, need
+from faceledger.web.params import RecordId
 from faceledger.web.render import page
 from faceledger.web.state import web_of
 
@@ -208,7 +209,7 @@ def create_token(request: Request, post: FormPost) -> Response:
 
 
 @router.post("/admin/tokens/{token_id:int}/revoke")
-def revoke_token(request: Request, token_id: int, post: FormPost) -> Response:
+def revoke_token(request: Request, token_id: RecordId, post: FormPost) -> Response:
     """Revoke a token; the API refuses it from then on."""
     service = web_of(request).service
     try:

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from faceledger.errors import FaceLedgerError
 from faceledger.ledger import load_public_key, verify_database
 from faceledger.web.auth import CurrentViewer, FormPost, Viewer
+from faceledger.web.params import EntryNumber, PageNumber
 from faceledger.web.render import page
 from faceledger.web.state import web_of
 
@@ -73,7 +74,7 @@ def ledger(
     action: Annotated[str, Query()] = "",
     object_type: Annotated[str, Query()] = "",
     object_id: Annotated[str, Query()] = "",
-    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    page_number: PageNumber = 1,
 ) -> Response:
     """Ledger entries, oldest first, filtered by actor, action and object."""
     filters = {"actor": actor, "action": action, "object_type": object_type}
@@ -114,14 +115,14 @@ def _proof(request: Request, viewer: Viewer, seq: int) -> str:
 
 
 @router.get("/audit/entries/{seq:int}")
-def proof_page(request: Request, seq: int, viewer: CurrentViewer) -> Response:
+def proof_page(request: Request, seq: EntryNumber, viewer: CurrentViewer) -> Response:
     """The inclusion proof of one entry against the latest signed checkpoint."""
     text = _proof(request, viewer, seq)
     return page(request, viewer, "proof.html", title=f"Proof of entry {seq}", seq=seq, proof=text)
 
 
 @router.get("/audit/entries/{seq:int}/proof.json")
-def proof_download(request: Request, seq: int, viewer: CurrentViewer) -> Response:
+def proof_download(request: Request, seq: EntryNumber, viewer: CurrentViewer) -> Response:
     """The same proof as a file, for ``faceledger ledger check-proof``."""
     return Response(
         _proof(request, viewer, seq) + "\n",

@@ -21,13 +21,13 @@ from starlette.responses import Response
 
 from faceledger.errors import PermissionDenied, Unauthenticated
 from faceledger.governance.accounts import UserInfo
+from faceledger.http_limits import body_limit
 from faceledger.web.state import web_of
 
 SESSION_COOKIE = "faceledger_session"
 LOGIN_COOKIE = "faceledger_login"
 CSRF_FIELD = "csrf_token"
 MAX_FORM_FIELDS = 500
-FORM_ALLOWANCE = 1024 * 1024  # the text fields beside the largest allowed probe photo
 
 
 class LoginRequired(Exception):
@@ -160,11 +160,12 @@ async def form_post(request: Request) -> AsyncIterator[Posted]:
     viewer = await run_in_threadpool(resolve_viewer, request)
     if viewer is None:
         raise LoginRequired(_here(request))
-    # Refuse an oversized body before it is spooled to disk (a chunked one is caught later,
-    # when the service reads the probe).
+    # The server's BodyLimit refuses an oversized body first, also while it streams; this is
+    # the second line, for the web app run on its own: the same limit, from Content-Length.
+    max_image = web_of(request).service.settings.max_image_bytes
+    limit, _ = body_limit(request.url.path, request.headers.get("content-type", ""), max_image)
     # A probe kept by the face picker travels as base64 text: 4/3 of the image limit.
-    kept = web_of(request).service.settings.max_image_bytes * 4 // 3 + 4
-    limit = kept + FORM_ALLOWANCE
+    kept = (max_image + 2) // 3 * 4
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise HTTPException(413, f"The form is larger than the limit of {limit} bytes.")

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from faceledger.errors import InvalidInput
 from faceledger.governance.case_filters import CHOICES, FIELDS, CaseFilter
 from faceledger.web.auth import Viewer, need
+from faceledger.web.params import PageNumber
 from faceledger.web.render import page
 from faceledger.web.state import web_of
 
@@ -36,7 +37,7 @@ def _asked(request: Request) -> dict[str, list[str]]:
 def cases(
     request: Request,
     viewer: Reader,
-    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    page_number: PageNumber = 1,
 ) -> Response:
     """The case query form and, for the filters in the address, one page of the requests the
     person may see; a bad filter is shown on the form and nothing is queried."""

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from faceledger.errors import FaceLedgerError, InvalidInput
 from faceledger.web.auth import FormPost
+from faceledger.web.params import RecordId
 from faceledger.web.requests import request_page
 from faceledger.web.state import web_of
 
@@ -23,7 +24,7 @@ _FORMATS = {
 
 
 @router.post("/requests/{request_id:int}/disclosure")
-def produce(request: Request, request_id: int, post: FormPost) -> Response:
+def produce(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """Produce the request's disclosure packet for the recipient named, and download it."""
     values = {k: post.text(k) for k in ("recipient", "purpose", "format")}
     fmt = values["format"] or "pdf"

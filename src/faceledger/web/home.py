@@ -10,6 +10,7 @@ from faceledger.errors import FaceLedgerError, InvalidInput
 from faceledger.governance.context import Role
 from faceledger.governance.profiles import Profile, shipped_profiles
 from faceledger.web.auth import CurrentViewer, FormPost, Viewer
+from faceledger.web.params import RecordId
 from faceledger.web.render import page
 from faceledger.web.state import web_of
 
@@ -129,7 +130,7 @@ def set_policy(request: Request, post: FormPost) -> Response:
 
 
 @router.post("/policy/proposals/{proposal_id}/approve")
-def approve_policy(request: Request, proposal_id: int, post: FormPost) -> Response:
+def approve_policy(request: Request, proposal_id: RecordId, post: FormPost) -> Response:
     """Approve another admin's proposed profile change (the service decides who may)."""
     try:
         web_of(request).service.policy.approve_proposal(

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from faceledger.errors import FaceLedgerError
 from faceledger.web.auth import CurrentViewer
+from faceledger.web.params import FaceNumber, RecordId
 from faceledger.web.state import web_of
 
 router = APIRouter()
@@ -27,7 +28,7 @@ def _refused(error: FaceLedgerError) -> Response:
 
 @router.get("/requests/{request_id:int}/faces/{face_index:int}.jpg")
 def probe_face(
-    request: Request, request_id: int, face_index: int, viewer: CurrentViewer
+    request: Request, request_id: RecordId, face_index: FaceNumber, viewer: CurrentViewer
 ) -> Response:
     """A crop of one face of a request's probe (its requester, examiners, reviewers,
     supervisors)."""
@@ -40,7 +41,7 @@ def probe_face(
 
 @router.get("/requests/{request_id:int}/candidates/{candidate_id:int}.jpg")
 def candidate_face(
-    request: Request, request_id: int, candidate_id: int, viewer: CurrentViewer
+    request: Request, request_id: RecordId, candidate_id: RecordId, viewer: CurrentViewer
 ) -> Response:
     """A candidate's aligned gallery face (staff; the requester only once released)."""
     try:

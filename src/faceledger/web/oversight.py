@@ -11,9 +11,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from faceledger.errors import FaceLedgerError
+from faceledger.governance.inputs import MAX_ID
 from faceledger.reports.transparency.charts import bar_chart, months_chart, png_data_uri
 from faceledger.service.dashboard import Dashboard
 from faceledger.web.auth import CurrentViewer, FormPost, Viewer
+from faceledger.web.params import PageNumber, RecordId
 from faceledger.web.render import page
 from faceledger.web.state import web_of
 
@@ -117,15 +119,15 @@ def alerts(
     request: Request,
     viewer: CurrentViewer,
     show: Annotated[str, Query(pattern="^(open|all)$")] = "open",
-    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
-    acknowledged: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    page_number: PageNumber = 1,
+    acknowledged: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     """The alert inbox: alerts raised by violations and misuse findings, open ones first."""
     return _alerts_page(request, viewer, show, page_number, done=acknowledged)
 
 
 @router.post("/alerts/{alert_id:int}/ack")
-def acknowledge(request: Request, alert_id: int, post: FormPost) -> Response:
+def acknowledge(request: Request, alert_id: RecordId, post: FormPost) -> Response:
     """Acknowledge an alert with a note (recorded in the ledger)."""
     try:
         web_of(request).service.alerts.acknowledge(post.user, alert_id, post.text("note"))
@@ -165,7 +167,7 @@ def _findings_page(
 def findings(
     request: Request,
     viewer: CurrentViewer,
-    page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+    page_number: PageNumber = 1,
 ) -> Response:
     """Stored misuse findings, newest first, each with its explanation and requests."""
     return _findings_page(request, viewer, page_number)

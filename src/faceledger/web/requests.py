@@ -29,7 +29,9 @@ from faceledger.governance.context import (
 )
 from faceledger.governance.forms import FORM_TEXT_FIELDS, RequestForm
 from faceledger.governance.lifecycle import State
+from faceledger.http_limits import refuse_repeated
 from faceledger.web.auth import CurrentViewer, FormPost, Posted, Viewer, need
+from faceledger.web.params import PageNumber, RecordId
 from faceledger.web.render import page
 from faceledger.web.state import web_of
 from faceledger.web.views import filing_status, notices, offered, probe_faces, review_marks
@@ -58,7 +60,7 @@ def list_requests(
     request: Request,
     viewer: CurrentViewer,
     state: Annotated[str, Query()] = "",
-    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    page_number: PageNumber = 1,
 ) -> Response:
     """The requests the person may see, newest first: a requester's own, staff's all."""
     views, total = web_of(request).service.requests.list_requests(
@@ -177,6 +179,7 @@ def file_request(request: Request, post: FormPost) -> Response:
     values = _form_values(post)
     probe, name = b"", ""
     try:
+        refuse_repeated(post.form.multi_items(), repeatable=("galleries",))
         form = _request_form(values)
         probe, name = _probe(request, post)
         view = web_of(request).service.requests.submit_request(post.user, form, probe, name)
@@ -237,13 +240,13 @@ def request_page(
 
 
 @router.get("/requests/{request_id:int}")
-def show_request(request: Request, request_id: int, viewer: CurrentViewer) -> Response:
+def show_request(request: Request, request_id: RecordId, viewer: CurrentViewer) -> Response:
     """One request: its record, decision, candidates (as allowed), reviews and release."""
     return request_page(request, viewer, request_id)
 
 
 @router.post("/requests/{request_id:int}/lead-use")
-def record_lead_use(request: Request, request_id: int, post: FormPost) -> Response:
+def record_lead_use(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """Record that a released lead was used (arrest, warrant, lineup need corroboration)."""
     values = {k: post.text(k) for k in ("candidate_id", "use", "corroboration_ref")}
     try:

@@ -13,6 +13,7 @@ from faceledger.errors import FaceLedgerError, NotFound
 from faceledger.governance.context import ReviewOutcome, ReviewStage
 from faceledger.governance.forms import enum_value
 from faceledger.web.auth import FormPost, Posted, Viewer, need
+from faceledger.web.params import RecordId
 from faceledger.web.render import page
 from faceledger.web.requests import request_page
 from faceledger.web.state import web_of
@@ -53,7 +54,7 @@ def queue(request: Request, viewer: Examiner) -> Response:
 
 
 @router.post("/requests/{request_id:int}/search")
-def run_search(request: Request, request_id: int, post: FormPost) -> Response:
+def run_search(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """Run the search of an approved request (the policy checks the examiner first)."""
     try:
         web_of(request).service.requests.run_request_search(post.user, request_id)
@@ -94,7 +95,7 @@ def _review_page(
 
 
 @router.get("/requests/{request_id:int}/review")
-def review_form(request: Request, request_id: int, viewer: Examiner) -> Response:
+def review_form(request: Request, request_id: RecordId, viewer: Examiner) -> Response:
     """One outcome and note per candidate; a peer reviewer does not see the first review."""
     return _review_page(request, viewer, request_id)
 
@@ -105,7 +106,7 @@ def _posted_marks(post: Posted) -> dict[str, dict[str, str]]:
 
 
 @router.post("/requests/{request_id:int}/review")
-def submit_review(request: Request, request_id: int, post: FormPost) -> Response:
+def submit_review(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """Record the review; the service refuses a second review by the first reviewer."""
     marks = _posted_marks(post)
     # An unmarked candidate is left out, so that the service names every one still missing.
@@ -128,7 +129,7 @@ def submit_review(request: Request, request_id: int, post: FormPost) -> Response
 
 
 @router.post("/requests/{request_id:int}/release")
-def release(request: Request, request_id: int, post: FormPost) -> Response:
+def release(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """Release the candidates every reviewer marked possible_lead, with the caveat."""
     try:
         web_of(request).service.reviews.release_request(post.user, request_id)
@@ -138,7 +139,7 @@ def release(request: Request, request_id: int, post: FormPost) -> Response:
 
 
 @router.post("/requests/{request_id:int}/close")
-def close_no_lead(request: Request, request_id: int, post: FormPost) -> Response:
+def close_no_lead(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """Close a searched request with nothing released, giving the reason."""
     reason = post.text("reason")
     try:

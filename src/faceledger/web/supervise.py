@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from faceledger.db import utcnow
 from faceledger.errors import FaceLedgerError
 from faceledger.web.auth import CurrentViewer, FormPost, Viewer, need
+from faceledger.web.params import PageNumber, RecordId
 from faceledger.web.render import page
 from faceledger.web.requests import parse_when, request_page
 from faceledger.web.state import web_of
@@ -73,7 +74,7 @@ def check_overdue(request: Request, post: FormPost) -> Response:
 
 
 @router.post("/requests/{request_id:int}/approve-emergency")
-def approve_emergency(request: Request, request_id: int, post: FormPost) -> Response:
+def approve_emergency(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """A supervisor approves an emergency request; the court-filing clock runs (R4)."""
     try:
         web_of(request).service.requests.approve_emergency(post.user, request_id)
@@ -83,7 +84,7 @@ def approve_emergency(request: Request, request_id: int, post: FormPost) -> Resp
 
 
 @router.post("/requests/{request_id:int}/file-statement")
-def file_statement(request: Request, request_id: int, post: FormPost) -> Response:
+def file_statement(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """Record the sworn statement filed with the court for an emergency (R4)."""
     values = {k: post.text(k) for k in ("reference", "filed_at")}
     try:
@@ -97,7 +98,7 @@ def file_statement(request: Request, request_id: int, post: FormPost) -> Respons
 
 
 @router.post("/requests/{request_id:int}/court-refusal")
-def court_refusal(request: Request, request_id: int, post: FormPost) -> Response:
+def court_refusal(request: Request, request_id: RecordId, post: FormPost) -> Response:
     """The court refused the emergency filing: the results are sealed, linked data deleted."""
     note = post.text("note")
     try:
@@ -112,7 +113,7 @@ def violations(
     request: Request,
     viewer: CurrentViewer,
     kind: Annotated[str, Query()] = "",
-    page_number: Annotated[int, Query(alias="page", ge=1)] = 1,
+    page_number: PageNumber = 1,
 ) -> Response:
     """Violations, newest first (supervisors, auditors, admins; others are recorded)."""
     service = web_of(request).service

@@ -143,6 +143,9 @@ def test_court_order_request_from_filing_to_verified_ledger(unit: ApiUnit) -> No
     assert "marks" in str(by_action["request.review.peer"]["payload"])
     assert page["total"] == len(actions) and page["offset"] == 0
     seq = page["items"][1]["seq"]
+    # A proof is given against a signed checkpoint; a GET signs none, so sign one first.
+    signed = unit.call("auditor", "POST", "/ledger/checkpoints")
+    assert signed.status_code in (200, 201), signed.text
     proof = unit.call("auditor", "GET", f"/ledger/entries/{seq}/proof")
     assert proof.status_code == 200, proof.text
     assert proof.json()["entry"]["seq"] == seq

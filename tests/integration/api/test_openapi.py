@@ -17,7 +17,7 @@ PUBLIC = {
     ("get", "/ledger/consistency"),
     ("post", "/ledger/cosignatures"),
 }
-DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+DOCS = {"/openapi.json", "/docs"}
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

@@ -119,6 +119,8 @@ def test_request_to_release_through_the_pages(site: Site) -> None:
     verified = site.post("aud-green", "/audit/verify", "/audit/ledger")
     assert verified.status_code == 200 and 'data-testid="verify-result"' in verified.text
     assert "OK: the ledger verifies." in verified.text and "Verified " in verified.text
+    # A proof is given against a signed checkpoint; opening the page signs none.
+    site.post("aud-green", "/audit/checkpoint", "/audit/ledger")
     proof = site.as_("aud-green").get(f"/audit/entries/{seq.group(1)}")
     assert proof.status_code == 200 and 'data-testid="proof-json"' in proof.text
     download = site.as_("aud-green").get(f"/audit/entries/{seq.group(1)}/proof.json")

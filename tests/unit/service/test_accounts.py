@@ -378,7 +378,7 @@ def test_a_supervisor_cannot_approve_or_certify_themselves(cast: Service) -> Non
     attempts: list[Callable[[], object]] = [
         lambda: cast.accounts.approve_user(supervisor, supervisor.username),
         lambda: cast.accounts.certify_training(
-            supervisor, supervisor.username, dt.date(2099, 1, 1)
+            supervisor, supervisor.username, dt.date.today() + dt.timedelta(days=100)
         ),
     ]
     for attempt in attempts:

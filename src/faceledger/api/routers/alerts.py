@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from faceledger.api.auth import Acting, Service
 from faceledger.api.pagination import Page, Paging
-from faceledger.api.schemas import Input
+from faceledger.api.schemas import Input, id_path
 from faceledger.service.alerts import MAX_NOTE_CHARS
 
 router = APIRouter(tags=["alerts"])
@@ -90,7 +90,9 @@ def count_alerts(service: Service, acting: Acting) -> AlertCountOut:
 
 
 @router.post("/alerts/{alert_id}/ack", summary="Acknowledge an alert", response_model=AlertOut)
-def acknowledge(service: Service, acting: Acting, alert_id: int, body: AckIn) -> AlertOut:
+def acknowledge(
+    service: Service, acting: Acting, alert_id: Annotated[int, id_path("Alert id.")], body: AckIn
+) -> AlertOut:
     """Acknowledge an alert with a note (supervisor, auditor); the ledger records who and the
     note. 409 if it was acknowledged already."""
     return AlertOut.model_validate(

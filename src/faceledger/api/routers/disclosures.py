@@ -11,17 +11,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from faceledger.api.auth import Acting, Service
 from faceledger.api.pagination import Page, Paging, page_of
-from faceledger.api.schemas import Input
+from faceledger.api.schemas import Input, RequestId
 from faceledger.service.disclosures import MAX_PURPOSE, MAX_RECIPIENT, DisclosureView
 
 router = APIRouter(tags=["disclosures"])
-
-RequestId = Annotated[int, Path(ge=1, description="Request number.")]
 
 
 class PacketFormat(StrEnum):

@@ -18,6 +18,7 @@ from faceledger.api.schemas import (
     PhotoDeleted,
     SubjectDeleted,
     SubjectOut,
+    id_path,
 )
 
 router = APIRouter(tags=["galleries"])
@@ -73,7 +74,7 @@ def delete_photo(
     service: Service,
     acting: Acting,
     name: GalleryName,
-    photo_id: Annotated[int, Path(ge=1)],
+    photo_id: Annotated[int, id_path("Photo id.")],
 ) -> PhotoDeleted:
     """Delete one photo and its templates; they leave the index too (supervisor, admin)."""
     return PhotoDeleted.model_validate(service.galleries.delete_photo(acting, name, photo_id))

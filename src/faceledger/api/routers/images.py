@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from faceledger.api.auth import Acting, Service
+from faceledger.api.schemas import RequestId, id_path
 
 router = APIRouter(tags=["images"])
-
-RequestId = Annotated[int, Path(ge=1, description="Request number.")]
 
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 _SIGNATURES = (
@@ -61,7 +60,7 @@ def face_crop(
     service: Service,
     acting: Acting,
     request_id: RequestId,
-    face_index: Annotated[int, Path(ge=0, description="Face number in the probe, from 0.")],
+    face_index: Annotated[int, id_path("Face number in the probe, from 0.", minimum=0)],
 ) -> Response:
     """A JPEG crop of one face of the probe (its requester, examiners, reviewers,
     supervisors)."""
@@ -78,7 +77,7 @@ def candidate_chip(
     service: Service,
     acting: Acting,
     request_id: RequestId,
-    candidate_id: Annotated[int, Path(ge=1, description="Candidate id.")],
+    candidate_id: Annotated[int, id_path("Candidate id.")],
 ) -> Response:
     """A JPEG of a candidate's aligned gallery face: examiners, reviewers, supervisors and
     auditors see every candidate; the requester only released ones (403 otherwise)."""

@@ -12,13 +12,13 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from faceledger.api.auth import Acting, Service
 from faceledger.api.pagination import Page, Paging
-from faceledger.api.schemas import CheckpointOut, EntryOut, VerifyOut
+from faceledger.api.schemas import CheckpointOut, EntryOut, VerifyOut, id_path
 from faceledger.api.uploads import CHUNK_BYTES
 from faceledger.errors import NotFound
 from faceledger.ledger import LedgerEntry, load_public_key, public_key_pem, verify_database
@@ -90,12 +90,13 @@ def list_entries(
 def prove_entry(
     service: Service,
     acting: Acting,
-    seq: Annotated[int, Path(ge=0, description="Entry number, from 0.")],
+    seq: Annotated[int, id_path("Entry number, from 0.", minimum=0)],
     public: _PUBLIC = False,
 ) -> dict[str, Any]:
-    """A self-contained inclusion proof of one entry against the latest signed checkpoint
-    (signing one first if none covers the entry); check it offline with `faceledger audit
-    check-proof` (auditor, supervisor, admin)."""
+    """A self-contained inclusion proof of one entry against the latest signed checkpoint;
+    check it offline with `faceledger ledger check-proof` (auditor, supervisor, admin).
+    Reading a proof never signs a checkpoint: 409 for an entry no signed checkpoint covers
+    yet (sign one with POST /ledger/checkpoints, or wait for the next due one)."""
     return service.audit.prove_entry(acting, seq, include_payload=not public)
 
 

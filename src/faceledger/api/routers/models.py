@@ -16,12 +16,13 @@ from faceledger.api.schemas import (
     EvaluationIn,
     EvaluationOut,
     GalleryActivation,
+    id_path,
 )
 
 router = APIRouter(tags=["models"])
 
 GalleryName = Annotated[str, PathParam(min_length=1, max_length=100, description="Gallery.")]
-EvaluationId = Annotated[int, PathParam(ge=1, le=2**62, description="Evaluation id.")]
+EvaluationId = Annotated[int, id_path("Evaluation id.")]
 
 
 @router.get("/evaluations", summary="List stored evaluations", response_model=Page[EvaluationOut])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 
 from faceledger.api.auth import Acting, Service
@@ -13,6 +15,7 @@ from faceledger.api.schemas import (
     PolicyOut,
     ProfileChange,
     ProposalOut,
+    id_path,
 )
 from faceledger.errors import ConfigError, InvalidInput
 from faceledger.governance.profiles import Profile, shipped_profiles
@@ -81,7 +84,10 @@ def list_proposals(service: Service, acting: Acting, paging: Paging) -> Page[Pro
     response_model=PolicyOut,
 )
 def approve_proposal(
-    service: Service, acting: Acting, proposal_id: int, body: ConfirmIn
+    service: Service,
+    acting: Acting,
+    proposal_id: Annotated[int, id_path("Proposal id.")],
+    body: ConfirmIn,
 ) -> PolicyOut:
     """Approve another admin's proposal (admin, not the proposer); its profile becomes active,
     recorded in the ledger with both admins."""

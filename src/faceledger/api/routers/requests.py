@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 
 from faceledger.api.auth import Acting, Service
 from faceledger.api.pagination import Page, Paging
@@ -21,9 +21,10 @@ from faceledger.api.schemas import (
     OverdueOut,
     ProbeFaceOut,
     ProbeFacesOut,
+    RequestId,
     ReviewIn,
 )
-from faceledger.api.uploads import read_upload
+from faceledger.api.uploads import read_upload, single_parts
 from faceledger.governance.context import (
     AuthorityKind,
     DescribedRace,
@@ -33,12 +34,12 @@ from faceledger.governance.context import (
     Purpose,
 )
 from faceledger.governance.forms import RequestForm
+from faceledger.governance.inputs import MAX_ID
 from faceledger.governance.lifecycle import State
 from faceledger.service.request_views import RequestView
 
 router = APIRouter(tags=["requests"])
 
-RequestId = Annotated[int, Path(ge=1, description="Request number.")]
 View = RequestView
 """A request as the caller may see it; its schema is derived from the service's view type."""
 
@@ -83,12 +84,14 @@ def request_form(
         Purpose, Form(description="Declared purpose (R8).")
     ] = Purpose.CRIMINAL_INVESTIGATION,
     max_candidates: Annotated[
-        int | None, Form(ge=1, description="Candidate list length (the profile caps it).")
+        int | None,
+        Form(ge=1, le=MAX_ID, description="Candidate list length (the profile caps it)."),
     ] = None,
     face_index: Annotated[
         int | None,
         Form(
             ge=0,
+            le=MAX_ID,
             description="The one face of the probe to search (0-based, as detected; "
             "POST /requests/probe-faces lists them). Needed when the photo shows several.",
         ),
@@ -118,6 +121,7 @@ def request_form(
     summary="File a search request",
     response_model=View,
     status_code=201,
+    dependencies=[Depends(single_parts)],
 )
 def submit_request(
     service: Service,
@@ -138,6 +142,7 @@ def submit_request(
     "/requests/probe-faces",
     summary="List the faces of a probe photo",
     response_model=ProbeFacesOut,
+    dependencies=[Depends(single_parts)],
 )
 def probe_faces(
     service: Service,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from faceledger.api.auth import Acting, Service
 from faceledger.api.pagination import Page, Paging, page_of
-from faceledger.api.schemas import TokenCreated, TokenIn, TokenOut
+from faceledger.api.schemas import TokenCreated, TokenIn, TokenOut, id_path
 
 router = APIRouter(tags=["tokens"])
 
@@ -44,7 +44,7 @@ def list_tokens(
 
 @router.post("/tokens/{token_id}/revoke", summary="Revoke an API token", response_model=TokenOut)
 def revoke_token(
-    service: Service, acting: Acting, token_id: Annotated[int, Path(ge=1)]
+    service: Service, acting: Acting, token_id: Annotated[int, id_path("Token id.")]
 ) -> TokenOut:
     """Revoke an API token; it is refused from then on (admin). Recorded in the ledger."""
     return TokenOut.model_validate(service.tokens.revoke_api_token(acting, token_id).to_dict())

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from faceledger.api.auth import Acting, Service
+from faceledger.governance.inputs import MAX_ID
 
 router = APIRouter(tags=["ledger"])
 
@@ -62,8 +63,10 @@ def witnessed_note(service: Service) -> PlainTextResponse:
 )
 def consistency(
     service: Service,
-    old: Annotated[int, Query(ge=0, description="The earlier tree size.")],
-    new: Annotated[int, Query(ge=0, description="The later tree size (at most the current).")],
+    old: Annotated[int, Query(ge=0, le=MAX_ID, description="The earlier tree size.")],
+    new: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="The later tree size (at most the current).")
+    ],
 ) -> ConsistencyOut:
     """The proof that the tree of `old` entries is a prefix of the tree of `new` entries, as
     hex SHA-256 hashes (public, no token needed: tree hashes reveal no record). What a
