@@ -34,9 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, create_engine, inspect, select, text
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
 
 from faceledger.config import CONFIG_FILE_NAME, Settings
 from faceledger.db import Database
@@ -49,10 +48,9 @@ from faceledger.errors import (
     VerificationFailed,
 )
 from faceledger.ledger import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, Checkpoint, load_public_key
-from faceledger.ledger.export import read_state
+from faceledger.ledger.export import latest_signed_checkpoint, read_state
 from faceledger.ledger.keys import sync_directory
 from faceledger.ledger.merkle import CompactRange, fold_subtrees, perfect_subtrees
-from faceledger.ledger.models import CheckpointRow
 from faceledger.ledger.tables import read_nodes
 from faceledger.ledger.verify import verify_database
 from faceledger.ledger.verify_report import VerifyReport
@@ -223,22 +221,11 @@ def _summarise(conn: Connection) -> tuple[LedgerSummary, Checkpoint]:
     """
     state = read_state(conn)
     root = CompactRange.from_bytes(state.tree_size, state.frontier).root()
-    with Session(bind=conn) as session:
-        row = session.scalars(
-            select(CheckpointRow).order_by(CheckpointRow.number.desc()).limit(1)
-        ).first()
-        if row is None:
-            raise LedgerError(
-                "The ledger has no signed checkpoint to verify a restore against; sign one "
-                "with `faceledger ledger checkpoint` first."
-            )
-        checkpoint = Checkpoint(
-            number=row.number,
-            log_id=row.log_id,
-            tree_size=row.tree_size,
-            root_hash=bytes.fromhex(row.root_hash),
-            timestamp=row.ts,
-            signature=row.signature,
+    checkpoint = latest_signed_checkpoint(conn)
+    if checkpoint is None:
+        raise LedgerError(
+            "The ledger has no signed checkpoint to verify a restore against; sign one "
+            "with `faceledger ledger checkpoint` first."
         )
     summary = LedgerSummary(
         log_id=checkpoint.log_id,

@@ -30,6 +30,7 @@ from starlette.routing import Mount
 
 from faceledger import FaceLedger
 from faceledger.api import build_api
+from faceledger.biometrics.pipeline import FacePipeline
 from faceledger.governance.accounts import UserInfo
 from faceledger.governance.forms import RequestForm
 from tests.backends import copy_data_dir
@@ -199,10 +200,18 @@ def populate(
 
 
 @contextmanager
-def running_unit(template: Path, data_dir: Path, faces: Path, **settings: Any) -> Iterator[ApiUnit]:
-    """A copy of the enrolled ``template`` with people, its API served; closed afterwards."""
+def running_unit(
+    template: Path,
+    data_dir: Path,
+    faces: Path,
+    pipeline: FacePipeline | None = None,
+    **settings: Any,
+) -> Iterator[ApiUnit]:
+    """A copy of the enrolled ``template`` with people, its API served; closed afterwards
+    (``pipeline``: the real models unless given, e.g. the FAKE one for a FAKE-enrolled
+    template)."""
     copy_data_dir(template, data_dir)
-    service = ApiFaceLedger(make_settings(data_dir, **settings))
+    service = ApiFaceLedger(make_settings(data_dir, **settings), pipeline=pipeline)
     try:
         root, second, users, tokens = populate(service)
         with serving(mounted(service)) as client:
@@ -241,3 +250,31 @@ def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     details: dict[str, Any] = body["error"]["details"]
     return details
+
+
+@contextmanager
+def web_clients(unit: ApiUnit) -> Iterator[tuple[FastAPI, dict[str, Any]]]:
+    """The web pages over the unit's service, and a client logged in through the login form
+    for each persona of PEOPLE; closed afterwards."""
+    import secrets
+
+    from starlette.testclient import TestClient
+
+    from faceledger.web import build_web
+    from tests.integration.web.conftest import csrf_of
+
+    app = build_web(unit.service, secrets.token_bytes(32))
+    clients: dict[str, Any] = {}
+    try:
+        for persona, (username, _) in PEOPLE.items():
+            client = clients[persona] = TestClient(app, follow_redirects=False)
+            token = csrf_of(client.get("/login").text)
+            answer = client.post(
+                "/login",
+                data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
+            )
+            assert answer.status_code == 303, answer.text
+        yield app, clients
+    finally:
+        for client in clients.values():
+            client.close()

@@ -14,10 +14,8 @@ faces; filing a request only needs its one face detected.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +29,14 @@ from starlette.exceptions import StarletteDeprecationWarning
 from faceledger.api import build_api
 from faceledger.db import Base
 from faceledger.governance.inputs import MAX_ID
-from faceledger.web import build_web
-from tests.backends import copy_data_dir
-from tests.conftest import make_settings
-from tests.e2e.conftest import PASSWORD
 from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import (
     EMERGENCY_FIELDS,
     FORM_FIELDS,
-    PEOPLE,
-    ApiFaceLedger,
     ApiUnit,
     error_of,
-    mounted,
-    populate,
-    serving,
+    running_unit,
+    web_clients,
 )
 from tests.integration.web.conftest import csrf_of
 
@@ -62,27 +53,13 @@ SECOND = "second"
 # -- the unit --------------------------------------------------------------------------------
 
 
-@contextmanager
-def fake_unit(template: Path, data_dir: Path, faces: Path) -> Iterator[ApiUnit]:
-    """A copy of the FAKE-enrolled ``template`` with the API's people, on the FAKE pipeline,
-    its API served by uvicorn; closed afterwards."""
-    copy_data_dir(template, data_dir)
-    service = ApiFaceLedger(make_settings(data_dir), pipeline=fake_pipeline())
-    try:
-        root, second, users, tokens = populate(service)
-        with serving(mounted(service)) as client:
-            yield ApiUnit(service, client, faces, root, second, users, tokens)
-    finally:
-        service.close()
-
-
 @pytest.fixture(scope="module")
 def unit(
     fake_enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiUnit]:
     """One FAKE-pipeline unit per module."""
     data_dir = tmp_path_factory.mktemp("bounds") / "data"
-    with fake_unit(fake_enrolled_template, data_dir, faces_dir) as api:
+    with running_unit(fake_enrolled_template, data_dir, faces_dir, fake_pipeline()) as api:
         yield api
 
 
@@ -291,20 +268,8 @@ def _web_int_parameters(app: FastAPI) -> list[tuple[str, str, str, str]]:
 @pytest.fixture(scope="module")
 def web(unit: ApiUnit) -> Iterator[tuple[FastAPI, dict[str, TestClient]]]:
     """The web pages over the unit's service, and a logged-in client per persona."""
-    app = build_web(unit.service, secrets.token_bytes(32))
-    clients = {}
-    for persona, (username, _) in PEOPLE.items():
-        client = TestClient(app, follow_redirects=False)
-        token = csrf_of(client.get("/login").text)
-        answer = client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-        )
-        assert answer.status_code == 303, answer.text
-        clients[persona] = client
-    yield app, clients
-    for client in clients.values():
-        client.close()
+    with web_clients(unit) as pages:
+        yield pages
 
 
 def _web_url(path: str, name: str, value: int) -> str:

@@ -11,7 +11,6 @@ The unit runs the FAKE face pipeline of tests/fakes.py (a labelled fake).
 
 from __future__ import annotations
 
-import secrets
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,16 +22,13 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import StarletteDeprecationWarning
 
 from faceledger.ledger import load_public_key, verify_inclusion_bundle
-from faceledger.web import build_web
-from tests.e2e.conftest import PASSWORD
-from tests.integration.api.conftest import PEOPLE, ApiUnit, error_of
-from tests.integration.api.test_bounds import counts, fake_unit, spec_of
-from tests.integration.web.conftest import csrf_of
+from tests.fakes import fake_pipeline
+from tests.integration.api.conftest import PEOPLE, ApiUnit, error_of, running_unit, web_clients
+from tests.integration.api.test_bounds import counts, spec_of
 
 with warnings.catch_warnings():
     # Starlette prefers the httpx2 package for its test client (tests/integration/web).
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from starlette.testclient import TestClient
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +37,7 @@ def unit(
 ) -> Iterator[ApiUnit]:
     """One FAKE-pipeline unit per module, with one request filed."""
     data_dir = tmp_path_factory.mktemp("gets") / "data"
-    with fake_unit(fake_enrolled_template, data_dir, faces_dir) as api:
+    with running_unit(fake_enrolled_template, data_dir, faces_dir, fake_pipeline()) as api:
         filed = api.file("requester")
         assert filed.status_code == 201, filed.text
         yield api
@@ -157,20 +153,8 @@ def _web_gets(app: FastAPI) -> list[str]:
 @pytest.fixture(scope="module")
 def web(unit: ApiUnit) -> Iterator[tuple[FastAPI, dict[str, Any]]]:
     """The web pages over the unit's service, and a logged-in client per persona."""
-    app = build_web(unit.service, secrets.token_bytes(32))
-    clients = {}
-    for persona, (username, _) in PEOPLE.items():
-        client = TestClient(app, follow_redirects=False)
-        token = csrf_of(client.get("/login").text)
-        answer = client.post(
-            "/login",
-            data={"username": username, "password": PASSWORD, "csrf_token": token, "next": "/"},
-        )
-        assert answer.status_code == 303, answer.text
-        clients[persona] = client
-    yield app, clients
-    for client in clients.values():
-        client.close()
+    with web_clients(unit) as pages:
+        yield pages
 
 
 def test_no_answered_web_get_writes(unit: ApiUnit, web: tuple[FastAPI, dict[str, Any]]) -> None:
