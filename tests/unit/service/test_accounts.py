@@ -401,7 +401,7 @@ USE_CASES: dict[str, Callable[[Service, UserInfo], object]] = {
     ),
     "user.approve": lambda s, a: s.accounts.approve_user(a, "target"),
     "user.certify_training": lambda s, a: s.accounts.certify_training(
-        a, "target", dt.date(2099, 1, 1)
+        a, "target", dt.date.today() + dt.timedelta(days=100)
     ),
     "user.disable": lambda s, a: s.accounts.disable_user(a, "target"),
     "user.enable": lambda s, a: s.accounts.enable_user(a, "target"),
