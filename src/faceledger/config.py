@@ -193,8 +193,8 @@ class Settings:
 
     api_docs: bool = _setting(
         True,
-        "Serve the API documentation (/api/v1/docs, /api/v1/redoc, /api/v1/openapi.json) from "
-        "bundled assets, no CDN; set false in production to turn them off.",
+        "Serve the API documentation (/api/v1/docs and /api/v1/openapi.json) from bundled "
+        "assets, no CDN; set false in production to turn them off.",
     )
     hsts_max_age_seconds: int = _setting(
         0,
