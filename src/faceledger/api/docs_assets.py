@@ -1,10 +1,11 @@
 """The interactive API documentation (Swagger UI), served from bundled files only.
 
 FastAPI's own docs page loads Swagger UI from a CDN. Here the page, its script, style sheet and
-icon all come from the installed ``swagger_ui_bundle`` package (Swagger UI 4.15.5), mounted
-under the API at ``docs/assets/``, and the page's Content-Security-Policy lets it load nothing
+icon all come from the static folder of the installed ``fastapi-offline`` package (Swagger UI
+5, which renders the OpenAPI 3.1 documents FastAPI writes), mounted under the API at
+``docs/assets/``, and the page's Content-Security-Policy lets it load nothing
 from any other origin. The initialiser is a script file too, since the policy runs no inline
-script. ReDoc has no bundled copy, so it is not served.
+script. ReDoc is not served.
 
 :func:`install_docs` adds ``/docs``, ``/docs/assets/...`` and ``/openapi.json`` when the
 ``api_docs`` setting is on; with it off all of them answer 404 (the app is built with
@@ -14,8 +15,8 @@ script. ReDoc has no bundled copy, so it is not served.
 from __future__ import annotations
 
 from html import escape
+from importlib.resources import files
 
-import swagger_ui_bundle  # type: ignore[import-untyped]  # ships no type hints
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.exceptions import HTTPException
@@ -23,14 +24,15 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-__all__ = ["ASSETS_PATH", "DOCS_CSP", "DOCS_PATH", "BundledAssets", "install_docs"]
+__all__ = ["ASSETS_PATH", "BUNDLE_DIR", "DOCS_CSP", "DOCS_PATH", "BundledAssets", "install_docs"]
 
 DOCS_PATH = "/docs"
 ASSETS_PATH = "/docs/assets"
 INITIALISER = "swagger-init.js"
-BUNDLED = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})
-"""The files of the bundle the page uses; nothing else in its folder is served (its own
-index.html and initialiser point at a demo document on the internet)."""
+BUNDLED = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"})
+"""The files of the bundle the page uses; nothing else in its folder is served."""
+BUNDLE_DIR = str(files("fastapi_offline") / "static")
+"""The folder holding the bundled Swagger UI files (package data of ``fastapi-offline``)."""
 
 DOCS_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -64,7 +66,7 @@ _PAGE = """\
 <head>
 <meta charset="utf-8">
 <title>{title} - documentation</title>
-<link rel="icon" type="image/png" href="{assets}/favicon-32x32.png">
+<link rel="icon" type="image/png" href="{assets}/favicon.png">
 <link rel="stylesheet" href="{assets}/swagger-ui.css">
 </head>
 <body>
@@ -81,7 +83,7 @@ class BundledAssets(StaticFiles):
     initialiser; any other name is 404."""
 
     def __init__(self) -> None:
-        super().__init__(directory=swagger_ui_bundle.swagger_ui_path)
+        super().__init__(directory=BUNDLE_DIR)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         """Return the asset at ``path``; raise a 404 ``HTTPException`` for any other name."""

@@ -198,3 +198,25 @@ def test_request_to_release_to_audit_in_a_browser(
     auditor.get_by_test_id("proof-link").first.click()
     expect(auditor.get_by_test_id("proof-json")).to_contain_text("faceledger-inclusion-proof")
     shot(auditor, "10-inclusion-proof")
+
+
+def test_the_api_docs_render_from_bundled_assets_under_their_policy(
+    browser: Browser, server: RunningServer
+) -> None:
+    """Swagger UI renders FastAPI's OpenAPI 3.1 document under the docs page's
+    Content-Security-Policy, loading nothing from another origin, with no console error."""
+    context = browser.new_context(base_url=server.url)
+    page = context.new_page()
+    problems: list[str] = []
+    origins: set[str] = set()
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("request", lambda r: origins.add(re.sub(r"^(\w+://[^/]+).*", r"\1", r.url)))
+    page.goto("/api/v1/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("faceledger API")
+    expect(page.locator(".opblock").first).to_be_visible()
+    assert page.locator(".opblock").count() > 50
+    assert page.get_by_text("Unable to render this definition").count() == 0
+    assert problems == []
+    assert origins == {server.url.rstrip("/")}
+    context.close()
