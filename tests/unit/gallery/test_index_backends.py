@@ -4,7 +4,7 @@ incremental changes after a reopen, empty indexes, k past the size, bad dimensio
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,14 +48,15 @@ class Backend:
     def __init__(self, kind: str, root: Path, milvus_uri: str) -> None:
         self.kind, self.root, self.milvus_uri = kind, root, milvus_uri
         self.opened: list[Any] = []
-        self._names = itertools.count()
         self.collection = ""
 
     def build(self, ids: np.ndarray, vectors: np.ndarray) -> Any:
         if self.kind == "milvus":
             from faceledger.gallery.milvus_index import MilvusIndex
 
-            self.collection = f"suite_{id(self)}_{next(self._names)}"
+            # Unique in the module's Lite file: an id() is reused once its object is freed, and a
+            # reused name would open an earlier test's collection, rows and all.
+            self.collection = f"suite_{uuid.uuid4().hex}"
             index = MilvusIndex(self.milvus_uri, self.collection, DIM)
             if len(ids):
                 index.add(ids, vectors)
