@@ -42,6 +42,7 @@ __all__ = [
     "BodyLimit",
     "DuplicatePart",
     "TimedH11Protocol",
+    "base64_bytes",
     "body_limit",
     "refuse_repeated",
     "uvicorn_options",
@@ -72,6 +73,11 @@ _TIMED_OUT = (
 )
 
 
+def base64_bytes(size: int) -> int:
+    """Return the length of ``size`` bytes in base64 text (how the face picker keeps a probe)."""
+    return (size + 2) // 3 * 4
+
+
 def body_limit(path: str, content_type: str, max_image_bytes: int) -> tuple[int, bool]:
     """Return the most bytes a request body to ``path`` (the full path) may have, and whether
     it is an image upload (refused as an image too large rather than a body too large)."""
@@ -80,7 +86,7 @@ def body_limit(path: str, content_type: str, max_image_bytes: int) -> tuple[int,
         return max_image_bytes + FORM_OVERHEAD_BYTES, True
     if multipart and path in _FORM_UPLOADS:
         # The face picker sends the photo of a first attempt back as base64 text: 4/3 of it.
-        return (max_image_bytes + 2) // 3 * 4 + FORM_OVERHEAD_BYTES, True
+        return base64_bytes(max_image_bytes) + FORM_OVERHEAD_BYTES, True
     if path in _LOGINS:
         return LOGIN_BODY_BYTES, False
     return JSON_BODY_BYTES, False

@@ -17,18 +17,16 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy import func, select
 from starlette.types import ASGIApp
 
 from faceledger.api.errors import BodyTooLarge, ImageTooLarge
-from faceledger.governance.models import ProbeImage, RequestRow
 from faceledger.http_limits import FORM_OVERHEAD_BYTES, LOGIN_BODY_BYTES, uvicorn_options
 from faceledger.server import create_app
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 from tests.e2e.conftest import PASSWORD
 from tests.fakes import fake_pipeline
-from tests.integration.api.conftest import API, ApiFaceLedger, populate
+from tests.integration.api.conftest import API, ApiFaceLedger, populate, stored_counts
 
 MAX_BYTES = 200_000
 MiB = 1024 * 1024
@@ -65,12 +63,7 @@ class Site:
 
     def stored(self) -> tuple[int, int, int]:
         """Requests, probe images and ledger entries stored now."""
-        with self.service.context.db.read() as session:
-            return (
-                session.scalar(select(func.count()).select_from(RequestRow)) or 0,
-                session.scalar(select(func.count()).select_from(ProbeImage)) or 0,
-                self.service.context.ledger.tree_size(session),
-            )
+        return stored_counts(self.service)
 
 
 @pytest.fixture(scope="module")

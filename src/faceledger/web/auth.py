@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from faceledger.errors import PermissionDenied, Unauthenticated
 from faceledger.governance.accounts import UserInfo
-from faceledger.http_limits import body_limit
+from faceledger.http_limits import base64_bytes, body_limit
 from faceledger.web.state import web_of
 
 SESSION_COOKIE = "faceledger_session"
@@ -165,7 +165,7 @@ async def form_post(request: Request) -> AsyncIterator[Posted]:
     max_image = web_of(request).service.settings.max_image_bytes
     limit, _ = body_limit(request.url.path, request.headers.get("content-type", ""), max_image)
     # A probe kept by the face picker travels as base64 text: 4/3 of the image limit.
-    kept = (max_image + 2) // 3 * 4
+    kept = base64_bytes(max_image)
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise HTTPException(413, f"The form is larger than the limit of {limit} bytes.")

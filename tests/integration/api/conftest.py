@@ -278,3 +278,18 @@ def web_clients(unit: ApiUnit) -> Iterator[tuple[FastAPI, dict[str, Any]]]:
     finally:
         for client in clients.values():
             client.close()
+
+
+def stored_counts(service: FaceLedger) -> tuple[int, int, int]:
+    """Requests, probe images and ledger entries ``service`` holds now (for "nothing was
+    written" checks)."""
+    from sqlalchemy import func, select
+
+    from faceledger.governance.models import ProbeImage, RequestRow
+
+    with service.context.db.read() as session:
+        return (
+            session.scalar(select(func.count()).select_from(RequestRow)) or 0,
+            session.scalar(select(func.count()).select_from(ProbeImage)) or 0,
+            service.context.ledger.tree_size(session),
+        )

@@ -11,9 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
-from faceledger.governance.models import ProbeImage, RequestRow
 from faceledger.server import create_app
 from tests.backends import copy_data_dir
 from tests.conftest import FACES, make_settings
@@ -26,6 +24,7 @@ from tests.integration.api.conftest import (
     error_of,
     populate,
     serving,
+    stored_counts,
 )
 from tests.integration.test_body_limits import log_in
 
@@ -42,12 +41,7 @@ class Unit:
 
     def stored(self) -> tuple[int, int, int]:
         """Requests, probe images and ledger entries stored now."""
-        with self.service.context.db.read() as session:
-            return (
-                session.scalar(select(func.count()).select_from(RequestRow)) or 0,
-                session.scalar(select(func.count()).select_from(ProbeImage)) or 0,
-                self.service.context.ledger.tree_size(session),
-            )
+        return stored_counts(self.service)
 
     def api(self, path: str, files: list[tuple[str, Any]], who: str | None = "requester") -> Any:
         """Post a multipart form of ``FORM_FIELDS`` plus ``files`` to the API."""
