@@ -67,6 +67,9 @@ class ProbeImage(Base):
     image_format: Mapped[str] = mapped_column(String(20))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    # The faces detected once at filing, in the original's pixel coordinates, so no read
+    # detects again (None for probes filed before 0014, and after deletion).
+    faces: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
