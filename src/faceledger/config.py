@@ -65,6 +65,24 @@ class Settings:
     max_image_bytes: int = _setting(
         25 * 1024 * 1024, "Largest image file accepted, in bytes.", min=1
     )
+    probe_working_pixels: int = _setting(
+        2_000_000,
+        "Probe photos larger than this many pixels are scaled down to it before face "
+        "detection (a JPEG is decoded at reduced scale); the original is kept and hashed.",
+        min=100_000,
+    )
+    analysis_timeout_seconds: float = _setting(
+        30.0,
+        "Time box of one face analysis (waiting for the pipeline, detecting, embedding); past "
+        "it the call answers 503 and nothing is written.",
+        min=0.001,
+    )
+    max_concurrent_analyses: int = _setting(
+        1,
+        "Face analyses one user may have running at once in a server process; more answer "
+        "429.",
+        min=1,
+    )
     min_eye_distance_px: float = _setting(
         12.0, "Smallest distance between the eye centres, in pixels, for a usable face.", min=0
     )
@@ -144,6 +162,23 @@ class Settings:
         "How often `faceledger serve` runs the due jobs (overdue emergency filings, misuse scan, "
         "alert delivery, retention, checkpoints and witnesses; 0: never).",
         min=0,
+    )
+    data_kek_file: str = _setting(
+        "",
+        "File holding the key-encryption key (KEK, base64 of 32 bytes, mode 0600) that wraps the "
+        "data keys sealing photos, templates and narratives; empty means keys/data-kek in "
+        "data_dir (made at init). Used unless data_kek or data_kek_command is set.",
+    )
+    data_kek: str = _setting(
+        "",
+        "The key-encryption key itself, base64 of 32 bytes (usually from the environment, "
+        "FACELEDGER_DATA_KEK); used instead of data_kek_file. Shown masked.",
+        secret=True,
+    )
+    data_kek_command: str = _setting(
+        "",
+        "KMS hook instead of a local KEK: a command run as `CMD wrap` or `CMD unwrap`, the key "
+        "in base64 on its stdin, the result in base64 on its stdout; empty means none.",
     )
     witness_urls: str = _setting(
         "",

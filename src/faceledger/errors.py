@@ -116,6 +116,14 @@ class PolicyDenied(FaceLedgerError):
     code = "policy_denied"
 
 
+class SealingError(FaceLedgerError):
+    """A sealed (encrypted at rest) value cannot be sealed or opened: no data keys attached,
+    an altered or damaged value, or a data key that is gone."""
+
+    status = 500
+    code = "sealing_error"
+
+
 class LedgerError(FaceLedgerError):
     """The ledger cannot be read or appended to as asked."""
 
@@ -151,3 +159,39 @@ class TooManyAttempts(FaceLedgerError):
         """Seconds until another attempt may be made (for a ``Retry-After`` header), if known."""
         value = self.details.get("retry_after_seconds")
         return value if isinstance(value, int) else None
+
+
+class AnalysisUnavailable(FaceLedgerError):
+    """The face pipeline could not analyse the image in its time box (503; nothing written).
+
+    The cause is the server's load, not the photo (which is scaled to a working size first), so
+    the same request may succeed later. ``details['retry_after_seconds']`` suggests a wait.
+    """
+
+    status = 503
+    code = "analysis_unavailable"
+
+    @property
+    def retry_after_seconds(self) -> int | None:
+        """Seconds to wait before trying again (for a ``Retry-After`` header), if known."""
+        value = self.details.get("retry_after_seconds")
+        return value if isinstance(value, int) else None
+
+
+class PipelineBusy(AnalysisUnavailable):
+    """Other analyses held the face pipeline for the whole time box (503)."""
+
+    code = "pipeline_busy"
+
+
+class AnalysisTimedOut(AnalysisUnavailable):
+    """An analysis ran past its time box and was stopped between two stages (503)."""
+
+    code = "analysis_timeout"
+
+
+class TooManyAnalyses(FaceLedgerError):
+    """The caller already has as many face analyses running as a user may (429)."""
+
+    status = 429
+    code = "too_many_analyses"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
 from faceledger import FaceLedger
 from faceledger.governance.accounts import UserInfo
@@ -16,15 +14,12 @@ from faceledger.ledger import load_public_key, verify_database
 from faceledger.ledger.verify import VerifyReport
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
-
-PASSWORD = "correct horse battery staple"
-FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-
-
-class FastFaceLedger(FaceLedger):
-    """The real service with a cheap argon2 setting, so tests create accounts quickly."""
-
-    password_hasher = FAST_HASHER
+from tests.factories import (
+    UNIT_AGENCY,
+    FastFaceLedger,
+    make_staff,
+    persona,
+)
 
 
 @dataclass
@@ -52,40 +47,23 @@ class Unit:
         return verify_database(self.service.settings.db_url, key)
 
 
+CAST = {
+    "requester": persona("det-jones", "boston-pd", "requester"),
+    "examiner": persona("ex-smith", UNIT_AGENCY, "examiner"),
+    "second_examiner": persona("ex-park", UNIT_AGENCY, "examiner"),
+    "reviewer": persona("ex-lee", UNIT_AGENCY, "examiner", "reviewer"),
+    "auditor": persona("aud-green", UNIT_AGENCY, "auditor"),
+    "outsider_examiner": persona("ex-bpd", "boston-pd", "examiner"),
+}
+"""The end-to-end cast (made by :func:`tests.factories.make_staff`)."""
+
+
 @pytest.fixture
 def unit(enrolled_template: Path, faces_dir: Path, tmp_path: Path) -> Iterator[Unit]:
+    """A copy of the real-model enrolled template with the end-to-end cast."""
     data_dir = tmp_path / "data"
     copy_data_dir(enrolled_template, data_dir)
     service = FastFaceLedger(make_settings(data_dir))
-    admin, _ = service.accounts.bootstrap_admin(
-        "admin",
-        "First Admin",
-        agency_slug="ma-state-police",
-        agency_name="Massachusetts State Police FR unit",
-    )
-    service.accounts.create_agency(
-        admin, "boston-pd", "Boston Police Department", "requesting_agency", "US-MA"
-    )
-    # The unit's second person (R2): the accounts the admin creates are approved and certified
-    # by a supervisor who did not create them.
-    supervisor, _ = service.accounts.bootstrap_supervisor("sup-brown", "Sup-Brown", PASSWORD)
-    people = {
-        "requester": ("det-jones", "boston-pd", ["requester"]),
-        "examiner": ("ex-smith", "ma-state-police", ["examiner"]),
-        "second_examiner": ("ex-park", "ma-state-police", ["examiner"]),
-        "reviewer": ("ex-lee", "ma-state-police", ["examiner", "reviewer"]),
-        "auditor": ("aud-green", "ma-state-police", ["auditor"]),
-        "outsider_examiner": ("ex-bpd", "boston-pd", ["examiner"]),
-    }
-    for username, agency, roles in people.values():
-        service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-    until = dt.date.today() + dt.timedelta(days=200)
-    for username, _, _ in people.values():
-        service.accounts.approve_user(supervisor, username)
-        service.accounts.certify_training(supervisor, username, until)
-    # The supervisor was made at bootstrap, not by the admin: the admin certifies its training.
-    service.accounts.certify_training(admin, supervisor.username, until)
-    users = {key: service.accounts.get_user(admin, name) for key, (name, _, _) in people.items()}
-    users["supervisor"] = service.accounts.get_user(admin, supervisor.username)
-    yield Unit(service, faces_dir, admin, **users)
+    staff = make_staff(service, CAST)
+    yield Unit(service, faces_dir, staff.admin, supervisor=staff.supervisor, **staff.users)
     service.close()

@@ -24,7 +24,7 @@ from faceledger.http_limits import FORM_OVERHEAD_BYTES, LOGIN_BODY_BYTES, uvicor
 from faceledger.server import create_app
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import API, ApiFaceLedger, populate, stored_counts
 

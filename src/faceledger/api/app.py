@@ -50,7 +50,9 @@ profile and written to a verifiable ledger.
 **Errors.** Every error has one shape, `{{"error": {{"code", "message", "details"}}}}`: e.g.
 403 `policy_denied` with every reason in `details.reasons`, 403 `permission_denied`, 404
 `not_found`, 409 `conflict` for a step that does not fit the request's state, 413 for an
-upload over the size limit, 422 `invalid_input` naming the fields in `details.fields`.
+upload over the size limit, 422 `invalid_input` naming the fields in `details.fields`, 400
+`invalid_input` for a body that cannot be read or a value the schema admits but a rule does
+not, 429 `too_many_attempts` after repeated failed logins.
 
 **Lists** are pages: `{{"items", "total", "limit", "offset"}}`, with `limit` and `offset` query
 parameters.
@@ -59,11 +61,16 @@ parameters.
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
+        (400, "The body cannot be read, or a value fits the schema but not a rule of ours "
+         "(a name's pattern, a date's range, control characters; `details.field`)."),
         (401, "No valid token (`WWW-Authenticate: Bearer`)."),
         (403, "The caller's role, or the policy, does not allow this."),
         (404, "No such object, or one the caller may not see."),
         (409, "The change clashes with the current state."),
+        (413, "The request body, or the uploaded image, is over its size limit."),
         (422, "The request is not valid (fields named in `details.fields`)."),
+        (429, "Too many failed logins from this address or for this account; wait "
+         "`details.retry_after_seconds`."),
     )
 }
 

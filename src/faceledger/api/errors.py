@@ -110,7 +110,11 @@ def _http_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(exc.error, headers)
     status = exc.status_code
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else _phrase(status)
-    if status == 404:
+    if status == 400:
+        # FastAPI raises this one itself, in its own words, when a body it was to decode
+        # (JSON that is not UTF-8, a form it cannot split) cannot be read at all.
+        message = "The request body could not be read: send JSON or form data as the route says."
+    elif status == 404:
         message = "There is no such API route; see the OpenAPI document at openapi.json."
     elif status == 405:
         allowed = headers.get("Allow") or headers.get("allow") or ""

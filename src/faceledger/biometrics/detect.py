@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -67,6 +67,47 @@ class FaceBox:
     def to_dict(self) -> dict[str, int]:
         """Return the box as integers (scores are left out: the ledger takes no floats)."""
         return {"left": self.left, "top": self.top, "right": self.right, "bottom": self.bottom}
+
+    def scaled(self, sx: float, sy: float) -> FaceBox:
+        """Return the box (and its landmarks) with x scaled by ``sx`` and y by ``sy``, as when
+        moving between an image and a resized copy of it."""
+        points = None
+        if self.landmarks is not None:
+            points = tuple((x * sx, y * sy) for x, y in self.landmarks)
+        return FaceBox(
+            round(self.left * sx),
+            round(self.top * sy),
+            round(self.right * sx),
+            round(self.bottom * sy),
+            self.score,
+            points,
+        )
+
+    def to_cache(self) -> dict[str, Any]:
+        """Return the box with its score and landmarks as JSON data, to store and reload
+        exactly (:meth:`from_cache`); not for the ledger, which takes no floats."""
+        return {
+            **self.to_dict(),
+            "score": self.score,
+            "landmarks": None if self.landmarks is None else [list(p) for p in self.landmarks],
+        }
+
+    @classmethod
+    def from_cache(cls, data: dict[str, Any]) -> FaceBox:
+        """Rebuild a box stored by :meth:`to_cache`.
+
+        Raises:
+            KeyError, TypeError, ValueError: if ``data`` is not such a box.
+        """
+        points = data.get("landmarks")
+        return cls(
+            int(data["left"]),
+            int(data["top"]),
+            int(data["right"]),
+            int(data["bottom"]),
+            float(data.get("score", 0.0)),
+            None if points is None else tuple((float(x), float(y)) for x, y in points),
+        )
 
 
 class Detector(Protocol):

@@ -7,6 +7,22 @@ pixel mode (greyscale, palette, RGBA, 16-bit) becomes 8-bit RGB.
 
 Refusals are in our own words, one per cause (``details['cause']``); what Pillow said goes to
 the log only, since its wording is an internal detail that changes between versions.
+
+Working size. Given ``working_pixels``, an image larger than that is scaled down (aspect kept)
+before it reaches the face pipeline, so a 40 MP probe costs about what a 2 MP one does. A JPEG
+is decoded through Pillow's ``draft()``, which lets libjpeg decode at 1/2, 1/4 or 1/8 scale, so
+it is never decoded at full size; other formats are decoded, then scaled. The original bytes
+are untouched: :attr:`DecodedImage.sha256` is always the hash of the bytes given, and
+:attr:`DecodedImage.width` and :attr:`DecodedImage.height` are the original's (after EXIF
+orientation).
+
+Coordinates. Everything outside the pipeline speaks in the original's pixel coordinates: face
+boxes and landmarks in results, the ledger, ``probe_images.faces`` and the request's records
+locate the face in the photo whose hash is recorded, whatever the working size was at the time
+(so a changed setting never invalidates a stored box). Only the pipeline and the crop code see
+the working pixels; they map with :meth:`DecodedImage.to_working` and
+:meth:`DecodedImage.to_original`. Quality measures (eye distance, face width) are of the face
+as analysed, in working pixels: what the descriptor actually saw.
 """
 
 from __future__ import annotations
@@ -14,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from faceledger.biometrics.detect import FaceBox
 from faceledger.errors import InvalidImage
 
 log = logging.getLogger(__name__)
@@ -42,22 +60,45 @@ DEFAULT_MAX_PIXELS = 40_000_000
 
 @dataclass(frozen=True)
 class DecodedImage:
-    """An image ready for the face pipeline."""
+    """An image ready for the face pipeline: its working pixels and the original's facts."""
 
-    pixels: NDArray[np.uint8]  # height x width x 3, RGB, C-contiguous
+    pixels: NDArray[np.uint8]  # height x width x 3, RGB, C-contiguous; at the working size
     sha256: str  # of the original bytes, hex
     format: str  # 'jpeg', 'png', 'webp', 'bmp' or 'tiff'
     original_mode: str  # PIL mode before conversion, e.g. 'RGBA', 'I;16', 'P'
+    # (width, height) of the original after EXIF orientation; None when ``pixels`` is the
+    # original size (nothing was scaled down).
+    original_size: tuple[int, int] | None = None
 
     @property
     def width(self) -> int:
-        """Width in pixels, after EXIF orientation."""
-        return int(self.pixels.shape[1])
+        """Width of the original in pixels, after EXIF orientation."""
+        return self.original_size[0] if self.original_size else int(self.pixels.shape[1])
 
     @property
     def height(self) -> int:
-        """Height in pixels, after EXIF orientation."""
-        return int(self.pixels.shape[0])
+        """Height of the original in pixels, after EXIF orientation."""
+        return self.original_size[1] if self.original_size else int(self.pixels.shape[0])
+
+    @property
+    def downscaled(self) -> bool:
+        """True when ``pixels`` is smaller than the original."""
+        return self.original_size is not None and self.original_size != (
+            int(self.pixels.shape[1]),
+            int(self.pixels.shape[0]),
+        )
+
+    def to_working(self, box: FaceBox) -> FaceBox:
+        """Return ``box`` (original coordinates) in the coordinates of :attr:`pixels`."""
+        if not self.downscaled:
+            return box
+        return box.scaled(self.pixels.shape[1] / self.width, self.pixels.shape[0] / self.height)
+
+    def to_original(self, box: FaceBox) -> FaceBox:
+        """Return ``box`` (coordinates of :attr:`pixels`) in the original's coordinates."""
+        if not self.downscaled:
+            return box
+        return box.scaled(self.width / self.pixels.shape[1], self.height / self.pixels.shape[0])
 
 
 def sha256_hex(data: bytes) -> str:
@@ -66,9 +107,13 @@ def sha256_hex(data: bytes) -> str:
 
 
 def read_image_file(
-    path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, max_bytes: int | None = None
+    path: Path,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int | None = None,
+    working_pixels: int | None = None,
 ) -> DecodedImage:
-    """Read and decode the image file at ``path``.
+    """Read and decode the image file at ``path`` (scaled down to ``working_pixels``, if
+    given and the image is larger).
 
     Raises:
         InvalidImage: if the file cannot be read, is too large, or is not a supported image.
@@ -85,13 +130,21 @@ def read_image_file(
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidImage(f"{path}: cannot read file ({exc.strerror}).", source=str(path)) from exc
-    return decode_image(data, max_pixels=max_pixels, name=path.name)
+    return decode_image(
+        data, max_pixels=max_pixels, name=path.name, working_pixels=working_pixels
+    )
 
 
 def decode_image(
-    data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, name: str = "image"
+    data: bytes,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    name: str = "image",
+    working_pixels: int | None = None,
 ) -> DecodedImage:
-    """Decode ``data`` into 8-bit RGB pixels with EXIF orientation applied.
+    """Decode ``data`` into 8-bit RGB pixels with EXIF orientation applied; with
+    ``working_pixels``, an image of more pixels is scaled down to about that many (a JPEG is
+    decoded at a reduced scale, never at full size). ``sha256``, ``width`` and ``height`` are
+    always the original's.
 
     Raises:
         InvalidImage: for empty, truncated, oversized, non-image or unsupported data; the
@@ -160,6 +213,13 @@ def decode_image(
                 cause="multiple_frames",
             )
         original_mode = image.mode
+        target = _working_target(width, height, working_pixels)
+        original_size = None
+        if target is not None:
+            original_size = (height, width) if _swaps_axes(image) else (width, height)
+            if fmt == "jpeg":
+                # libjpeg decodes at 1/2, 1/4 or 1/8 scale, the smallest still >= target.
+                image.draft(None, target)
         # Truncated data must be refused, never padded: a library that sets Pillow's global
         # LOAD_TRUNCATED_IMAGES (WeasyPrint does, on import) must not change what we accept.
         ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -185,7 +245,54 @@ def decode_image(
                 cause="unsupported_mode",
                 mode=original_mode,
             ) from None
-    return DecodedImage(pixels=pixels, sha256=digest, format=fmt, original_mode=original_mode)
+    if original_size is not None:
+        pixels = _shrink(pixels, original_size, working_pixels or 0)
+    return DecodedImage(
+        pixels=pixels,
+        sha256=digest,
+        format=fmt,
+        original_mode=original_mode,
+        original_size=original_size,
+    )
+
+
+def working_size(width: int, height: int, working_pixels: int) -> tuple[int, int]:
+    """Return the size an image of ``width`` x ``height`` is analysed at: itself when it has
+    at most ``working_pixels`` pixels, else scaled down (aspect kept) to at most that many."""
+    if width * height <= working_pixels:
+        return width, height
+    factor = math.sqrt(working_pixels / (width * height))
+    return max(1, math.floor(width * factor)), max(1, math.floor(height * factor))
+
+
+def _working_target(width: int, height: int, working_pixels: int | None) -> tuple[int, int] | None:
+    if working_pixels is None or width * height <= working_pixels:
+        return None
+    return working_size(width, height, working_pixels)
+
+
+def _swaps_axes(image: Image.Image) -> bool:
+    # EXIF orientations 5-8 are quarter turns: exif_transpose swaps width and height.
+    try:
+        return image.getexif().get(0x0112) in (5, 6, 7, 8)
+    except (OSError, ValueError, SyntaxError):
+        return False
+
+
+def _shrink(
+    pixels: NDArray[np.uint8], original: tuple[int, int], working_pixels: int
+) -> NDArray[np.uint8]:
+    """Scale RGB ``pixels`` (perhaps already reduced by draft) to the working size of an
+    image of ``original`` size."""
+    size = working_size(*original, working_pixels)
+    if (pixels.shape[1], pixels.shape[0]) == size:
+        return pixels
+    # reducing_gap: a fast box reduction first, then Lanczos; indistinguishable from a full
+    # Lanczos at this gap (Pillow's documentation) and far cheaper on a large image.
+    small = Image.fromarray(pixels, mode="RGB").resize(
+        size, Image.Resampling.LANCZOS, reducing_gap=3.0
+    )
+    return np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
 
 
 _DECODE_FAILED = {

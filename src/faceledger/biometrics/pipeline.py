@@ -4,18 +4,26 @@ Pure biometrics: it knows nothing of galleries, cases or people. Two pipelines a
 name (:func:`pipeline_names`): ``sface`` (the default: YuNet detector, ArcFace-template
 alignment, SFace descriptor, all ONNX) and ``dlib`` (HOG or CNN detector, dlib's 5-point
 alignment, dlib's ResNet descriptor).
+
+The pipeline works on the image's working pixels (:mod:`faceledger.biometrics.image` scales a
+large photo down first) and reports boxes and landmarks in the original's coordinates. One
+analysis runs at a time per pipeline; given a :class:`~faceledger.biometrics.deadline.Deadline`,
+the wait for that lock and every stage (detection, each face's alignment and embedding) are
+bounded by it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from faceledger.biometrics.align import Aligner, DlibAligner, Landmarks
+from faceledger.biometrics.deadline import Deadline
 from faceledger.biometrics.detect import Detector, FaceBox, make_detector
 from faceledger.biometrics.embed import DlibResNetEmbedder, Embedder
 from faceledger.biometrics.image import DecodedImage
@@ -92,29 +100,69 @@ class FacePipeline:
         """Identities of the detector and the embedding model."""
         return {"detector": self.detector.model, "embedder": self.embedder.model}
 
-    def analyse(self, image: DecodedImage) -> list[Face]:
-        """Return every face in ``image``, largest first; empty when there is none."""
-        with self._lock:
-            return self._analyse(image)
+    def analyse(self, image: DecodedImage, deadline: Deadline | None = None) -> list[Face]:
+        """Return every face in ``image``, largest first; empty when there is none.
 
-    def detect(self, image: DecodedImage) -> list[FaceBox]:
-        """Return the box of every face in ``image``, in the order :meth:`analyse` numbers
-        them; nothing is embedded."""
-        with self._lock:
-            return list(self.detector.detect(image.pixels))
+        Raises:
+            PipelineBusy, AnalysisTimedOut: if ``deadline`` passes first (503).
+        """
+        with self._hold(deadline):
+            found = self._detect(image, deadline)
+            return self._faces_of(image, list(enumerate(found)), deadline)
 
-    def analyse_face(self, image: DecodedImage, index: int) -> Face:
+    def detect(self, image: DecodedImage, deadline: Deadline | None = None) -> list[FaceBox]:
+        """Return the box of every face in ``image`` (original coordinates), in the order
+        :meth:`analyse` numbers them; nothing is embedded.
+
+        Raises:
+            PipelineBusy, AnalysisTimedOut: if ``deadline`` passes first (503).
+        """
+        with self._hold(deadline):
+            return [image.to_original(b) for b in self._detect(image, deadline)]
+
+    def analyse_face(
+        self,
+        image: DecodedImage,
+        index: int,
+        deadline: Deadline | None = None,
+        boxes: Sequence[FaceBox] | None = None,
+    ) -> Face:
         """Return face ``index`` of ``image`` (numbered as by :meth:`analyse`), embedding that
         face alone: the others in the photo are bystanders and are never embedded.
 
+        ``boxes`` are the faces already found in this image (original coordinates, as
+        :meth:`detect` returns them, e.g. cached at filing); given them, nothing is detected.
+
         Raises:
             IndexError: if the image has no face ``index``.
+            PipelineBusy, AnalysisTimedOut: if ``deadline`` passes first (503).
         """
-        with self._lock:
-            boxes = self.detector.detect(image.pixels)
-            if not 0 <= index < len(boxes):
+        with self._hold(deadline):
+            if boxes is None:
+                working = self._detect(image, deadline)
+            else:
+                working = [image.to_working(b) for b in boxes]
+            if not 0 <= index < len(working):
                 raise IndexError(index)
-            return self._faces_of(image, [(index, boxes[index])])[0]
+            return self._faces_of(image, [(index, working[index])], deadline)[0]
+
+    @contextmanager
+    def _hold(self, deadline: Deadline | None) -> Iterator[None]:
+        # One analysis at a time; a time-boxed caller waits only for what is left of its box.
+        if deadline is None:
+            self._lock.acquire()
+        elif not self._lock.acquire(timeout=deadline.remaining()):
+            raise deadline.busy()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def _detect(self, image: DecodedImage, deadline: Deadline | None) -> list[FaceBox]:
+        # Boxes in working coordinates: callers map them (see faceledger.biometrics.image).
+        if deadline is not None:
+            deadline.check("face detection")
+        return list(self.detector.detect(image.pixels))
 
     def __getstate__(self) -> dict[str, object]:
         state = dict(self.__dict__)
@@ -125,24 +173,29 @@ class FacePipeline:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def _analyse(self, image: DecodedImage) -> list[Face]:
-        return self._faces_of(image, list(enumerate(self.detector.detect(image.pixels))))
-
-    def _faces_of(self, image: DecodedImage, boxes: list[tuple[int, FaceBox]]) -> list[Face]:
+    def _faces_of(
+        self,
+        image: DecodedImage,
+        boxes: list[tuple[int, FaceBox]],
+        deadline: Deadline | None,
+    ) -> list[Face]:
+        # ``boxes`` are in working coordinates; quality is measured there (what the descriptor
+        # saw), while the face's box and landmarks are reported in the original's.
         pixels = image.pixels
-        staged = []
-        for index, box in boxes:
-            landmarks, chip = self.aligner.align(pixels, box)
-            staged.append((index, box, landmarks, chip))
-        embeddings = self.embedder.embed([chip for _, _, _, chip in staged])
         faces = []
-        for (index, box, landmarks, chip), embedding in zip(staged, embeddings, strict=True):
+        for index, box in boxes:
+            if deadline is not None:
+                deadline.check(f"aligning face {index}")
+            landmarks, chip = self.aligner.align(pixels, box)
+            if deadline is not None:
+                deadline.check(f"embedding face {index}")
+            [embedding] = self.embedder.embed([chip])
             quality = measure(box, landmarks, chip)
             faces.append(
                 Face(
                     index=index,
-                    box=box,
-                    landmarks=landmarks,
+                    box=image.to_original(box),
+                    landmarks=_landmarks_in_original(image, landmarks),
                     quality=quality,
                     problems=tuple(self.thresholds.problems(quality)),
                     chip=chip,
@@ -150,6 +203,14 @@ class FacePipeline:
                 )
             )
         return faces
+
+
+def _landmarks_in_original(image: DecodedImage, landmarks: Landmarks) -> Landmarks:
+    if not image.downscaled:
+        return landmarks
+    height, width = image.pixels.shape[:2]
+    factors = np.array([image.width / width, image.height / height], dtype=np.float64)
+    return Landmarks(landmarks.points * factors, landmarks.scheme)
 
 
 def _thresholds(settings: Settings) -> QualityThresholds:

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from faceledger.config import Settings, load_settings
 from faceledger.errors import FaceLedgerError
+
+if TYPE_CHECKING:
+    from faceledger.biometrics.pipeline import FacePipeline
 
 EXIT_OK = 0
 EXIT_NO_RESULT = 1
@@ -29,6 +32,9 @@ class CliState:
     """Options given before the command name."""
 
     overrides: dict[str, Any] = field(default_factory=dict)
+    pipeline: FacePipeline | None = None
+    """The face pipeline of the service the commands open (None: the configured one). A caller
+    that runs the CLI in-process may hand one in, e.g. tests a FAKE one (tests/fakes.py)."""
     _settings: Settings | None = None
 
     @property
@@ -78,7 +84,7 @@ def open_service(ctx: typer.Context) -> Any:
     """Open the service on the configured data directory."""
     from faceledger.service import FaceLedger
 
-    return FaceLedger(state(ctx).settings)
+    return FaceLedger(state(ctx).settings, pipeline=state(ctx).pipeline)
 
 
 def path_argument(help: str) -> Any:

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from faceledger.errors import FaceLedgerError, Unauthenticated
+from faceledger.errors import FaceLedgerError, InvalidInput, Unauthenticated
 from faceledger.service import FaceLedger
 from faceledger.web import (
     admin,
@@ -166,7 +166,7 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     fields = sorted({".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()})
     message = "Some values in the address or form are not valid: " + ", ".join(fields) + "."
-    return await _error_page(request, ErrorInfo(400, message))
+    return await _error_page(request, ErrorInfo(400, message, code=InvalidInput.code))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:

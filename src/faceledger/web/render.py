@@ -44,6 +44,9 @@ class ErrorInfo:
     message: str
     reasons: tuple[str, ...] = ()
     requirements: tuple[str, ...] = ()
+    code: str = ""
+    """The error's machine code (``invalid_image``, ...), as the API names it; "" for errors
+    of the pages themselves."""
 
     @property
     def title(self) -> str:
@@ -60,6 +63,7 @@ class ErrorInfo:
             error.message,
             tuple(str(r) for r in reasons) if isinstance(reasons, list | tuple) else (),
             tuple(str(r) for r in requirements) if isinstance(requirements, list | tuple) else (),
+            error.code,
         )
 
 

@@ -35,7 +35,7 @@ from faceledger.governance.accounts import UserInfo
 from faceledger.governance.forms import RequestForm
 from tests.backends import copy_data_dir
 from tests.conftest import GALLERY, make_settings
-from tests.e2e.conftest import FAST_HASHER, PASSWORD
+from tests.factories import PASSWORD, Bootstrap, FastFaceLedger, make_staff, persona
 
 API = "/api/v1"
 PERSONAS = ("requester", "examiner", "reviewer", "supervisor", "auditor", "admin")
@@ -83,10 +83,8 @@ EMERGENCY_FIELDS: dict[str, Any] = {
 }
 
 
-class ApiFaceLedger(FaceLedger):
-    """The service with a cheap argon2 setting."""
-
-    password_hasher = FAST_HASHER
+ApiFaceLedger = FastFaceLedger
+"""The service with a cheap argon2 setting (the name the API tests know it by)."""
 
 
 @dataclass
@@ -172,31 +170,29 @@ def serving(app: Starlette) -> Iterator[httpx.Client]:
         sock.close()
 
 
+CAST = {
+    **{p: persona(name, agency, p) for p, (name, agency) in PEOPLE.items()},
+    **{p: persona(name, agency, *roles) for p, (name, agency, roles) in EXTRA_PEOPLE.items()},
+}
+"""The API cast: one role per persona, and the extra people."""
+BOOTSTRAP = Bootstrap(
+    admin="root",
+    unit_name="MA State Police FR",
+    supervisor=SECOND_SUPERVISOR,
+    supervisor_name="Bootstrap Supervisor",
+    supervisor_password=None,
+    certify_supervisor=False,
+    jurisdiction="",
+)
+
+
 def populate(
-    service: ApiFaceLedger,
+    service: FaceLedger,
 ) -> tuple[UserInfo, UserInfo, dict[str, UserInfo], dict[str, str]]:
     """Set up agencies, one approved and trained account per persona (and the extra people),
-    and an API token each minted for themselves."""
-    root, _ = service.accounts.bootstrap_admin(
-        "root", "First Admin", agency_slug="ma-state-police", agency_name="MA State Police FR"
-    )
-    second, _ = service.accounts.bootstrap_supervisor(SECOND_SUPERVISOR, "Bootstrap Supervisor")
-    service.accounts.create_agency(
-        root, "boston-pd", "Boston Police Department", "requesting_agency"
-    )
-    until = dt.date.today() + dt.timedelta(days=200)
-    people = {p: (name, agency, (p,)) for p, (name, agency) in PEOPLE.items()}
-    people.update(EXTRA_PEOPLE)
-    users, tokens = {}, {}
-    for persona, (username, agency, roles) in people.items():
-        service.accounts.create_user(
-            root, username, username.title(), agency, list(roles), PASSWORD
-        )
-        service.accounts.approve_user(second, username)
-        user = service.accounts.certify_training(second, username, until)
-        users[persona] = user
-        _, tokens[persona] = service.tokens.create_api_token(user, username, f"{persona} tests")
-    return root, second, users, tokens
+    and an API token each minted for themselves (:func:`tests.factories.make_staff`)."""
+    staff = make_staff(service, CAST, BOOTSTRAP, tokens=True)
+    return staff.admin, staff.supervisor, staff.users, staff.tokens
 
 
 @contextmanager

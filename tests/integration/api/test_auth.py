@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from faceledger.governance.tokens import ApiToken
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.api.conftest import ApiUnit, error_of
 
 

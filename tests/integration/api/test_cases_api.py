@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from faceledger.service.case_queries import CSV_COLUMNS
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.api.conftest import API, error_of, mounted, serving
 from tests.integration.governance.case_history import FORMULA_CASE, History, history_unit
 from tests.integration.governance.conftest import (  # noqa: F401 (fixture)

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.backends import copy_data_dir
 from tests.conftest import GALLERY, make_settings
-from tests.e2e.conftest import PASSWORD, FastFaceLedger
+from tests.factories import PASSWORD, FastFaceLedger
 from tests.integration.conftest import (
     RunningServer,
     chromium_or_skip,

@@ -26,7 +26,7 @@ from faceledger.ledger.models import EntryRow as LedgerEntryRow
 from faceledger.service import FaceLedger
 from tests.backends import copy_data_dir
 from tests.conftest import GALLERY, make_settings
-from tests.e2e.conftest import FAST_HASHER, PASSWORD
+from tests.factories import Bootstrap, FastFaceLedger, make_staff, persona
 from tests.fakes import fake_pipeline
 
 UNIT, BOSTON, CAMBRIDGE = "ma-state-police", "boston-pd", "cambridge-pd"
@@ -58,10 +58,17 @@ STAGES = (
 """The requests of the template, each filed by ``req_a`` (Boston), one per stage."""
 
 
-class FastGovernedLedger(FaceLedger):
-    """The real service with a cheap argon2 setting (the face pipeline is passed in: FAKE)."""
-
-    password_hasher = FAST_HASHER
+FastGovernedLedger = FastFaceLedger
+"""The real service with a cheap argon2 setting (the face pipeline is passed in: FAKE)."""
+BOOTSTRAP = Bootstrap(
+    unit_name="MSP FR unit",
+    supervisor="sup-one",
+    supervisor_name="Sup One",
+    certify_admin=True,
+    agencies=(BOSTON, CAMBRIDGE),
+    agency_names={},
+)
+"""The governed unit's start (:func:`tests.factories.make_staff`)."""
 
 
 def form(**changes: Any) -> RequestForm:
@@ -150,22 +157,13 @@ def _build(root: Path, enrolled: Path, faces: Path) -> tuple[dict[str, str], dic
     copy_data_dir(enrolled, root)
     service = FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
     try:
-        admin, _ = service.accounts.bootstrap_admin(
-            "admin", "First Admin", agency_slug=UNIT, agency_name="MSP FR unit"
-        )
-        for slug in (BOSTON, CAMBRIDGE):
-            service.accounts.create_agency(admin, slug, slug.upper(), "requesting_agency", "US-MA")
-        sup, _ = service.accounts.bootstrap_supervisor("sup-one", "Sup One", PASSWORD)
-        until = dt.date.today() + dt.timedelta(days=200)
-        for username, agency, roles in PEOPLE.values():
-            service.accounts.create_user(admin, username, username, agency, roles, PASSWORD)
-            service.accounts.approve_user(sup, username)
-            service.accounts.certify_training(sup, username, until)
-        service.accounts.certify_training(admin, sup.username, until)
-        service.accounts.certify_training(sup, admin.username, until)
-        names = {key: name for key, (name, _, _) in PEOPLE.items()}
-        names |= {"admin": admin.username, "sup": sup.username}
-        who = {key: service.accounts.get_user(admin, name) for key, name in names.items()}
+        cast = {
+            key: persona(name, agency, *roles, display_name=name)
+            for key, (name, agency, roles) in PEOPLE.items()
+        }
+        staff = make_staff(service, cast, BOOTSTRAP)
+        who = staff.everyone()
+        names = {key: user.username for key, user in who.items()}
         probe = (faces / "people" / "obama" / "obama1.jpg").read_bytes()
         requests: dict[str, int] = {}
 

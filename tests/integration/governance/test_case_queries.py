@@ -15,7 +15,7 @@ import pytest
 from faceledger.errors import InvalidInput, PermissionDenied
 from faceledger.governance.case_filters import CaseFilter, InvalidFilter
 from faceledger.service.case_queries import CSV_COLUMNS, CaseQueryUseCases, safe_cell
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.case_history import (
     ARREST_REF,
     FORMULA_CASE,

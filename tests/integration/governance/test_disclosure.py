@@ -186,7 +186,7 @@ def test_a_request_out_of_sight_answers_not_found(governed: Governed, who: str) 
     agency (the role, not the sight): 404 as for a request that does not exist, recorded."""
     import datetime as dt
 
-    from tests.e2e.conftest import PASSWORD
+    from tests.factories import PASSWORD
     from tests.integration.governance.conftest import BOSTON
 
     service, rid = governed.service, governed.requests["released"]

@@ -21,7 +21,7 @@ with warnings.catch_warnings():  # starlette's test client warns about its own h
 
 from faceledger.web import build_web
 from tests.conftest import make_settings
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.fakes import fake_pipeline
 from tests.integration.governance.conftest import FastGovernedLedger, Governed
 

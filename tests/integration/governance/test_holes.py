@@ -50,7 +50,7 @@ from faceledger.ledger.commitments import check_reveal
 from faceledger.scheduler import DueJobScheduler
 from faceledger.service import FaceLedger
 from tests.conftest import GALLERY, make_settings
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.fakes import fake_pipeline
 from tests.integration.governance.conftest import (
     UNIT,

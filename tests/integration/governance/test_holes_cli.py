@@ -21,7 +21,7 @@ from faceledger.errors import Unauthenticated
 from faceledger.governance.models import ViolationRow
 from faceledger.service import FaceLedger
 from tests.conftest import make_settings
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.conftest import Governed
 from tests.integration.governance.test_holes import LOCKING_FAILURES
 

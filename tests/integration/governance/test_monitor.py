@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from faceledger.cli import app
 from faceledger.governance.accounts import LocalOperator
 from faceledger.ledger import PUBLIC_KEY_FILE
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.conftest import PEOPLE, UNIT, Governed
 
 runner = CliRunner()

@@ -34,7 +34,7 @@ with warnings.catch_warnings():
 
 from faceledger.api import build_api
 from faceledger.web import build_web
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.conftest import Governed, form
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

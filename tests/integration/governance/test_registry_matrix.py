@@ -25,7 +25,7 @@ from faceledger.errors import FaceLedgerError, NotFound, PermissionDenied, Polic
 from faceledger.governance.accounts import LocalOperator, Principal
 from faceledger.governance.actions import ACTIONS
 from faceledger.governance.models import RequestRow
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.fakes import fake_evaluation_summary, other_fake_pipeline
 from tests.integration.governance.conftest import Governed, form, marks
 

@@ -39,7 +39,7 @@ from faceledger.ledger.models import EntryRow
 from faceledger.reports.transparency.facts import Period
 from faceledger.service.retention import RetentionRun
 from tests.conftest import GALLERY, make_settings
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.conftest import Governed, marks
 
 SCHEDULER = LocalOperator("scheduler")

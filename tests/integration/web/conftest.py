@@ -32,7 +32,7 @@ from faceledger.governance.forms import RequestForm
 from faceledger.service import FaceLedger
 from faceledger.web import build_web
 from tests.conftest import make_settings
-from tests.e2e.conftest import PASSWORD, FastFaceLedger
+from tests.factories import PASSWORD, Bootstrap, FastFaceLedger, make_staff, persona
 
 PEOPLE = {
     "requester": ("det-jones", "boston-pd", ["requester"]),
@@ -48,6 +48,15 @@ ADMIN = "admin"
 SUPERVISOR = "sup-brown"
 """The installation's second supervisor (bootstrap-supervisor), of the admin's unit: it
 approves and certifies the accounts the admin creates, since their creator may not (R2)."""
+BOOTSTRAP = Bootstrap(
+    admin=ADMIN,
+    admin_password=PASSWORD,
+    supervisor=SUPERVISOR,
+    supervisor_name=SUPERVISOR.title(),
+    agencies=("boston-pd", "somerville-pd"),
+)
+"""The web unit's start (:func:`tests.factories.make_staff`): the admin's password is the
+personas' one, so tests can log in as the admin through the form."""
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 COURT_ORDER = {
     "court": "Suffolk Superior Court",
@@ -79,29 +88,8 @@ def people_template(enrolled_template: Path, tmp_path_factory: pytest.TempPathFa
     copy_data_dir(enrolled_template, data_dir)
     service = FastFaceLedger(make_settings(data_dir))
     try:
-        admin, generated = service.accounts.bootstrap_admin(
-            ADMIN,
-            "First Admin",
-            agency_slug="ma-state-police",
-            agency_name="Massachusetts State Police FR unit",
-        )
-        service.accounts.set_password(admin, ADMIN, PASSWORD, current_password=generated)
-        supervisor, _ = service.accounts.bootstrap_supervisor(
-            SUPERVISOR, SUPERVISOR.title(), PASSWORD
-        )
-        until = dt.date.today() + dt.timedelta(days=200)
-        # Nobody created the bootstrap supervisor, so the admin may certify its training.
-        service.accounts.certify_training(admin, SUPERVISOR, until)
-        service.accounts.create_agency(
-            admin, "boston-pd", "Boston Police Department", "requesting_agency", "US-MA"
-        )
-        service.accounts.create_agency(
-            admin, "somerville-pd", "Somerville Police Department", "requesting_agency", "US-MA"
-        )
-        for username, agency, roles in PEOPLE.values():
-            service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-            service.accounts.approve_user(supervisor, username)
-            service.accounts.certify_training(supervisor, username, until)
+        cast = {name: persona(name, agency, *roles) for name, agency, roles in PEOPLE.values()}
+        make_staff(service, cast, BOOTSTRAP)
     finally:
         service.close()
     return data_dir

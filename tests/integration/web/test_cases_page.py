@@ -17,7 +17,7 @@ import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
 from faceledger.web import build_web
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.case_history import History, history_unit
 from tests.integration.governance.conftest import (  # noqa: F401 (fixture)
     UNIT,

@@ -18,7 +18,7 @@ from faceledger.cli import app
 from faceledger.cli.session import SESSION_FILE_ENV, save_session
 from tests.backends import copy_data_dir
 from tests.conftest import ACTOR, make_settings
-from tests.e2e.conftest import PASSWORD, FastFaceLedger
+from tests.factories import PASSWORD, FastFaceLedger
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from faceledger.cli import app
 from faceledger.service.case_queries import CSV_COLUMNS
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.case_history import FORMULA_CASE, History, history_unit
 from tests.integration.governance.conftest import (  # noqa: F401 (fixture)
     Governed,

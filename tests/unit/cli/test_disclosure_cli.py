@@ -17,7 +17,7 @@ from faceledger.cli import app
 from faceledger.service import FaceLedger
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.fakes import fake_pipeline
 from tests.integration.governance import conftest as governance
 from tests.unit.reports.disclosure.pdf_text import inflated

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from faceledger.cli import app
 from faceledger.governance.models import RequestRow, ViolationRow
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.conftest import (  # noqa: F401 (fixtures)
     Governed,
     governed,

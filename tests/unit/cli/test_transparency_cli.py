@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from faceledger.cli import app
-from tests.e2e.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.integration.governance.conftest import (  # noqa: F401 (fixtures)
     Governed,
     governed,

@@ -36,7 +36,7 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The report: JSON (``faceledger-transparency-report`` version 1), CSV "
         "in long format (agency, metric, category, value) or one HTML page.",
-        "content": {"text/csv": {}, "text/html": {}},
+        "content": {"application/json": {}, "text/csv": {}, "text/html": {}},
     }
 }
 
