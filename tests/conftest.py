@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -162,3 +163,83 @@ def fake_enrolled_template(faces_dir: Path, tmp_path_factory: pytest.TempPathFac
     finally:
         service.close()
     return data_dir
+
+
+REAL_MODEL_FIXTURES = frozenset({"sface_evaluation", "enrolled_template"})
+"""Session fixtures built with the real face models: a test that uses one is a real-model
+test, whether or not it runs a model itself."""
+
+
+class _RealModelSpy:
+    """Counts calls into the real face models (YuNet, SFace, dlib) made by this process, so a
+    test that runs them without the ``slow`` marker is caught (tests/fakes.py has the FAKE
+    pipeline for tests of governance, access and pages)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def install(self) -> None:
+        from faceledger.biometrics import detect, embed, sface, yunet
+
+        for owner, name in (
+            (yunet.YuNetDetector, "detect"),
+            (sface.SFaceEmbedder, "embed"),
+            (detect.HogDetector, "detect"),
+            (detect.CnnDetector, "detect"),
+            (embed.DlibResNetEmbedder, "embed"),
+        ):
+            setattr(owner, name, self._counting(getattr(owner, name)))
+
+    def _counting(self, method: Any) -> Any:
+        import functools
+
+        @functools.wraps(method)
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+
+_SPY = _RealModelSpy()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Count real-model calls from the start (see :class:`_RealModelSpy`)."""
+    _SPY.install()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Fail a test that used the real face models without the ``slow`` marker: real-model
+    tests are the biometric and accuracy ones, and ``make test-fast`` leaves them out."""
+    before = _SPY.calls
+    yield
+    used = _SPY.calls - before
+    fixtures = REAL_MODEL_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    if (used or fixtures) and item.get_closest_marker("slow") is None:
+        report = os.environ.get("FACELEDGER_REAL_MODEL_REPORT")
+        if report:
+            with open(report, "a", encoding="utf-8") as out:
+                out.write(f"{item.nodeid}\t{used}\t{','.join(sorted(fixtures))}\n")
+        else:
+            _UNMARKED.append((item.nodeid, used, sorted(fixtures)))
+
+
+_UNMARKED: list[tuple[str, int, list[str]]] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """List the tests that used the real models without the ``slow`` marker."""
+    if not _UNMARKED:
+        return
+    terminalreporter.section("real face models used by tests not marked slow")
+    for nodeid, used, fixtures in _UNMARKED:
+        terminalreporter.write_line(f"{nodeid}: {used} model calls, fixtures {fixtures or '-'}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run with unmarked real-model tests fails (they are listed in the summary)."""
+    if _UNMARKED and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -26,16 +26,16 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
 from faceledger import FaceLedger
-from faceledger.api import build_api
+from faceledger.api import mount_api
 from faceledger.biometrics.pipeline import FacePipeline
 from faceledger.governance.accounts import UserInfo
 from faceledger.governance.forms import RequestForm
 from tests.backends import copy_data_dir
 from tests.conftest import GALLERY, make_settings
 from tests.factories import PASSWORD, Bootstrap, FastFaceLedger, make_staff, persona
+from tests.fakes import fake_pipeline
 
 API = "/api/v1"
 PERSONAS = ("requester", "examiner", "reviewer", "supervisor", "auditor", "admin")
@@ -145,7 +145,7 @@ class ApiUnit:
 
 def mounted(service: FaceLedger) -> Starlette:
     """A parent app that mounts the API where the server does."""
-    return Starlette(routes=[Mount(API, app=build_api(service))])
+    return Starlette(routes=[mount_api(service)])
 
 
 @contextmanager
@@ -218,11 +218,12 @@ def running_unit(
 
 @pytest.fixture(scope="module")
 def unit(
-    enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    fake_enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiUnit]:
-    """One unit per test module: tests in a module share it (and what they leave behind)."""
+    """One unit per test module: tests in a module share it (and what they leave behind).
+    The face pipeline is the FAKE one (these tests are about the API, not faces)."""
     data_dir = tmp_path_factory.mktemp("api") / "data"
-    with running_unit(enrolled_template, data_dir, faces_dir) as api:
+    with running_unit(fake_enrolled_template, data_dir, faces_dir, fake_pipeline()) as api:
         yield api
 
 

@@ -27,6 +27,7 @@ from faceledger.db import Base
 from faceledger.server import create_app
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
+from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import (
     API,
     ApiFaceLedger,
@@ -47,7 +48,7 @@ def unit(
 ) -> Iterator[ApiUnit]:
     """The API unit with its people, over a copy of the FAKE-enrolled template."""
     data_dir = tmp_path_factory.mktemp("headers") / "data"
-    with running_unit(fake_enrolled_template, data_dir, faces_dir) as api:
+    with running_unit(fake_enrolled_template, data_dir, faces_dir, fake_pipeline()) as api:
         yield api
 
 
@@ -55,7 +56,7 @@ def unit(
 def service_of(template: Path, data_dir: Path, **settings: Any) -> Iterator[ApiFaceLedger]:
     """The service over a copy of ``template`` with ``settings``; closed afterwards."""
     copy_data_dir(template, data_dir)
-    service = ApiFaceLedger(make_settings(data_dir, **settings))
+    service = ApiFaceLedger(make_settings(data_dir, **settings), pipeline=fake_pipeline())
     try:
         yield service
     finally:

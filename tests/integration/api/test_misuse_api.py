@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from faceledger.governance.models import RequestRow, ViolationRow
+from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import FORM_FIELDS, ApiUnit, error_of, running_unit
 
 CASE = "BPD-2026-0999"
@@ -25,7 +26,7 @@ def unit(
 ) -> Iterator[ApiUnit]:
     """One unit for the module, its tests in order."""
     data_dir = tmp_path_factory.mktemp("misuse-api") / "data"
-    with running_unit(fake_enrolled_template, data_dir, faces_dir) as api:
+    with running_unit(fake_enrolled_template, data_dir, faces_dir, fake_pipeline()) as api:
         yield api
 
 

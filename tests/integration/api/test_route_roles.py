@@ -17,7 +17,7 @@ import pytest
 
 from faceledger.api import build_api
 from tests.conftest import ACTOR, GALLERY
-from tests.fakes import fake_evaluation_summary
+from tests.fakes import fake_evaluation_summary, fake_pipeline
 from tests.integration.api.conftest import (
     EMERGENCY_FIELDS,
     PERSONAS,
@@ -267,10 +267,11 @@ def _param(method: str, path: str, who: str) -> Any:
 
 @pytest.fixture(scope="module")
 def unit(
-    enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    fake_enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiUnit]:
+    """One unit for the module, with the FAKE face pipeline (this is about roles)."""
     data_dir = tmp_path_factory.mktemp("roles") / "data"
-    with running_unit(enrolled_template, data_dir, faces_dir) as api:
+    with running_unit(fake_enrolled_template, data_dir, faces_dir, fake_pipeline()) as api:
         yield api
 
 

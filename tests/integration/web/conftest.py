@@ -33,6 +33,7 @@ from faceledger.service import FaceLedger
 from faceledger.web import build_web
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, Bootstrap, FastFaceLedger, make_staff, persona
+from tests.fakes import fake_pipeline
 
 PEOPLE = {
     "requester": ("det-jones", "boston-pd", ["requester"]),
@@ -82,11 +83,11 @@ REQUEST_FIELDS = {
 
 
 @pytest.fixture(scope="session")
-def people_template(enrolled_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The enrolled gallery plus an admin and one approved, trained account per role."""
+def people_template(fake_enrolled_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The FAKE-enrolled gallery plus an admin and one approved, trained account per role."""
     data_dir = tmp_path_factory.mktemp("web-unit") / "data"
-    copy_data_dir(enrolled_template, data_dir)
-    service = FastFaceLedger(make_settings(data_dir))
+    copy_data_dir(fake_enrolled_template, data_dir)
+    service = FastFaceLedger(make_settings(data_dir), pipeline=fake_pipeline())
     try:
         cast = {name: persona(name, agency, *roles) for name, agency, roles in PEOPLE.values()}
         make_staff(service, cast, BOOTSTRAP)
@@ -106,7 +107,8 @@ class Site:
     """The web application over one data directory, and a logged-in client per person."""
 
     def __init__(self, data_dir: Path, faces: Path) -> None:
-        self.service: FaceLedger = FastFaceLedger(make_settings(data_dir))
+        # The FAKE face pipeline (tests/fakes.py): these tests are about pages, not faces.
+        self.service: FaceLedger = FastFaceLedger(make_settings(data_dir), pipeline=fake_pipeline())
         self.app: FastAPI = build_web(self.service, secrets.token_bytes(32))
         self.faces = faces
         self._clients: dict[str, TestClient] = {}

@@ -63,7 +63,7 @@ def test_request_to_release_through_the_pages(site: Site) -> None:
     assert 'data-testid="similarity"' in result and 'data-testid="within-threshold"' in result
     assert "calibrated for FPIR 0.003 at 54 templates from evaluation" in result
     assert 'data-testid="probe-quality"' in result and "eye distance" in result
-    assert "opencv_zoo_sface_2021dec" in result
+    assert site.service.context.pipeline.embedder.model.name in result  # the model, named
     images = set(IMAGE.findall(result))
     assert {f"{page}/faces/0.jpg", *(f"{page}/candidates/{c}.jpg" for c in rows)} <= images
     for src in images - {f"{page}/faces/0.jpg"}:
