@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATA_DIR ?= $(CURDIR)/.faceledger-data
 
-.PHONY: run demo test lint typecheck unit unit-sqlite unit-postgresql postgres browser pdf-deps bench clean
+.PHONY: run demo test test-fast lint typecheck unit unit-sqlite unit-postgresql postgres browser pdf-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,8 +41,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The tiers (markers; tests/conftest.py prints the time of each at the end of a run):
+#   fast         everything not below: no server, no process, no real model
+#   integration  tests/integration and tests/e2e: real servers, processes, a browser
+#   slow         the real face models: the biometric and accuracy tests
 # The suite on each database backend (STYLE 8): SQLite files and a throwaway PostgreSQL
-# cluster, the two runs side by side (one per core), each printed when it ends.
+# cluster, the two runs side by side (one per core), each printed when it ends. The slow tier
+# runs once, on SQLite: what it tests is the models, not the storage (which every other tier
+# tests on both).
 unit: $(STAMP) postgres
 	$(MAKE) --no-print-directory -j2 --output-sync=target unit-sqlite unit-postgresql
 
@@ -50,7 +56,11 @@ unit-sqlite: $(STAMP)
 	$(BIN)/python -m pytest tests --db sqlite --basetemp="$${TMPDIR:-/tmp}/faceledger-pytest-sqlite"
 
 unit-postgresql: $(STAMP) postgres
-	$(BIN)/python -m pytest tests --db postgresql --basetemp="$${TMPDIR:-/tmp}/faceledger-pytest-postgresql"
+	$(BIN)/python -m pytest tests --db postgresql -m "not slow" --basetemp="$${TMPDIR:-/tmp}/faceledger-pytest-postgresql"
+
+# The fast tier alone, on SQLite: the inner loop while writing code (under 2 minutes).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests --db sqlite -m "not slow and not integration" -q --basetemp="$${TMPDIR:-/tmp}/faceledger-pytest-fast"
 
 test: browser pdf-deps postgres lint typecheck unit
 
@@ -66,6 +76,7 @@ bench: $(STAMP) $(BASELINE)
 	$(BIN)/python benchmarks/bench_ledger.py
 	$(BIN)/python benchmarks/bench_accuracy.py
 	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_probe_size.py
 
 clean:
 	rm -rf $(VENV) .venv-baseline "$(DATA_DIR)" "$(DEMO_DIR)"

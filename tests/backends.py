@@ -16,6 +16,7 @@ import os
 import shutil
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +52,19 @@ def configure(backend: str) -> None:
             return str(data_dir_database(self.data_dir))
 
         Settings.db_url = property(db_url)  # type: ignore[method-assign,assignment]
+    else:
+        from faceledger.config import Settings
+
+        plain = Settings.db_url.fget  # type: ignore[attr-defined]
+
+        def sqlite_url(self: Settings) -> str:
+            """The data directory's SQLite file, made the first time from a migrated template
+            (as on PostgreSQL, each directory's database starts at the newest schema)."""
+            if not self.database_url:
+                sqlite_from_template(self.data_dir / "faceledger.db")
+            return str(plain(self))
+
+        Settings.db_url = property(sqlite_url)  # type: ignore[method-assign,assignment]
 
 
 def backend() -> str:
@@ -76,11 +90,45 @@ def cluster() -> PostgresCluster:
 
 
 def shutdown() -> None:
-    """Stop the cluster, if one was started."""
-    global _cluster, _template
+    """Stop the cluster, if one was started; delete the SQLite template."""
+    global _cluster, _template, _sqlite_template
     if _cluster is not None:
         _cluster.stop()
     _cluster, _template = None, None
+    if _sqlite_template is not None:
+        shutil.rmtree(_sqlite_template.parent, ignore_errors=True)
+        _sqlite_template = None
+
+
+_sqlite_template: Path | None = None
+
+
+def sqlite_from_template(path: Path) -> None:
+    """Make ``path`` (if it does not exist and its folder does) a copy of a SQLite database
+    migrated to the newest schema, 0600 like the service makes it. The migrations run once per
+    session for the template; they are tested from scratch in tests/unit/ledger/test_schema.py
+    and on old directories by the migration tests, which make their databases themselves."""
+    global _sqlite_template
+    if path.exists() or not path.parent.is_dir():
+        return
+    if _sqlite_template is None:
+        import tempfile
+
+        from faceledger.db import Database
+
+        made = Path(tempfile.mkdtemp(prefix="faceledger-sqlite-template-")) / "template.db"
+        database = Database(f"sqlite:///{made}")
+        try:
+            database.upgrade()
+        finally:
+            database.dispose()
+        _sqlite_template = made
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(handle, "wb") as out:
+        out.write(_sqlite_template.read_bytes())
 
 
 def _migrated_template() -> str:
@@ -103,14 +151,9 @@ def database_url(tmp_path: Path, name: str = "test.db", migrated: bool = False) 
     """Return the URL of a new, empty database (``migrated``: at the newest schema): a SQLite
     file ``tmp_path/name``, or a fresh PostgreSQL database."""
     if not on_postgresql():
-        url = f"sqlite:///{tmp_path / name}"
         if migrated:
-            from faceledger.db import Database
-
-            database = Database(url)
-            database.upgrade()
-            database.dispose()
-        return url
+            sqlite_from_template(tmp_path / name)
+        return f"sqlite:///{tmp_path / name}"
     created = cluster().create_database(_migrated_template() if migrated else None)
     return cluster().url(created)
 
@@ -185,3 +228,28 @@ def copy_data_dir(source: Path, target: Path) -> Path:
         clone = cluster().create_database(template=str(url).rsplit("/", 1)[1])
         _claim(target, cluster().url(clone))
     return target
+
+
+def worker_processes(*modules: str) -> Any:
+    """A multiprocessing context for tests' worker processes: ``forkserver``, with ``modules``
+    (the test module that holds the worker function, and what it imports) imported once in
+    the fork server, so each worker starts in milliseconds instead of importing the whole
+    service again as ``spawn`` does. Each worker is still a fresh process of its own, forked
+    from a server that holds no database connection and no thread."""
+    import multiprocessing as mp
+
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["faceledger.service", *modules])
+    return context
+
+
+def listening_socket() -> Any:
+    """A loopback socket bound to a free port, for a test's uvicorn server, with Nagle's
+    algorithm off as uvicorn sets it when it binds itself: without it every answer on a
+    kept-alive connection waits about 40 ms for the client's delayed ACK."""
+    import socket
+
+    sock = socket.socket()
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock

@@ -52,8 +52,18 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
+INTEGRATION_DIRS = ("tests/integration/", "tests/e2e/")
+"""The integration tier: real servers, processes, a browser, whole flows."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``sqlite_only`` tests on PostgreSQL, with their reason."""
+    """Mark the integration tier by place (``-m "not integration"`` leaves it out); skip
+    ``sqlite_only`` tests on PostgreSQL, with their reason."""
+    root = Path(str(config.rootpath))
+    for item in items:
+        place = Path(str(item.path)).relative_to(root).as_posix()
+        if place.startswith(INTEGRATION_DIRS):
+            item.add_marker(pytest.mark.integration)
     if not backends.on_postgresql():
         return
     for item in items:
@@ -230,8 +240,34 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 _UNMARKED: list[tuple[str, int, list[str]]] = []
 
 
+_TIERS: dict[str, list[float]] = {}
+"""Seconds spent by each tier (setup, call and teardown), and its test count, of this run."""
+
+
+def tier_of(keywords: Any) -> str:
+    """The tier of a test from its markers: ``slow`` (real models), ``integration`` (servers,
+    processes, a browser) or ``fast``."""
+    if "slow" in keywords:
+        return "slow"
+    return "integration" if "integration" in keywords else "fast"
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add each phase's time to its test's tier."""
+    seconds_and_count = _TIERS.setdefault(tier_of(report.keywords), [0.0, 0])
+    seconds_and_count[0] += report.duration
+    if report.when == "call" or (report.when == "setup" and report.skipped):
+        seconds_and_count[1] += 1
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """List the tests that used the real models without the ``slow`` marker."""
+    """Print the time of each tier; list the tests that used the real models without the
+    ``slow`` marker."""
+    if _TIERS:
+        terminalreporter.section("time by tier")
+        for tier in ("fast", "integration", "slow"):
+            seconds, count = _TIERS.get(tier, [0.0, 0])
+            terminalreporter.write_line(f"{tier:12} {int(count):5d} tests {seconds:8.1f} s")
     if not _UNMARKED:
         return
     terminalreporter.section("real face models used by tests not marked slow")

@@ -24,7 +24,8 @@ FAKE_EMBEDDER = ModelInfo("FAKE-embedder-for-tests", "0", "1" * 64)
 
 
 class FakeDetector:
-    """FAKE: ``faces`` square boxes side by side across the middle of the image."""
+    """FAKE: ``faces`` square boxes side by side across the middle of the image, and none in
+    an image of one flat colour (as the real detectors find none there)."""
 
     def __init__(self, faces: int = 1) -> None:
         self.faces = faces
@@ -34,6 +35,8 @@ class FakeDetector:
         return FAKE_DETECTOR
 
     def detect(self, pixels: NDArray[np.uint8]) -> list[FaceBox]:
+        if pixels.size == 0 or int(pixels.max()) == int(pixels.min()):
+            return []
         height, width = pixels.shape[:2]
         side = max(8, min(height // 2, width // (self.faces + 1)))
         top = (height - side) // 2

@@ -66,7 +66,7 @@ class Settings:
         25 * 1024 * 1024, "Largest image file accepted, in bytes.", min=1
     )
     probe_working_pixels: int = _setting(
-        2_000_000,
+        1_500_000,
         "Probe photos larger than this many pixels are scaled down to it before face "
         "detection (a JPEG is decoded at reduced scale); the original is kept and hashed.",
         min=100_000,
@@ -79,8 +79,7 @@ class Settings:
     )
     max_concurrent_analyses: int = _setting(
         1,
-        "Face analyses one user may have running at once in a server process; more answer "
-        "429.",
+        "Face analyses one user may have running at once in a server process; more answer 429.",
         min=1,
     )
     min_eye_distance_px: float = _setting(

@@ -7,7 +7,9 @@ production) goes through the same code. The schema is owned by the Alembic migra
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,14 +19,15 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, ExceptionContext
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from faceledger.errors import Conflict, NotInitialised
+from faceledger.at_rest.sealing import DIALECT_ATTRIBUTE, Sealer
+from faceledger.errors import Conflict, FaceLedgerError, NotInitialised
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -107,11 +110,28 @@ def _unique_violation(exc: IntegrityError) -> bool:
     )
 
 
+def _private_sqlite_file(url: str) -> None:
+    # A new SQLite file is made 0600 before SQLite makes it under the umask (0644 usually);
+    # SQLite gives its -wal and -shm files the database file's mode, so they follow.
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    path = Path(parsed.database or "")
+    if path.parent.is_dir() and not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Database:
-    """An engine plus a session factory for one database URL."""
+    """An engine plus a session factory for one database URL.
+
+    Sealed columns (:mod:`faceledger.at_rest.sealing`) need the data keys: the service attaches
+    them with :meth:`attach_sealer` when it opens the data directory.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
+        _private_sqlite_file(url)
         # hide_parameters: an error's text (and so any log or traceback) shows the SQL but not
         # the values bound to it, which can be probe hashes, face boxes or token digests.
         self.engine: Engine = create_engine(url, future=True, hide_parameters=True)
@@ -124,6 +144,16 @@ class Database:
             writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(writer, expire_on_commit=False)
+
+    def attach_sealer(self, sealer: Sealer) -> None:
+        """Seal and open this engine's sealed columns with ``sealer`` from now on."""
+        setattr(self.engine.dialect, DIALECT_ATTRIBUTE, sealer)
+
+    @property
+    def sealer(self) -> Sealer | None:
+        """The sealer attached, or None."""
+        found = getattr(self.engine.dialect, DIALECT_ATTRIBUTE, None)
+        return found if isinstance(found, Sealer) else None
 
     def _alembic_config(self) -> AlembicConfig:
         cfg = AlembicConfig()
@@ -164,6 +194,7 @@ class Database:
 
         Raises:
             Conflict: if a unique constraint refused a write (nothing was written).
+            SealingError: if a sealed value cannot be sealed (no data keys attached).
         """
         try:
             with self._write_sessions() as session, session.begin():
@@ -178,6 +209,12 @@ class Database:
                 "Someone else changed the same record at the same moment; nothing was written. "
                 "Reload and try again."
             ) from exc
+        except StatementError as exc:
+            # A sealed column's type refused the value (no data keys): its own error, not the
+            # driver wrapper, which would print the statement.
+            if isinstance(exc.orig, FaceLedgerError):
+                raise exc.orig from None
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -47,6 +47,13 @@ class InvalidImage(FaceLedgerError):
     code = "invalid_image"
 
 
+class ImageTooLarge(InvalidImage):
+    """An image is over ``max_image_bytes`` (refused before it is decoded, or while it streams
+    in), whichever interface sent it."""
+
+    status = 413
+
+
 class NoFaceFound(FaceLedgerError):
     """The image decoded, but no face was detected in it."""
 

@@ -1,6 +1,7 @@
 """Imports every table module so that ``Base.metadata`` knows the whole schema."""
 
 from faceledger.alerts import models as alert_models
+from faceledger.at_rest import models as key_models
 from faceledger.gallery import models as gallery_models
 from faceledger.governance import accounts as account_models
 from faceledger.governance import models as governance_models
@@ -14,6 +15,7 @@ __all__ = [
     "alert_models",
     "gallery_models",
     "governance_models",
+    "key_models",
     "ledger_models",
     "report_models",
     "throttle_models",

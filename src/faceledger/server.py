@@ -53,13 +53,13 @@ def prepare(settings: Settings, actor: str, bootstrap: bool = True) -> Prepared:
 def create_app(service: FaceLedger) -> FastAPI:
     """Return the application: the API mounted at /api/v1, the tiled log at /checkpoint and
     /tile/, the pages at /."""
-    from faceledger.api import build_api
+    from faceledger.api import mount_api
     from faceledger.api.routers.tiles import tiles_router
     from faceledger.ledger import load_public_key
     from faceledger.web import build_web
 
     app = FastAPI(title="faceledger", docs_url=None, redoc_url=None, openapi_url=None)
-    app.mount("/api/v1", build_api(service))
+    app.router.routes.append(mount_api(service))
     # The tiled log at the root, where tlog-tiles clients look (before "/" takes every path).
     app.include_router(
         tiles_router(service.context.db.engine, load_public_key(service.public_key_path))

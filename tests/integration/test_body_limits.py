@@ -6,7 +6,6 @@ no face is analysed here."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,10 +18,11 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp
 
-from faceledger.api.errors import BodyTooLarge, ImageTooLarge
+from faceledger.api.errors import BodyTooLarge
+from faceledger.errors import ImageTooLarge
 from faceledger.http_limits import FORM_OVERHEAD_BYTES, LOGIN_BODY_BYTES, uvicorn_options
 from faceledger.server import create_app
-from tests.backends import copy_data_dir
+from tests.backends import copy_data_dir, listening_socket
 from tests.conftest import make_settings
 from tests.factories import PASSWORD
 from tests.fakes import fake_pipeline
@@ -87,8 +87,7 @@ def server(
 @contextmanager
 def bounded(app: ASGIApp) -> Iterator[httpx.Client]:
     """Serve ``app`` on a free local port as ``faceledger serve`` does; yield a client."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listening_socket()
     host, port = sock.getsockname()
     config = uvicorn.Config(app, log_level="warning", access_log=False, **uvicorn_options(10))
     server = uvicorn.Server(config)

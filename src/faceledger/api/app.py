@@ -61,16 +61,28 @@ parameters.
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
-        (400, "The body cannot be read, or a value fits the schema but not a rule of ours "
-         "(a name's pattern, a date's range, control characters; `details.field`)."),
+        (
+            400,
+            "The body cannot be read, or a value fits the schema but not a rule of ours "
+            "(a name's pattern, a date's range, control characters; `details.field`).",
+        ),
         (401, "No valid token (`WWW-Authenticate: Bearer`)."),
         (403, "The caller's role, or the policy, does not allow this."),
         (404, "No such object, or one the caller may not see."),
         (409, "The change clashes with the current state."),
         (413, "The request body, or the uploaded image, is over its size limit."),
         (422, "The request is not valid (fields named in `details.fields`)."),
-        (429, "Too many failed logins from this address or for this account; wait "
-         "`details.retry_after_seconds`."),
+        (
+            429,
+            "Too many failed logins from this address or for this account, or too many face "
+            "analyses of this caller at once; wait `details.retry_after_seconds`.",
+        ),
+        (
+            503,
+            "The face pipeline is busy, or an analysis ran past its time box "
+            "(`analysis_timeout_seconds`); nothing was written: retry after "
+            "`details.retry_after_seconds`.",
+        ),
     )
 }
 

@@ -18,11 +18,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from faceledger.errors import FaceLedgerError, InvalidImage, InvalidInput
+from faceledger.errors import FaceLedgerError, InvalidInput
 
 __all__ = [
     "BodyTooLarge",
-    "ImageTooLarge",
     "InternalErrors",
     "RaisedInTransport",
     "error_response",
@@ -43,12 +42,6 @@ _HTTP_CODES = {
     413: "body_too_large",
     415: "unsupported_media_type",
 }
-
-
-class ImageTooLarge(InvalidImage):
-    """An uploaded image is over ``max_image_bytes`` (refused while it streams in)."""
-
-    status = 413
 
 
 class BodyTooLarge(InvalidInput):

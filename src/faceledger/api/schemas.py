@@ -14,6 +14,7 @@ bidirectional-text characters (:func:`~faceledger.governance.inputs.check_text`)
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import Path
@@ -21,6 +22,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -68,6 +70,23 @@ PlainText = Annotated[str, AfterValidator(_plain)]
 
 LinesText = Annotated[str, AfterValidator(_lines)]
 """Free text that may hold line breaks and tabs, but no other control character."""
+
+_NUMBER = re.compile(r"\s*[+-]?\d+(\.\d*)?\s*")
+
+
+def _iso_text(value: object) -> object:
+    # pydantic reads a bare number (or a string of digits) as seconds since 1970; a time
+    # given so is a mistake far more often than a choice, and the schema says ISO 8601.
+    if isinstance(value, dt.date) or (isinstance(value, str) and not _NUMBER.fullmatch(value)):
+        return value
+    raise ValueError("give an ISO 8601 date or time (e.g. 2026-01-31 or 2026-01-31T09:00:00Z)")
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+"""An ISO 8601 time with zone (never a bare number of seconds)."""
+
+Day = Annotated[dt.date, BeforeValidator(_iso_text)]
+"""An ISO 8601 date (never a bare number)."""
 
 
 class Input(BaseModel):
@@ -173,7 +192,7 @@ class UserIn(Input):
 class CertifyIn(Input):
     """Training valid through this date (R2)."""
 
-    certified_until: dt.date
+    certified_until: Day
 
 
 class PasswordIn(Input):
@@ -334,7 +353,7 @@ class FilingIn(Input):
     """The sworn statement filed with the court after an emergency (R4)."""
 
     reference: PlainText = Field(min_length=1, max_length=300)
-    filed_at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    filed_at: Timestamp | None = Field(default=None, description="Default: now.")
 
 
 class CourtRefusalIn(Input):

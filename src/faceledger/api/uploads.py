@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import Request, UploadFile
 
 from faceledger.api.auth import Acting
-from faceledger.api.errors import ImageTooLarge
+from faceledger.errors import ImageTooLarge
 from faceledger.http_limits import (
     FORM_OVERHEAD_BYTES,
     JSON_BODY_BYTES,

@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from faceledger.at_rest.modes import private_umask
 from faceledger.cli import alerts as _alerts
 from faceledger.cli import disclosure as _disclosure
 from faceledger.cli import misuse as _misuse
@@ -28,9 +29,11 @@ from faceledger.cli.common import (
     print_json,
     state,
 )
+from faceledger.cli.doctor import doctor
 from faceledger.cli.evaluate import evaluate
 from faceledger.cli.faces import enroll, gallery_app, search, verify
 from faceledger.cli.jobs import jobs_app
+from faceledger.cli.keys import keys_app
 from faceledger.cli.ledger import ledger_app
 from faceledger.cli.models import model_app
 from faceledger.cli.monitor import monitor
@@ -63,6 +66,11 @@ def main_options(
 ) -> None:
     """Governed face search with a verifiable ledger."""
     state(ctx).overrides["data_dir"] = data_dir
+    # Every file a command makes is 0600 and every folder 0700 (index files, WAL, reports),
+    # whatever code makes it (faceledger.at_rest.modes); put back when the command ends, for
+    # callers that run commands in their own process (tests, CliRunner).
+    previous = private_umask()
+    ctx.call_on_close(lambda: os.umask(previous))
 
 
 @app.command()
@@ -102,6 +110,7 @@ app.command()(serve)
 app.command()(demo)
 app.command()(backup)
 app.command()(restore)
+app.command()(doctor)
 app.add_typer(gallery_app, name="gallery")
 app.add_typer(ledger_app, name="ledger")
 ledger_app.add_typer(tiles_app, name="tiles")
@@ -119,6 +128,7 @@ app.add_typer(model_app, name="model")
 app.add_typer(report_app, name="report")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(witness_app, name="witness")
+app.add_typer(keys_app, name="keys")
 
 # Modules that only register commands on the apps above.
 _REGISTERING = (_alerts, _disclosure, _misuse, _queries, _retention, _transparency)
@@ -127,6 +137,7 @@ _REGISTERING = (_alerts, _disclosure, _misuse, _queries, _retention, _transparen
 def main() -> None:
     """Entry point of the ``faceledger`` console script."""
     os.environ.setdefault("KMP_WARNINGS", "0")
+    private_umask()  # also before the command's options are parsed (main_options sets it too)
     try:
         app(standalone_mode=True)
     except KeyboardInterrupt:

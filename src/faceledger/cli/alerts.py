@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from faceledger.cli.common import console, print_json, run
+from faceledger.cli.common import bounded, console, print_json, run
 from faceledger.cli.reports import alerts_app
 from faceledger.cli.requests import JSON_OPTION
 from faceledger.cli.session import current_user
@@ -47,7 +47,7 @@ def print_alert(view: AlertView, as_json: bool) -> None:
 def list_alerts(
     ctx: typer.Context,
     open_only: bool = typer.Option(False, "--open", help="Only alerts not yet acknowledged."),
-    limit: int = typer.Option(100, help="At most this many (1-1000)."),
+    limit: int = typer.Option(100, help="At most this many (1-1000).", callback=bounded()),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List alerts newest first, with their deliveries (supervisors, auditors)."""
@@ -91,7 +91,7 @@ def list_alerts(
 @alerts_app.command("ack")
 def ack(
     ctx: typer.Context,
-    alert_id: int = typer.Argument(..., help="Alert number."),
+    alert_id: int = typer.Argument(..., help="Alert number.", callback=bounded()),
     note: str = typer.Option(..., "--note", help="What was done about it (1-2000 characters)."),
     as_json: bool = JSON_OPTION,
 ) -> None:

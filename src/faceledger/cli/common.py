@@ -75,6 +75,24 @@ def handled() -> Iterator[None]:
         fail(error)
 
 
+def bounded(minimum: int = 1) -> Callable[[typer.CallbackParam, int | None], int | None]:
+    """Return a typer callback that takes a whole number from ``minimum`` to
+    :data:`~faceledger.governance.inputs.MAX_ID` (None, an option not given, passes): ids,
+    entry numbers, limits and offsets, so none reaches the database beyond what it can hold
+    (a Python int past 2**63 - 1 would overflow the driver). Out of range, the error names
+    the option and the range, and the command exits 2 without opening the service."""
+    from faceledger.governance.inputs import check_id
+
+    def check(param: typer.CallbackParam, value: int | None) -> int | None:
+        if value is None:
+            return None
+        with handled():
+            check_id(value, str(param.name), minimum=minimum)
+        return value
+
+    return check
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as indented JSON to standard output."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from faceledger.cli.common import console, print_json, run
+from faceledger.cli.common import bounded, console, print_json, run
 from faceledger.cli.reports import report_app
 from faceledger.cli.session import current_user
 from faceledger.errors import InvalidInput
@@ -42,7 +42,7 @@ def _folder(out: Path) -> Path:
 @report_app.command("disclosure")
 def disclosure(
     ctx: typer.Context,
-    request_id: int = typer.Argument(..., help="Request number."),
+    request_id: int = typer.Argument(..., help="Request number.", callback=bounded()),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Folder for packet.pdf, packet.html and packet.json."
     ),

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from faceledger.cli.common import (
     EXIT_NO_RESULT,
+    bounded,
     console,
     path_argument,
     print_json,
@@ -176,7 +177,7 @@ def gallery_delete(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Gallery name."),
     subject: str | None = typer.Option(None, help="External id of the subject to delete."),
-    photo: int | None = typer.Option(None, help="Id of the photo to delete."),
+    photo: int | None = typer.Option(None, help="Id of the photo to delete.", callback=bounded()),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Delete a subject (with all photos) or one photo; its templates leave the index."""

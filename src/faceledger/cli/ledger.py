@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from faceledger.cli.common import console, handled, print_json, run, state
+from faceledger.cli.common import bounded, console, handled, print_json, run, state
 from faceledger.errors import InvalidInput
 from faceledger.governance.accounts import LocalOperator
 
@@ -90,8 +90,8 @@ def entries(
     object_id: str | None = typer.Option(None, help="Only this object id."),
     since: str | None = typer.Option(None, help="From this time (ISO 8601, inclusive; UTC)."),
     until: str | None = typer.Option(None, help="Before this time (ISO 8601, exclusive; UTC)."),
-    limit: int = typer.Option(100, help="At most this many entries (1-10000)."),
-    offset: int = typer.Option(0, help="Skip this many matching entries."),
+    limit: int = typer.Option(100, help="At most this many entries (1-10000).", callback=bounded()),
+    offset: int = typer.Option(0, help="Skip this many matching entries.", callback=bounded(0)),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List ledger entries, filtered by actor, action, object and time."""
@@ -169,7 +169,7 @@ def export(
 @ledger_app.command("prove")
 def prove(
     ctx: typer.Context,
-    seq: int = typer.Argument(..., help="Entry number (0-based)."),
+    seq: int = typer.Argument(..., help="Entry number (0-based).", callback=bounded(0)),
     public: bool = typer.Option(False, "--public", help="Leave the payload out (hash only)."),
 ) -> None:
     """Print a self-contained inclusion proof of one entry against a signed checkpoint."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from faceledger.cli.common import console, print_json, run
+from faceledger.cli.common import bounded, console, print_json, run
 from faceledger.cli.reports import report_app
 from faceledger.cli.session import current_user
 
@@ -21,7 +21,9 @@ def misuse(
     rule: str | None = typer.Option(
         None, help="List only this rule's findings, e.g. searches_per_case."
     ),
-    limit: int = typer.Option(100, help="List at most this many findings (1-1000)."),
+    limit: int = typer.Option(
+        100, help="List at most this many findings (1-1000).", callback=bounded()
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Scan the records for misuse, store and alert new findings, list them (R18).

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from faceledger.cli.common import console, path_argument, print_json, progress_bar, run
+from faceledger.cli.common import (
+    bounded,
+    console,
+    path_argument,
+    print_json,
+    progress_bar,
+    run,
+)
 from faceledger.cli.evaluate import read_summary
 from faceledger.cli.faces import JSON_OPTION, gallery_app, local_actor
 
@@ -77,7 +84,9 @@ def store_evaluation(
 def gallery_activate(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Gallery."),
-    evaluation: int = typer.Option(..., "--evaluation", "-e", help="Stored evaluation id."),
+    evaluation: int = typer.Option(
+        ..., "--evaluation", "-e", help="Stored evaluation id.", callback=bounded()
+    ),
     target_fpir: float | None = typer.Option(
         None, "--target-fpir", help="FPIR to calibrate for (default: the profile's)."
     ),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from faceledger.cli.common import console, err_console, handled, print_json, run
+from faceledger.cli.common import bounded, console, err_console, handled, print_json, run
 from faceledger.cli.requests import request_app
 from faceledger.cli.session import current_user
 from faceledger.governance.case_filters import CHOICES, CaseFilter
@@ -123,8 +123,8 @@ def query(
         help="Write every matching request (not one page) to this CSV file ('-': stdout).",
         dir_okay=False,
     ),
-    limit: int = typer.Option(50, help="At most this many rows (1-500)."),
-    offset: int = typer.Option(0, help="Skip this many rows."),
+    limit: int = typer.Option(50, help="At most this many rows (1-500).", callback=bounded()),
+    offset: int = typer.Option(0, help="Skip this many rows.", callback=bounded(0)),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
 ) -> None:
     """Find the requests you may see by state, agency, offence, legal basis, lead use,

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from faceledger.cli.common import console, err_console, handled, print_json, run
+from faceledger.cli.common import bounded, console, err_console, handled, print_json, run
 from faceledger.cli.session import current_user
 from faceledger.errors import InvalidInput
 from faceledger.governance.accounts import UserInfo
@@ -32,7 +32,7 @@ violations_app = typer.Typer(
 policy_app = typer.Typer(help="The active policy profile.", no_args_is_help=True)
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of text.")
-ID_ARGUMENT = typer.Argument(..., help="Request number.")
+ID_ARGUMENT = typer.Argument(..., help="Request number.", callback=bounded())
 
 
 def print_request(view: Any, as_json: bool) -> None:
@@ -240,8 +240,8 @@ def probe_faces(
 def list_requests(
     ctx: typer.Context,
     state: str | None = typer.Option(None, help="Only requests in this state."),
-    limit: int = typer.Option(50, help="At most this many (1-500)."),
-    offset: int = typer.Option(0, help="Skip this many."),
+    limit: int = typer.Option(50, help="At most this many (1-500).", callback=bounded()),
+    offset: int = typer.Option(0, help="Skip this many.", callback=bounded(0)),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List the requests you may see, newest first."""
@@ -314,7 +314,7 @@ def close(
 def use_lead(
     ctx: typer.Context,
     request_id: int = ID_ARGUMENT,
-    candidate: int = typer.Option(..., help="Released candidate id."),
+    candidate: int = typer.Option(..., help="Released candidate id.", callback=bounded()),
     use: str = typer.Option(..., help="further_investigation, arrest, warrant or photo_lineup."),
     corroboration: str = typer.Option(
         "",
@@ -429,7 +429,7 @@ def review_submit(
 def violations_list(
     ctx: typer.Context,
     kind: str | None = typer.Option(None, help="Only this kind."),
-    limit: int = typer.Option(100, help="At most this many."),
+    limit: int = typer.Option(100, help="At most this many.", callback=bounded()),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List violations, newest first (supervisors, auditors, admins)."""
@@ -529,7 +529,7 @@ def policy_set(
 @policy_app.command("approve")
 def policy_approve(
     ctx: typer.Context,
-    proposal: int = typer.Argument(..., help="The proposal's number."),
+    proposal: int = typer.Argument(..., help="The proposal's number.", callback=bounded()),
     confirm: str | None = CONFIRM_OPTION,
 ) -> None:
     """Approve another admin's proposed profile change (admin); it becomes active."""

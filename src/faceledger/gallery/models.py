@@ -12,12 +12,12 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from faceledger.at_rest.sealing import SealedBytes
 from faceledger.db import Base, UTCDateTime, utcnow
 
 MODEL_VERSION_LENGTH = 300
@@ -113,7 +113,8 @@ class Template(Base):
         ForeignKey("subjects.id", ondelete="CASCADE"), index=True
     )
     photo_id: Mapped[int] = mapped_column(ForeignKey("photos.id", ondelete="CASCADE"), index=True)
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed at rest (faceledger.at_rest.sealing); the index files hold a derived copy.
+    embedding: Mapped[bytes] = mapped_column(SealedBytes("templates.embedding"))
     box_left: Mapped[int] = mapped_column(Integer)
     box_top: Mapped[int] = mapped_column(Integer)
     box_right: Mapped[int] = mapped_column(Integer)
@@ -127,7 +128,9 @@ class Template(Base):
     model_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The aligned 150x150 face chip as JPEG, for reviewers' side-by-side view (a few KB).
-    chip_jpeg: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, default=None)
+    chip_jpeg: Mapped[bytes | None] = mapped_column(
+        SealedBytes("templates.chip_jpeg"), nullable=True, default=None
+    )
 
     photo: Mapped[Photo] = relationship(back_populates="templates")
 

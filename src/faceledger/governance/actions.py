@@ -301,6 +301,14 @@ _SPECS = (
         local_operator=True,
     ),
     ActionSpec(
+        "keys.rotate_data_key",
+        "Rotate the data keys that seal biometrics at rest, or re-wrap them under a new KEK",
+        frozenset({R.ADMIN}),
+        Scope.NONE,
+        "R13",
+        local_operator=True,
+    ),
+    ActionSpec(
         "ledger.witness",
         "Push the latest checkpoint to the witnesses and store their cosignatures",
         frozenset({R.ADMIN}),

@@ -30,6 +30,7 @@ from faceledger.governance.context import (
 )
 from faceledger.governance.inputs import (
     MAX_ID,
+    REQUEST_TEXT_LIMITS,
     check_emergency_time,
     check_order_dates,
     check_text,
@@ -101,11 +102,12 @@ class RequestForm:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        """Refuse control and bidirectional-text characters in every text of the form, so no
+        """Refuse control and bidirectional-text characters in every text of the form, and
+        texts longer than :data:`~faceledger.governance.inputs.REQUEST_TEXT_LIMITS`, so no
         interface can store them (:func:`~faceledger.governance.inputs.check_text`).
 
         Raises:
-            InvalidInput: naming the field and the character's code point.
+            InvalidInput: naming the field and the character's code point or the limit.
         """
         texts = {
             "case_number": self.case_number,
@@ -113,13 +115,19 @@ class RequestForm:
             "narrative": self.narrative,
             "attestation_text": self.attestation_text,
         }
+        limits = REQUEST_TEXT_LIMITS
         for name, value in texts.items():
-            check_text(value, name, multiline=name in MULTILINE_FIELDS)
+            check_text(value, name, multiline=name in MULTILINE_FIELDS, max_length=limits.get(name))
         for name, value in self.legal_basis.items():
             if isinstance(value, str):
-                check_text(value, f"legal_basis.{name}", multiline=name in MULTILINE_FIELDS)
+                check_text(
+                    value,
+                    f"legal_basis.{name}",
+                    multiline=name in MULTILINE_FIELDS,
+                    max_length=limits.get(name),
+                )
         for gallery in self.galleries:
-            check_text(str(gallery), "galleries")
+            check_text(str(gallery), "galleries", max_length=limits["galleries"])
 
     @classmethod
     def parse(

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_ID",
     "MAX_ORDER_YEARS",
     "MAX_TRAINING_YEARS",
+    "REQUEST_TEXT_LIMITS",
     "check_candidate_cap",
     "check_emergency_time",
     "check_id",
@@ -28,12 +29,12 @@ __all__ = [
     "refused_character",
 ]
 
-MAX_ID = 2**53 - 1
-"""The largest id, entry number, offset or count any interface takes. Nothing stored comes near
-it, and a number beyond SQL's BIGINT (2**63 - 1) would overflow the database driver. It is the
-largest whole number a JSON parser reads exactly (JavaScript's ``Number.MAX_SAFE_INTEGER``), so
-the OpenAPI document, whose bounds FastAPI writes as floating-point numbers, states it
-exactly."""
+MAX_ID = 2**31 - 1
+"""The largest id, entry number, offset or count any interface takes: the largest value of an
+``INTEGER`` column on PostgreSQL, where ids and entry numbers are stored (a larger number made
+the database refuse the query, and the route answer 500; the API fuzz found it). Nothing stored
+comes near it, and the OpenAPI document, whose bounds FastAPI writes as floating-point numbers,
+states it exactly."""
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
 """No court order, emergency or certificate that faceledger handles is older than this."""
@@ -46,6 +47,25 @@ EMERGENCY_PAST_DAYS = 30
 
 MAX_TRAINING_YEARS = 5
 """A training certificate runs at most this many years ahead (less if the profile says so)."""
+
+REQUEST_TEXT_LIMITS = {
+    "case_number": 100,
+    "offence_code": 100,
+    "narrative": 10_000,
+    "attestation_text": 2_000,
+    "court": 300,
+    "order_id": 300,
+    "judge": 300,
+    "authority": 300,
+    "issued_on": 10,
+    "expires_on": 10,
+    "facts": 10_000,
+    "declared_at": 40,
+    "description": 10_000,
+    "galleries": 300,
+}
+"""The most characters each text of a request form takes, in every interface (the API's form
+schema states the same bounds)."""
 
 _BIDI = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -85,12 +105,22 @@ def refused_character(value: str, *, multiline: bool = False) -> str | None:
     return None
 
 
-def check_text(value: str, field: str, *, multiline: bool = False) -> str:
-    """Return ``value`` unchanged if it holds no refused character (:func:`refused_character`).
+def check_text(
+    value: str, field: str, *, multiline: bool = False, max_length: int | None = None
+) -> str:
+    """Return ``value`` unchanged if it holds no refused character (:func:`refused_character`)
+    and, given ``max_length``, has at most that many characters.
 
     Raises:
-        InvalidInput: naming the field, the character's code point and its position.
+        InvalidInput: naming the field and the limit, or the character's code point and its
+            position.
     """
+    if max_length is not None and len(value) > max_length:
+        raise InvalidInput(
+            f"{field} is {len(value)} characters long; at most {max_length} are taken.",
+            field=field,
+            max_length=max_length,
+        )
     ch = refused_character(value, multiline=multiline)
     if ch is None:
         return value

@@ -14,13 +14,13 @@ from sqlalchemy import (
     Boolean,
     ForeignKey,
     Integer,
-    LargeBinary,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from faceledger.at_rest.sealing import SealedBytes, SealedJSON, SealedText
 from faceledger.db import Base, UTCDateTime, utcnow
 
 
@@ -63,7 +63,8 @@ class ProbeImage(Base):
     __tablename__ = "probe_images"
 
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # Sealed at rest (faceledger.at_rest.sealing), as are the other Sealed* columns below.
+    data: Mapped[bytes | None] = mapped_column(SealedBytes("probe_images.data"), nullable=True)
     image_format: Mapped[str] = mapped_column(String(20))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
@@ -86,9 +87,10 @@ class RequestRow(Base):
     offence_code: Mapped[str | None] = mapped_column(String(100), nullable=True)
     offence_name: Mapped[str] = mapped_column(String(300), default="")
     offence_severity: Mapped[str] = mapped_column(String(50), default="")
-    narrative: Mapped[str] = mapped_column(Text)
+    narrative: Mapped[str] = mapped_column(SealedText("search_requests.narrative"))
     legal_basis_kind: Mapped[str] = mapped_column(String(50))
-    legal_basis: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The court order, or an emergency's facts, or a description (case facts): sealed.
+    legal_basis: Mapped[dict[str, Any]] = mapped_column(SealedJSON("search_requests.legal_basis"))
     probe_sha256: Mapped[str] = mapped_column(ForeignKey("probe_images.sha256"))
     probe_source: Mapped[str] = mapped_column(String(50))
     attestation: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -165,7 +167,9 @@ class SearchRun(Base):
     faces: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # The searched face's embedding (float32 bytes, the galleries' model), kept with the
     # probe for the misuse analytics' near-duplicate probe rule (R18); None when purged.
-    probe_embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    probe_embedding: Mapped[bytes | None] = mapped_column(
+        SealedBytes("search_runs.probe_embedding"), nullable=True
+    )
     ledger_seq: Mapped[int] = mapped_column(Integer, default=-1)
 
     request: Mapped[RequestRow] = relationship(back_populates="run")
@@ -230,7 +234,9 @@ class LeadUseRow(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("search_requests.id"), index=True)
     candidate_id: Mapped[int] = mapped_column(Integer)
     use: Mapped[str] = mapped_column(String(50))
-    corroboration_ref: Mapped[str] = mapped_column(Text, default="")
+    corroboration_ref: Mapped[str] = mapped_column(
+        SealedText("lead_uses.corroboration_ref"), default=""
+    )
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -4,10 +4,13 @@
 backup API copies the database in one step from a live connection; on PostgreSQL ``pg_dump
 --format=custom --snapshot`` dumps the snapshot of a transaction that also read the ledger's
 size, root and latest checkpoint, so the manifest describes exactly what was dumped. The key
-files are sealed with the backup passphrase (:mod:`.backup_manifest`), never copied in plain
-text; the vector index files are left out (a derived cache, rebuilt from the templates on the
-first search). Everything is written into a temporary folder beside the target and renamed into
-place, so a backup directory is whole or absent.
+files, the key-encryption key (KEK) file among them, are sealed with the backup passphrase
+(:mod:`.backup_manifest`), never copied in plain text (a KEK from the environment or a KMS hook
+is not in the backup: the manifest says so, and restore checks that the KEK configured then
+unwraps the backup's data keys before it changes anything); the vector index files are left
+out (a derived cache, rebuilt from the templates on the first search). Everything is written
+into a temporary folder beside the target and renamed into place, so a backup directory is whole
+or absent.
 
 :func:`restore` checks the files against the manifest and its HMAC, unwraps the keys, refuses
 to roll a longer (newer) ledger back to the backup's, and verifies the restored ledger against
@@ -20,6 +23,7 @@ access registry), and the snapshot itself is a read.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 import os
@@ -34,9 +38,17 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
+from faceledger.at_rest.kek import (
+    DEFAULT_KEK_FILE,
+    Kek,
+    LocalKek,
+    kek_file_path,
+    kek_from_settings,
+)
+from faceledger.at_rest.models import DataKeyRow
 from faceledger.config import CONFIG_FILE_NAME, Settings
 from faceledger.db import Database
 from faceledger.errors import (
@@ -134,9 +146,10 @@ def backup(
             summary = _postgres_snapshot(url, staging / DATABASE_FILE)
         else:
             raise ConfigError(f"Backups support SQLite and PostgreSQL, not {dialect}.")
-        ledger, checkpoint = summary
-        progress("sealing the ledger keys")
+        ledger, checkpoint, data_keys = summary
+        progress("sealing the ledger keys and the key-encryption key")
         key_files = {p.name: p.read_bytes() for p in sorted(keys_dir.iterdir()) if p.is_file()}
+        kek_note = _add_kek_file(settings, key_files)
         _write(staging / KEYS_FILE, seal_keys(key_files, keys))
         if PUBLIC_KEY_FILE in key_files:
             _write(staging / PUBLIC_KEY_COPY, key_files[PUBLIC_KEY_FILE])
@@ -148,6 +161,8 @@ def backup(
             schema_revision=_schema_revision(url),
             ledger=ledger,
             files={p.name: file_sha256(p) for p in sorted(staging.iterdir())},
+            kek=kek_note,
+            data_keys=data_keys,
         )
         progress("writing the manifest")
         _write(staging / "manifest.json", (manifest.to_json(keys) + "\n").encode("utf-8"))
@@ -170,7 +185,7 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def _sqlite_snapshot(url: str, out: Path) -> tuple[LedgerSummary, Checkpoint]:
+def _sqlite_snapshot(url: str, out: Path) -> tuple[LedgerSummary, Checkpoint, list[WrappedKey]]:
     """Copy the live SQLite database to ``out`` in one backup step (one consistent read)."""
     source_path = make_url(url).database or ""
     if not Path(source_path).is_file():
@@ -196,7 +211,7 @@ def _sqlite_snapshot(url: str, out: Path) -> tuple[LedgerSummary, Checkpoint]:
         engine.dispose()
 
 
-def _postgres_snapshot(url: str, out: Path) -> tuple[LedgerSummary, Checkpoint]:
+def _postgres_snapshot(url: str, out: Path) -> tuple[LedgerSummary, Checkpoint, list[WrappedKey]]:
     """``pg_dump`` the snapshot of a transaction that reads the ledger summary too."""
     pg_dump = _pg_binary("pg_dump")
     engine = create_engine(url, isolation_level="REPEATABLE READ")
@@ -213,8 +228,9 @@ def _postgres_snapshot(url: str, out: Path) -> tuple[LedgerSummary, Checkpoint]:
         engine.dispose()
 
 
-def _summarise(conn: Connection) -> tuple[LedgerSummary, Checkpoint]:
-    """Read the ledger's size, root and newest checkpoint through ``conn``.
+def _summarise(conn: Connection) -> tuple[LedgerSummary, Checkpoint, list[WrappedKey]]:
+    """Read the ledger's size, root and newest checkpoint, and the wrapped data keys, through
+    ``conn``.
 
     Raises:
         LedgerError: if no checkpoint was signed yet (sign one: `faceledger ledger checkpoint`).
@@ -234,7 +250,68 @@ def _summarise(conn: Connection) -> tuple[LedgerSummary, Checkpoint]:
         checkpoint_number=checkpoint.number,
         checkpoint_size=checkpoint.tree_size,
     )
-    return summary, checkpoint
+    return summary, checkpoint, _wrapped_data_keys(conn)
+
+
+WrappedKey = dict[str, Any]
+
+
+def _wrapped_data_keys(conn: Connection) -> list[WrappedKey]:
+    """The data keys of the snapshot, still wrapped (none before migration 0015)."""
+    if not inspect(conn).has_table("data_keys"):
+        return []
+    rows = conn.execute(
+        select(DataKeyRow.id, DataKeyRow.kek_fingerprint, DataKeyRow.wrapped_key).order_by(
+            DataKeyRow.id
+        )
+    ).all()
+    return [
+        {"id": r[0], "kek_fingerprint": r[1], "wrapped": base64.b64encode(r[2]).decode("ascii")}
+        for r in rows
+    ]
+
+
+def _add_kek_file(settings: Settings, key_files: dict[str, bytes]) -> str:
+    """Put the KEK file among the key files to seal (under its default name, wherever it is);
+    return the manifest's note on the KEK."""
+    if settings.data_kek_command:
+        return "not included: a KMS hook (data_kek_command) holds it"
+    if settings.data_kek:
+        return "not included: it comes from the environment (FACELEDGER_DATA_KEK)"
+    path = kek_file_path(settings)
+    if path.is_file():
+        key_files[DEFAULT_KEK_FILE] = path.read_bytes()
+        return "included"
+    return "not included: the KEK file was missing"
+
+
+def _backup_kek(settings: Settings, key_files: dict[str, bytes], manifest: Manifest) -> None:
+    """Check, before anything changes, that a KEK unwraps the backup's data keys: the one in
+    the backup, else the one the settings name (an environment variable or a KMS hook).
+
+    Raises:
+        ConfigError: if there is none, or it does not unwrap them (nothing was changed).
+    """
+    if not manifest.data_keys:
+        return
+    try:
+        if DEFAULT_KEK_FILE in key_files:
+            kek: Kek = LocalKek(
+                base64.b64decode(key_files[DEFAULT_KEK_FILE].strip()), "the backup's KEK file"
+            )
+        else:
+            kek = kek_from_settings(settings)
+        for key in manifest.data_keys:
+            kek.unwrap(base64.b64decode(key["wrapped"]))
+    except (ConfigError, ValueError) as exc:
+        reason = exc.message if isinstance(exc, ConfigError) else str(exc)
+        raise ConfigError(
+            f"The backup's data keys cannot be unwrapped, so its sealed photos, templates and "
+            f"narratives would not open: the backup's KEK is {manifest.kek}. Make the KEK they "
+            f"were wrapped with available (FACELEDGER_DATA_KEK or data_kek_command, as when the "
+            f"backup was made) and restore again. Nothing was changed. ({reason})",
+            kek=manifest.kek,
+        ) from None
 
 
 def _schema_revision(url: str) -> str | None:
@@ -331,7 +408,9 @@ def restore(
             not verify against the trusted checkpoint.
         Conflict: if restoring would roll back the data directory's ledger (the message names
             how many entries), or replace a different ledger; nothing is changed then.
-        ConfigError: on PostgreSQL, if ``pg_restore`` cannot be found or fails.
+        ConfigError: on PostgreSQL, if ``pg_restore`` cannot be found or fails; or if no KEK
+            unwraps the backup's data keys (the backup's own, or with an environment or KMS
+            KEK the one configured here); nothing is changed then.
     """
     source_dir = Path(source_dir)
     progress("checking the backup's files")
@@ -345,6 +424,8 @@ def restore(
     manifest.check_mac(mac, keys)
     if PUBLIC_KEY_FILE not in key_files or PRIVATE_KEY_FILE not in key_files:
         raise InvalidInput("The backup's sealed keys hold no ledger key pair.")
+    progress("checking the key-encryption key")
+    _backup_kek(settings, key_files, manifest)
     trusted = Checkpoint.from_json((source_dir / CHECKPOINT_FILE).read_text(encoding="utf-8"))
     public_key = load_public_key(key_files[PUBLIC_KEY_FILE])
     url = settings.db_url
@@ -367,7 +448,16 @@ def restore(
             url, source_dir, manifest, force, public_key, trusted
         )
     progress("writing the keys")
-    _restore_keys(settings.data_dir / KEYS_DIR, key_files)
+    kek_file = kek_file_path(settings)
+    keys_dir = settings.data_dir / KEYS_DIR
+    if DEFAULT_KEK_FILE in key_files and kek_file != keys_dir / DEFAULT_KEK_FILE:
+        # data_kek_file puts the KEK elsewhere here: it goes there, 0600.
+        kek_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        staged_kek = kek_file.with_name(f".{kek_file.name}.restore")
+        staged_kek.unlink(missing_ok=True)
+        _write(staged_kek, key_files.pop(DEFAULT_KEK_FILE))
+        os.replace(staged_kek, kek_file)
+    _restore_keys(keys_dir, key_files)
     config = settings.data_dir / CONFIG_FILE_NAME
     if not config.exists() and (source_dir / CONFIG_FILE).is_file():
         shutil.copyfile(source_dir / CONFIG_FILE, config)

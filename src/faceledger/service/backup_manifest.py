@@ -4,7 +4,8 @@ A backup directory holds ``database`` (a SQLite copy, or a ``pg_dump --format=cu
 archive), ``keys.sealed``, ``ledger_public_key.pem``, ``checkpoint.json`` (the trusted
 checkpoint), ``faceledger.toml`` (without ``database_url``) and ``manifest.json``.
 
-``keys.sealed`` is every file of the data directory's ``keys/`` folder, wrapped with AES-256-GCM
+``keys.sealed`` is every file of the data directory's ``keys/`` folder (the KEK file among them,
+also when ``data_kek_file`` puts it elsewhere), wrapped with AES-256-GCM
 under a key derived from the backup passphrase with scrypt (RFC 7914; salt and cost stored
 beside the ciphertext). The same derivation gives a second key, with which the manifest carries
 an HMAC-SHA256 over its own canonical JSON: with the passphrase, a manifest rewritten to match
@@ -175,6 +176,12 @@ class Manifest:
     schema_revision: str | None
     ledger: LedgerSummary
     files: dict[str, str] = field(default_factory=dict)
+    # The key-encryption key: "included" (its file is in keys.sealed) or why not (an
+    # environment variable or a KMS hook, which a backup cannot hold).
+    kek: str = "included"
+    # The data keys as the snapshot holds them, still wrapped under the KEK (id, fingerprint,
+    # base64): restore checks that a KEK unwraps them before it changes anything.
+    data_keys: list[dict[str, Any]] = field(default_factory=list)
     format: str = BACKUP_FORMAT
     version: int = BACKUP_VERSION
 

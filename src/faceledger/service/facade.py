@@ -7,11 +7,16 @@ storage through these names, never through a mixin chain.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import ClassVar
 
 from argon2 import PasswordHasher
 
+from faceledger.at_rest.kek import LocalKek, create_kek_file, kek_file_path, kek_from_settings
+from faceledger.at_rest.keyring import open_sealer
+from faceledger.at_rest.models import DataKeyRow
+from faceledger.at_rest.modes import make_private_dir
 from faceledger.biometrics.pipeline import FacePipeline
 from faceledger.config import Settings
 from faceledger.db import Database
@@ -26,6 +31,7 @@ from faceledger.service.audit import AuditUseCases
 from faceledger.service.case_queries import CaseQueryUseCases
 from faceledger.service.context import KEYS_DIR, ServiceContext
 from faceledger.service.dashboard import DashboardUseCases
+from faceledger.service.data_keys import DataKeyUseCases
 from faceledger.service.deployments import DeploymentUseCases, OperatingPoints
 from faceledger.service.disclosures import DisclosureUseCases
 from faceledger.service.emergencies import EmergencyUseCases
@@ -57,6 +63,11 @@ class FaceLedger:
 
     def __init__(self, settings: Settings, pipeline: FacePipeline | None = None) -> None:
         ctx = ServiceContext.open(settings, pipeline, self.password_hasher)
+        try:
+            _attach_data_keys(ctx)
+        except BaseException:
+            ctx.close()
+            raise
         self.context, self.settings = ctx, settings
         self._policy_store = PolicyStore(ctx)
         inbox = AlertInbox(settings)
@@ -75,6 +86,7 @@ class FaceLedger:
         self.tokens = TokenUseCases(ctx, self.access)
         self.audit = AuditUseCases(ctx, self.access)
         self.ledger_keys = LedgerKeyUseCases(ctx, self.access)
+        self.data_keys = DataKeyUseCases(ctx, self.access)
         self.policy = PolicyUseCases(ctx, self._policy_store, self.access)
         self.violations = ViolationUseCases(ctx, self.access)
         self.deployments = DeploymentUseCases(ctx, self.access, self._policy_store, points)
@@ -97,11 +109,19 @@ class FaceLedger:
 
     @classmethod
     def initialise(cls, settings: Settings, actor: str) -> FaceLedger:
-        """Create (or bring up to date) the data directory, database schema and ledger keys."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        """Create (or bring up to date) the data directory (0700), database schema, ledger keys,
+        the key-encryption key file (0600, when it is the KEK source and no data key exists
+        yet) and the first data key.
+
+        Raises:
+            ConfigError: if the KEK is missing or wrong for the data keys already there.
+        """
+        make_private_dir(settings.data_dir)
         database = Database(settings.db_url)
         try:
             database.upgrade()
+            with database.read() as session:
+                has_data_keys = session.query(DataKeyRow.id).first() is not None
         finally:
             database.dispose()
         keys_dir = settings.data_dir / KEYS_DIR
@@ -110,6 +130,15 @@ class FaceLedger:
             generate_keys(keys_dir)
             # With the signing key (opening the service makes it for older data dirs too).
             ensure_pseudonym_key(keys_dir)
+        make_private_dir(keys_dir)
+        for path in keys_dir.iterdir():
+            if path.is_file():  # the public key too: anyone may have it, from `ledger public-key`
+                os.chmod(path, 0o600)
+        kek_file = kek_file_path(settings)
+        uses_file = not (settings.data_kek or settings.data_kek_command)
+        if uses_file and not has_data_keys and not kek_file.exists():
+            # Only before anything is sealed: a new KEK could open no existing data key.
+            create_kek_file(kek_file)
         service = cls(settings)
         if created:
             with service.context.db.transaction() as session:
@@ -132,3 +161,19 @@ class FaceLedger:
     def close(self) -> None:
         """Release database connections."""
         self.context.close()
+
+
+def _attach_data_keys(ctx: ServiceContext) -> None:
+    """Unwrap the data keys with the configured KEK and attach them to the database; make the
+    index folder 0700 (its files hold plaintext vectors, a derived cache).
+
+    Raises:
+        ConfigError: if the KEK is missing, malformed, loose or not the one that wrapped them.
+    """
+    settings = ctx.settings
+    kek = kek_from_settings(settings)
+    kek_file = (
+        kek_file_path(settings) if isinstance(kek, LocalKek) and not settings.data_kek else None
+    )
+    ctx.db.attach_sealer(open_sealer(ctx.db, kek, kek_file))
+    make_private_dir(settings.data_dir / "index")

@@ -32,23 +32,38 @@ class ImageUseCases:
     def probe_face_crop(self, acting: Principal, request_id: int, face_index: int) -> bytes:
         """JPEG crop of one face of a request's probe, for those who may see the probe.
 
+        The face's box comes from the faces kept at filing (``probe_images.faces``), else from
+        the search run's record; nothing is detected again. Only a probe filed before faces
+        were kept, and never searched, is detected here, without storing the result: a read
+        changes nothing.
+
         Raises:
             NotFound: for an unknown, hidden or sealed request, or an unknown face.
+            TooManyAnalyses, PipelineBusy, AnalysisTimedOut: only for such an old probe, when
+                it must be detected (429, 503).
         """
         with self._steps.step(acting, "request.probe", request_id, write=False) as (s, _, row):
             data = _probe_data(s, row)
+            probe = s.get(ProbeImage, row.probe_sha256)
+            boxes = self._matcher.cached_boxes(probe.faces if probe is not None else None)
             faces = list(row.run.faces) if row.run is not None else []
-        image = self._matcher.decode(data, f"probe of request {request_id}")
-        match = [f for f in faces if f["index"] == face_index]
-        if match:
-            b = match[0]["box"]
-            box = FaceBox(b["left"], b["top"], b["right"], b["bottom"], 0.0)
+        name = f"probe of request {request_id}"
+        missing = NotFound(f"The probe of request {request_id} has no face {face_index}.")
+        if boxes is None:
+            match = [f for f in faces if f["index"] == face_index]
+            if match:
+                b = match[0]["box"]
+                boxes = [FaceBox(b["left"], b["top"], b["right"], b["bottom"], 0.0)]
+                face_index = 0
+        if boxes is None:
+            with self._matcher.slots.hold(acting) as deadline:
+                image = self._matcher.decode(data, name)
+                boxes = self._matcher.pipeline.detect(image, deadline)
         else:
-            boxes = self._matcher.pipeline.detect(image)
-            if not 0 <= face_index < len(boxes):
-                raise NotFound(f"The probe of request {request_id} has no face {face_index}.")
-            box = boxes[face_index]
-        return face_crop(image.pixels, box)
+            image = self._matcher.decode(data, name)
+        if not 0 <= face_index < len(boxes):
+            raise missing
+        return face_crop(image.pixels, image.to_working(boxes[face_index]))
 
     def candidate_chip(self, acting: Principal, request_id: int, candidate_id: int) -> bytes:
         """JPEG of a candidate's aligned gallery face: those who may see the candidate list see

@@ -60,6 +60,7 @@ class LedgerAction(StrEnum):
     JOBS_RUN = "jobs.run"
     RETENTION_PURGE = "retention.purge"
     LEDGER_KEY_ROTATE = "ledger.key_rotate"
+    DATA_KEY_ROTATE = "keys.data_key_rotate"
     LEDGER_REDACT = "ledger.redact"
 
 
@@ -128,6 +129,9 @@ DESCRIPTIONS: dict[LedgerAction, str] = {
     "when it became due, what went by category and count, the hashes kept",
     LedgerAction.LEDGER_KEY_ROTATE: "the checkpoint signing key was rotated: the new public "
     "key, its id and the old one's, announced with the old key's signature",
+    LedgerAction.DATA_KEY_ROTATE: "the data keys sealing biometrics at rest were rotated: "
+    "re-encrypted under a new key (key ids, keys retired, values re-sealed per column) or "
+    "re-wrapped under a new key-encryption key (key ids, old and new KEK fingerprints)",
     LedgerAction.LEDGER_REDACT: "payloads of earlier entries were redacted (retention, "
     "sealing): which entries and why; their envelopes and payload hashes stay",
 }

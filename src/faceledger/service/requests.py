@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from faceledger.biometrics.crops import face_crop
 from faceledger.biometrics.detect import FaceBox
 from faceledger.db import utcnow
-from faceledger.errors import Conflict, InvalidInput, NoFaceFound
+from faceledger.errors import Conflict, InvalidInput
 from faceledger.gallery import store
 from faceledger.gallery.thresholds import strictest
 from faceledger.governance.accounts import Principal
@@ -76,13 +76,17 @@ class RequestUseCases:
         Raises:
             PermissionDenied: without ``request.faces`` (requesters; recorded).
             InvalidImage, NoFaceFound: for an unusable photo.
+            TooManyAnalyses: if the caller already has their analyses running (429).
+            PipelineBusy, AnalysisTimedOut: past the time box (503).
         """
         self._access.check(acting, "request.faces")
-        image = self._matcher.decode(probe, probe_name)
-        boxes = self._ctx.pipeline.detect(image)
-        if not boxes:
-            raise NoFaceFound(f"{probe_name}: no face was found in the image.")
-        return [ProbeFaceChoice(i, b, face_crop(image.pixels, b)) for i, b in enumerate(boxes)]
+        with self._matcher.slots.hold(acting) as time_box:
+            image = self._matcher.decode(probe, probe_name)
+            boxes = self._matcher.probe_boxes(image, probe_name, time_box)
+        return [
+            ProbeFaceChoice(i, b, face_crop(image.pixels, image.to_working(b)))
+            for i, b in enumerate(boxes)
+        ]
 
     def submit_request(
         self, acting: Principal, form: RequestForm, probe: bytes, probe_name: str = "probe"
@@ -90,15 +94,26 @@ class RequestUseCases:
         """File a request; the policy decides at once (approved, denied, or awaiting a
         supervisor for an emergency).
 
+        The probe's faces are detected here and stored with it (``probe_images.faces``,
+        original coordinates), so no later read detects them again.
+
         Raises:
             InvalidImage, NoFaceFound, PoorQuality: for an unusable probe (nothing written).
             InvalidInput: for a malformed form, or a photo of several faces without the
                 ``face_index`` of the one to search (nothing written).
+            TooManyAnalyses: if the caller already has their analyses running (429; nothing
+                written).
+            PipelineBusy, AnalysisTimedOut: past the time box (503; nothing written).
             PolicyDenied: when the policy refuses; the refused request is kept as ``denied``.
         """
         now = utcnow()
-        image = self._matcher.decode(probe, probe_name)
-        face_index = self._matcher.chosen_face(image, probe_name, form.face_index)
+        with self._matcher.slots.hold(acting) as time_box:
+            image = self._matcher.decode(probe, probe_name)
+            boxes = self._matcher.probe_boxes(image, probe_name, time_box)
+            face_index = self._matcher.chosen_face(
+                image, probe_name, form.face_index, time_box, boxes
+            )
+        faces_record = self._matcher.faces_record(boxes)
         kind, basis = parse_legal_basis(form.legal_basis_kind, form.legal_basis, now)
         attestation = attestation_record(form)
         source = enum_value(ProbeSource, form.probe_source, "probe_source")
@@ -124,7 +139,8 @@ class RequestUseCases:
                 deadline = profile.emergency_filing_deadline(
                     parse_time(basis["declared_at"], "declared_at")
                 )
-            if session.get(ProbeImage, image.sha256) is None:
+            stored = session.get(ProbeImage, image.sha256)
+            if stored is None:
                 session.add(
                     ProbeImage(
                         sha256=image.sha256,
@@ -132,8 +148,13 @@ class RequestUseCases:
                         width=image.width,
                         image_format=image.format,
                         height=image.height,
+                        faces=faces_record,
                     )
                 )
+            elif stored.data is not None and stored.faces != faces_record:
+                # Filed before faces were kept, or under another detector: keep this filing's,
+                # which its face_index numbers.
+                stored.faces = faces_record
             row = RequestRow(
                 requester_id=user.id,
                 agency_id=user.agency_id,
@@ -249,6 +270,8 @@ class RequestUseCases:
             NotFound: for a request outside the caller's sight.
             PermissionDenied, PolicyDenied: when the registry or the policy refuses (recorded).
             Conflict: if the request is not approved, or another search won the race (409).
+            TooManyAnalyses: if the caller already has their analyses running (429).
+            PipelineBusy, AnalysisTimedOut: past the time box (503; nothing written).
         """
         started = utcnow()
         steps, searchable = self._steps, (State.APPROVED, State.APPROVED_EMERGENCY)
@@ -266,13 +289,24 @@ class RequestUseCases:
             # The model check and the deployment gate, before the biometrics (R15, R16).
             points = self._matcher.points.for_targets(session, targets)
             data, face_index = probe.data, row.face_index
+            boxes = self._matcher.cached_boxes(probe.faces)
         name = f"probe of request {request_id}"
-        face = self._matcher.face(self._matcher.decode(data, name), name, face_index)
+        detected: list[FaceBox] | None = None
+        with self._matcher.slots.hold(acting) as time_box:
+            image = self._matcher.decode(data, name)
+            if boxes is None or not 0 <= face_index < len(boxes):
+                # Filed before faces were kept (or they do not number this face): detect once
+                # and keep them below.
+                boxes = detected = self._matcher.probe_boxes(image, name, time_box)
+            face = self._matcher.face(image, name, face_index, time_box, boxes)
         hits, indexes = self._matcher.nearest([face], targets, cap)
 
         with steps.step(acting, "request.search", request_id) as (session, me, row):
             steps.require_state(row, searchable, "run the search")
             decision = steps.decide(session, me, Action.RUN_SEARCH, row, utcnow())
+            stored = session.get(ProbeImage, row.probe_sha256)
+            if detected is not None and stored is not None and stored.data is not None:
+                stored.faces = self._matcher.faces_record(detected)
             [ranked] = self._matcher.rank(session, [face], hits, cap, points)
             finished = utcnow()
             models = {k: m.to_dict() for k, m in self._ctx.pipeline.models.items()}

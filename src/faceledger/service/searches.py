@@ -11,11 +11,13 @@ from typing import Any, NamedTuple
 import numpy as np
 from sqlalchemy.orm import Session
 
+from faceledger.biometrics.deadline import Deadline
+from faceledger.biometrics.detect import FaceBox
 from faceledger.biometrics.image import DecodedImage, decode_image, read_image_file
 from faceledger.biometrics.pipeline import Face
 from faceledger.db import utcnow
 from faceledger.errors import (
-    InvalidImage,
+    ImageTooLarge,
     InvalidInput,
     MultipleFaces,
     NoFaceFound,
@@ -27,6 +29,7 @@ from faceledger.gallery.search import ProbeFace, rank_candidates, similarity
 from faceledger.gallery.thresholds import OperatingThreshold, strictest
 from faceledger.governance.accounts import Principal
 from faceledger.service.access import Access
+from faceledger.service.analysis_slots import AnalysisSlots
 from faceledger.service.context import ServiceContext
 from faceledger.service.deployments import OperatingPoints
 from faceledger.service.ledger_actions import LedgerAction
@@ -42,34 +45,47 @@ class Nearest(NamedTuple):
 
 
 class Matcher:
-    """From image bytes to ranked candidates; knows nothing of requests or people."""
+    """From image bytes to ranked candidates; knows nothing of requests or people.
+
+    Probes are decoded at the working size (``probe_working_pixels``); boxes it returns and
+    takes are in the original's coordinates. :attr:`slots` bounds each user's analyses and
+    hands out their time boxes.
+    """
 
     def __init__(self, ctx: ServiceContext, points: OperatingPoints) -> None:
         self.settings, self.pipeline, self._ctx = ctx.settings, ctx.pipeline, ctx
         self.points = points
+        self.slots = AnalysisSlots(
+            ctx.settings.max_concurrent_analyses, ctx.settings.analysis_timeout_seconds
+        )
 
     def decode(self, data: bytes | Path, name: str = "probe") -> DecodedImage:
-        """Decode an uploaded image or an image file under the configured limits."""
+        """Decode an uploaded image or an image file under the configured limits, scaled to
+        the working size (the hash, width and height stay the original's)."""
+        working = self.settings.probe_working_pixels
         if isinstance(data, Path):
             return read_image_file(
-                data, self.settings.max_image_pixels, self.settings.max_image_bytes
+                data, self.settings.max_image_pixels, self.settings.max_image_bytes, working
             )
         if len(data) > self.settings.max_image_bytes:
-            raise InvalidImage(
+            raise ImageTooLarge(
                 f"{name}: {len(data)} bytes is over the limit of "
                 f"{self.settings.max_image_bytes} bytes.",
                 source=name,
+                cause="too_large",
+                limit_bytes=self.settings.max_image_bytes,
             )
-        return decode_image(data, self.settings.max_image_pixels, name=name)
+        return decode_image(data, self.settings.max_image_pixels, name=name, working_pixels=working)
 
-    def faces(self, image: DecodedImage, name: str) -> list[Face]:
+    def faces(self, image: DecodedImage, name: str, deadline: Deadline | None = None) -> list[Face]:
         """Return the faces of ``image``.
 
         Raises:
             NoFaceFound: if there is none.
             PoorQuality: if no face is usable, with each face's reasons.
+            PipelineBusy, AnalysisTimedOut: if ``deadline`` passes first (503).
         """
-        faces = self.pipeline.analyse(image)
+        faces = self.pipeline.analyse(image, deadline)
         if not faces:
             raise NoFaceFound(f"{name}: no face was found in the image.", sha256=image.sha256)
         if all(f.problems for f in faces):
@@ -81,18 +97,42 @@ class Matcher:
             )
         return faces
 
-    def chosen_face(self, image: DecodedImage, name: str, face_index: int | None) -> int:
+    def probe_boxes(
+        self, image: DecodedImage, name: str, deadline: Deadline | None = None
+    ) -> list[FaceBox]:
+        """Detect the faces of a probe (original coordinates, numbered as ``face_index``).
+
+        Raises:
+            NoFaceFound: if the photo shows no face.
+            PipelineBusy, AnalysisTimedOut: if ``deadline`` passes first (503).
+        """
+        boxes = self.pipeline.detect(image, deadline)
+        if not boxes:
+            raise NoFaceFound(f"{name}: no face was found in the image.", sha256=image.sha256)
+        return boxes
+
+    def chosen_face(
+        self,
+        image: DecodedImage,
+        name: str,
+        face_index: int | None,
+        deadline: Deadline | None = None,
+        boxes: Sequence[FaceBox] | None = None,
+    ) -> int:
         """Return the index of the one face of a probe to search, checking it is usable.
 
         A photo of one face needs no choice; with several, ``face_index`` must name one (the
-        others are bystanders, never embedded or searched).
+        others are bystanders, never embedded or searched). ``boxes`` are the probe's faces
+        when already known (:meth:`probe_boxes`, or cached); otherwise they are detected.
 
         Raises:
             NoFaceFound: if the photo shows no face.
             InvalidInput: for several faces and no choice, or an index the photo does not have.
             PoorQuality: if the chosen face is not usable.
+            PipelineBusy, AnalysisTimedOut: if ``deadline`` passes first (503).
         """
-        boxes = self.pipeline.detect(image)
+        if boxes is None:
+            boxes = self.probe_boxes(image, name, deadline)
         if not boxes:
             raise NoFaceFound(f"{name}: no face was found in the image.", sha256=image.sha256)
         if face_index is None:
@@ -104,18 +144,27 @@ class Matcher:
                     faces=[b.to_dict() for b in boxes],
                 )
             face_index = 0
-        self.face(image, name, face_index)
+        self.face(image, name, face_index, deadline, boxes)
         return face_index
 
-    def face(self, image: DecodedImage, name: str, index: int) -> Face:
-        """Return face ``index`` of ``image``, embedding that face alone.
+    def face(
+        self,
+        image: DecodedImage,
+        name: str,
+        index: int,
+        deadline: Deadline | None = None,
+        boxes: Sequence[FaceBox] | None = None,
+    ) -> Face:
+        """Return face ``index`` of ``image``, embedding that face alone (from ``boxes``, the
+        faces already found, when given; else detecting them).
 
         Raises:
             InvalidInput: if the image has no face ``index``.
             PoorQuality: if that face is not usable, with the reasons.
+            PipelineBusy, AnalysisTimedOut: if ``deadline`` passes first (503).
         """
         try:
-            face = self.pipeline.analyse_face(image, index)
+            face = self.pipeline.analyse_face(image, index, deadline, boxes)
         except IndexError:
             raise InvalidInput(
                 f"{name}: there is no face {index} in the photo.", field="face_index"
@@ -127,6 +176,27 @@ class Matcher:
                 reasons=list(face.problems),
             )
         return face
+
+    def faces_record(self, boxes: Sequence[FaceBox]) -> list[dict[str, Any]]:
+        """The faces of a probe as stored in ``probe_images.faces``: each box (original
+        coordinates) with its score, landmarks and the detector that found it."""
+        detector = self.pipeline.detector.model.name
+        return [{"index": i, "detector": detector, **b.to_cache()} for i, b in enumerate(boxes)]
+
+    def cached_boxes(self, record: Sequence[Mapping[str, Any]] | None) -> list[FaceBox] | None:
+        """The boxes of a ``probe_images.faces`` record, or None when there is none or it is of
+        another detector than this pipeline's (then the faces must be detected again: the
+        numbering of another detector need not match)."""
+        if record is None:
+            return None
+        detector = self.pipeline.detector.model.name
+        if any(entry.get("detector") != detector for entry in record):
+            return None
+        try:
+            ordered = sorted(record, key=lambda entry: int(entry["index"]))
+            return [FaceBox.from_cache(dict(entry)) for entry in ordered]
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def nearest(
         self, faces: Sequence[Face], targets: Sequence[tuple[int, int, str]], k: int
@@ -208,6 +278,8 @@ class SearchUseCases:
             InvalidInput: for a candidate list length outside 1..max_top_k.
             PermissionDenied: under a profile that is not unsafe, or for a role the registry
                 does not allow (``search.adhoc``; recorded as a violation).
+            TooManyAnalyses: if the caller already has their analyses running (429).
+            PipelineBusy, AnalysisTimedOut: past the time box (503; nothing recorded).
         """
         self._access.check(acting, "search.adhoc")
         started = utcnow()
@@ -219,11 +291,12 @@ class SearchUseCases:
                 top_k=k,
             )
         name = name or (probe.name if isinstance(probe, Path) else "probe")
-        image = self._matcher.decode(probe, name)
         with self._ctx.db.read() as session:
             targets = self._matcher.targets(session, galleries)
             points = self._matcher.points.for_targets(session, targets)
-        faces = self._matcher.faces(image, name)
+        with self._matcher.slots.hold(acting) as deadline:
+            image = self._matcher.decode(probe, name)
+            faces = self._matcher.faces(image, name, deadline)
         hits, indexes = self._matcher.nearest(faces, targets, k)
         models = {key: m.to_dict() for key, m in self._ctx.pipeline.models.items()}
         with self._ctx.db.transaction() as session:
@@ -283,6 +356,8 @@ class SearchUseCases:
             InvalidImage, NoFaceFound, PoorQuality: for an unusable photo.
             MultipleFaces: if either photo shows more than one face.
             PermissionDenied: under a profile that is not unsafe (``verify.adhoc``; recorded).
+            TooManyAnalyses: if the caller already has their analyses running (429).
+            PipelineBusy, AnalysisTimedOut: past the time box (503; nothing recorded).
         """
         self._access.check(acting, "verify.adhoc")
         if names is None:
@@ -292,16 +367,18 @@ class SearchUseCases:
             )
         faces = []
         hashes = []
-        for data, name in zip((first, second), names, strict=True):
-            image = self._matcher.decode(data, name)
-            found = self._matcher.faces(image, name)
-            if len(found) > 1:
-                raise MultipleFaces(
-                    f"{name}: {len(found)} faces found; 1:1 verification needs exactly one.",
-                    faces=len(found),
-                )
-            faces.append(found[0])
-            hashes.append(image.sha256)
+        # One slot and one time box for the pair: it is one analysis to the caller.
+        with self._matcher.slots.hold(acting) as deadline:
+            for data, name in zip((first, second), names, strict=True):
+                image = self._matcher.decode(data, name)
+                found = self._matcher.faces(image, name, deadline)
+                if len(found) > 1:
+                    raise MultipleFaces(
+                        f"{name}: {len(found)} faces found; 1:1 verification needs exactly one.",
+                        faces=len(found),
+                    )
+                faces.append(found[0])
+                hashes.append(image.sha256)
         distance = float(np.linalg.norm(faces[0].unit_embedding - faces[1].unit_embedding))
         with self._ctx.db.transaction() as session:
             point = self._matcher.points.for_verify(session)

@@ -139,6 +139,7 @@ async def _csrf_rejected(request: Request, exc: Exception) -> Response:
             403,
             "This form did not come from your current session (missing or wrong CSRF token), "
             "so nothing was changed. Reload the page and try again.",
+            code="csrf_rejected",
         ),
     )
 

@@ -17,7 +17,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from faceledger.db import utcnow
-from faceledger.errors import FaceLedgerError, InvalidImage, InvalidInput, NotFound, PolicyDenied
+from faceledger.errors import (
+    FaceLedgerError,
+    ImageTooLarge,
+    InvalidInput,
+    NotFound,
+    PolicyDenied,
+)
 from faceledger.governance.context import (
     AuthorityKind,
     DescribedRace,
@@ -134,6 +140,18 @@ def _form_values(post: Posted) -> dict[str, Any]:
     return values
 
 
+def _check_box(post: Posted, name: str) -> None:
+    """Refuse a checkbox value other than the form's "yes" (ticked) or none (not ticked).
+    Read as not ticked, a forged value would become a policy denial that is stored."""
+    value = post.text(name)
+    if value not in ("", "yes"):
+        raise InvalidInput(
+            f"{name} is a checkbox: it is sent as 'yes' when ticked and left out when not; "
+            f"got {value[:20]!r}.",
+            field=name,
+        )
+
+
 def _request_form(values: dict[str, Any]) -> RequestForm:
     return RequestForm.parse(values, values["galleries"], values["attested"])
 
@@ -147,7 +165,7 @@ def _probe(request: Request, post: Posted) -> tuple[bytes, str]:
             raise InvalidInput("Choose the probe photo to upload.", field="probe")
         # The photo of the first attempt, carried by the face picker (browsers keep no file).
         if len(kept) > (limit + 2) // 3 * 4:
-            raise InvalidImage(f"The photo is over the limit of {limit} bytes.")
+            raise ImageTooLarge(f"The photo is over the limit of {limit} bytes.", cause="too_large")
         try:
             return base64.b64decode(kept, validate=True), post.text("probe_name") or "probe"
         except binascii.Error:
@@ -155,7 +173,9 @@ def _probe(request: Request, post: Posted) -> tuple[bytes, str]:
     data = upload.file.read(limit + 1)
     name = upload.filename or "probe"
     if len(data) > limit:
-        raise InvalidImage(f"{name}: the file is over the limit of {limit} bytes.", source=name)
+        raise ImageTooLarge(
+            f"{name}: the file is over the limit of {limit} bytes.", source=name, cause="too_large"
+        )
     return data, name
 
 
@@ -180,6 +200,7 @@ def file_request(request: Request, post: FormPost) -> Response:
     probe, name = b"", ""
     try:
         refuse_repeated(post.form.multi_items(), repeatable=("galleries",))
+        _check_box(post, "attested")
         form = _request_form(values)
         probe, name = _probe(request, post)
         view = web_of(request).service.requests.submit_request(post.user, form, probe, name)

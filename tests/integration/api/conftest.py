@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -32,7 +31,7 @@ from faceledger.api import mount_api
 from faceledger.biometrics.pipeline import FacePipeline
 from faceledger.governance.accounts import UserInfo
 from faceledger.governance.forms import RequestForm
-from tests.backends import copy_data_dir
+from tests.backends import copy_data_dir, listening_socket
 from tests.conftest import GALLERY, make_settings
 from tests.factories import PASSWORD, Bootstrap, FastFaceLedger, make_staff, persona
 from tests.fakes import fake_pipeline
@@ -151,8 +150,7 @@ def mounted(service: FaceLedger) -> Starlette:
 @contextmanager
 def serving(app: Starlette) -> Iterator[httpx.Client]:
     """Serve ``app`` with uvicorn on a free local port; yield a client for it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listening_socket()
     host, port = sock.getsockname()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

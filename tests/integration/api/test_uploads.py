@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from faceledger.api.uploads import FORM_OVERHEAD_BYTES, JSON_BODY_BYTES
 from faceledger.governance.models import ProbeImage, RequestRow
+from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import FORM_FIELDS, ApiUnit, error_of, running_unit
 
 MAX_BYTES = 200_000
@@ -25,13 +26,15 @@ MAX_PIXELS = 1_000_000
 
 @pytest.fixture(scope="module")
 def unit(
-    enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    fake_enrolled_template: Path, faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiUnit]:
+    """One unit for the module, with the FAKE face pipeline (this is about uploads)."""
     data_dir = tmp_path_factory.mktemp("uploads") / "data"
     with running_unit(
-        enrolled_template,
+        fake_enrolled_template,
         data_dir,
         faces_dir,
+        fake_pipeline(),
         max_image_bytes=MAX_BYTES,
         max_image_pixels=MAX_PIXELS,
     ) as api:

@@ -14,7 +14,6 @@ The face pipeline is the FAKE one of :mod:`tests.fakes`; these tests are about t
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import queue
 import time
 import traceback
@@ -33,6 +32,7 @@ from faceledger.governance.models import CandidateRow, RequestRow, ReviewRow, Se
 from faceledger.ledger import load_public_key, verify_database
 from faceledger.ledger.models import EntryRow
 from faceledger.service import FaceLedger
+from tests.backends import worker_processes
 from tests.conftest import make_settings
 from tests.fakes import fake_pipeline
 from tests.integration.governance.conftest import (
@@ -143,7 +143,7 @@ def race(data_dir: Path, tasks: list[Task]) -> list[Outcome]:
     Fails the test if a worker does not answer within :data:`JOIN_TIMEOUT`, dies, or fails
     outside its use case (start-up, barrier).
     """
-    ctx = mp.get_context("spawn")
+    ctx = worker_processes(__name__)
     barrier = ctx.Barrier(len(tasks))
     results = ctx.Queue()
     processes = [

@@ -614,6 +614,13 @@ PLAIN: dict[str, Plain] = {
         {"ledger": 1},
         local=True,
     ),
+    "keys.rotate_data_key": Plain(
+        # A new data key row; every sealed value re-sealed in place (no row count changes).
+        lambda g, who, _: g.service.data_keys.rotate(who),
+        _allowed("admin"),
+        {"ledger": 1, "data_keys": 1},
+        local=True,
+    ),
     "ledger.witness": Plain(
         # No witness is configured here: the push reaches nobody and stores nothing.
         lambda g, who, _: g.service.witnesses.collect(who),

@@ -3,12 +3,14 @@ templates for an index (a rebuild's loader), streamed in chunks from a real SQLi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import insert, update
 
+from faceledger.at_rest.sealing import Sealer
 from faceledger.biometrics.pipeline import normalise
 from faceledger.db import Database
 from faceledger.errors import InvalidInput
@@ -35,6 +37,8 @@ def test_distance_from_cosine_is_the_euclidean_distance_of_unit_vectors() -> Non
 def database(tmp_path: Path) -> Database:
     db = Database(f"sqlite:///{tmp_path / 'faceledger.db'}")
     db.upgrade()
+    # Templates are sealed at rest: a throwaway data key (the service unwraps real ones).
+    db.attach_sealer(Sealer({1: os.urandom(32)}, 1))
     return db
 
 

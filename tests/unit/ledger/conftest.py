@@ -18,7 +18,6 @@ from faceledger.ledger import (
     load_public_key,
     load_signing_key,
 )
-from tests import backends
 from tests.backends import database_url
 
 
@@ -44,7 +43,7 @@ def db_path(tmp_path: Path) -> Path:
 def db_url(db_path: Path) -> str:
     """A new database: the empty SQLite file db_path, or a PostgreSQL database cloned from the
     migrated template (--db postgresql), which the migrations then find current."""
-    return database_url(db_path.parent, db_path.name, migrated=backends.on_postgresql())
+    return database_url(db_path.parent, db_path.name, migrated=True)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from faceledger.db import Database
 from faceledger.ledger import Ledger, LedgerKeys, load_public_key, load_signing_key, verify_database
+from tests.backends import worker_processes
 
 WORKERS = 4
 APPENDS = 12
@@ -45,7 +46,7 @@ def _append_many(url: str, key_path: str, name: str, start: mp.synchronize.Barri
 def test_processes_appending_at_once_leave_one_gap_free_verifiable_log(
     db_url: str, db: Database, keys: LedgerKeys, tmp_path: Path
 ) -> None:
-    context = mp.get_context("spawn")
+    context = worker_processes(__name__)
     start = context.Barrier(WORKERS)
     workers = [
         context.Process(

@@ -14,11 +14,10 @@ from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from faceledger.api.auth import Acting, Service
 from faceledger.api.pagination import Page, Paging
-from faceledger.api.schemas import CheckpointOut, EntryOut, VerifyOut, id_path
+from faceledger.api.schemas import CheckpointOut, EntryOut, Timestamp, VerifyOut, id_path
 from faceledger.api.uploads import CHUNK_BYTES
 from faceledger.errors import NotFound
 from faceledger.ledger import LedgerEntry, load_public_key, public_key_pem, verify_database
@@ -60,8 +59,8 @@ def list_entries(
     action: Annotated[str | None, Query(max_length=100, examples=["request.search"])] = None,
     object_type: Annotated[str | None, Query(max_length=100, examples=["request"])] = None,
     object_id: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[AwareDatetime | None, Query(description="From this time on.")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Before this time.")] = None,
+    since: Annotated[Timestamp | None, Query(description="From this time on.")] = None,
+    until: Annotated[Timestamp | None, Query(description="Before this time.")] = None,
 ) -> Page[EntryOut]:
     """Entries matching every filter given, oldest first (auditor, supervisor, admin): e.g.
     every search since a date (R13)."""

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from faceledger.api.auth import Acting, Service
+from faceledger.api.schemas import Day
 
 router = APIRouter(tags=["retention"])
 
@@ -17,10 +17,10 @@ def purge_report(
     service: Service,
     acting: Acting,
     since: Annotated[
-        dt.date | None, Query(description="First day counted (UTC); open if omitted.")
+        Day | None, Query(description="First day counted (UTC); open if omitted.")
     ] = None,
     until: Annotated[
-        dt.date | None, Query(description="Last day counted, included; open if omitted.")
+        Day | None, Query(description="Last day counted, included; open if omitted.")
     ] = None,
 ) -> dict[str, Any]:
     """Retention purges by kind (probe, results), ledger redactions by reason (retention,

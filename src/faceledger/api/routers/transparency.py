@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
 from faceledger.api.auth import Acting, Service
+from faceledger.api.schemas import Day
 from faceledger.reports.transparency.render import render_csv, render_html, render_json
 
 router = APIRouter(tags=["transparency"])
@@ -50,8 +50,8 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 def transparency_report(
     service: Service,
     acting: Acting,
-    start: Annotated[dt.date, Query(alias="from", description="First day of the period (UTC).")],
-    end: Annotated[dt.date, Query(alias="to", description="Last day of the period, included.")],
+    start: Annotated[Day, Query(alias="from", description="First day of the period (UTC).")],
+    end: Annotated[Day, Query(alias="to", description="Last day of the period, included.")],
     public: Annotated[
         bool, Query(description="The public version: small cells suppressed.")
     ] = False,
