@@ -14,6 +14,8 @@ from faceledger.ledger import load_public_key, verify_database
 from faceledger.service import FaceLedger
 from tests.conftest import make_settings
 
+pytestmark = pytest.mark.slow  # the real face models
+
 
 def test_demo_has_every_stage_and_a_verifying_ledger(
     faces_dir: Path, sface_evaluation: Path, tmp_path: Path

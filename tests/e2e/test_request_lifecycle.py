@@ -25,6 +25,8 @@ from faceledger.service.violations import ViolationView
 from tests.conftest import ACTOR, GALLERY
 from tests.e2e.conftest import Unit
 
+pytestmark = pytest.mark.slow  # the real face models
+
 COURT_ORDER = {
     "court": "Suffolk Superior Court",
     "order_id": "SUCR2026-0042",

@@ -14,7 +14,14 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.backends import copy_data_dir
 from tests.conftest import GALLERY, make_settings
-from tests.factories import PASSWORD, FastFaceLedger
+from tests.factories import (
+    PASSWORD,
+    UNIT_AGENCY,
+    Bootstrap,
+    FastFaceLedger,
+    make_staff,
+    persona,
+)
 from tests.integration.conftest import (
     RunningServer,
     chromium_or_skip,
@@ -34,6 +41,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+CAST = {
+    name: persona(name, agency, *roles)
+    for name, agency, roles in (
+        ("det-jones", "boston-pd", ["requester"]),
+        ("ex-smith", UNIT_AGENCY, ["examiner"]),
+        ("ex-patel", UNIT_AGENCY, ["examiner"]),
+        ("ex-lee", UNIT_AGENCY, ["examiner", "reviewer"]),
+        ("aud-green", UNIT_AGENCY, ["auditor"]),
+    )
+}
+BOOTSTRAP = Bootstrap(
+    admin_name="Ada Admin",
+    unit_name="MSP face recognition unit",
+    supervisor_name="Sam Supervisor",
+    jurisdiction="",
+)
+"""The browser's unit (:func:`tests.factories.make_staff`). The server is a real `faceledger
+serve` process, so its face pipeline is the real one: these tests are in the slow tier."""
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def server(
     enrolled_template: Path, tmp_path_factory: pytest.TempPathFactory
@@ -42,28 +70,10 @@ def server(
     data = tmp_path_factory.mktemp("browser") / "data"
     copy_data_dir(enrolled_template, data)
     service = FastFaceLedger(make_settings(data))
-    admin, _ = service.accounts.bootstrap_admin(
-        "admin", "Ada Admin", agency_slug="ma-state-police", agency_name="MSP face recognition unit"
-    )
-    # Whoever creates an account may not approve it or certify its training (R2): a second
-    # supervisor, made at bootstrap, does that for the accounts the admin creates.
-    supervisor, _ = service.accounts.bootstrap_supervisor("sup-brown", "Sam Supervisor", PASSWORD)
-    service.accounts.create_agency(
-        admin, "boston-pd", "Boston Police Department", "requesting_agency"
-    )
-    until = dt.date.today() + dt.timedelta(days=100)
-    service.accounts.certify_training(admin, "sup-brown", until)
-    for username, agency, roles in (
-        ("det-jones", "boston-pd", ["requester"]),
-        ("ex-smith", "ma-state-police", ["examiner"]),
-        ("ex-patel", "ma-state-police", ["examiner"]),
-        ("ex-lee", "ma-state-police", ["examiner", "reviewer"]),
-        ("aud-green", "ma-state-police", ["auditor"]),
-    ):
-        service.accounts.create_user(admin, username, username.title(), agency, roles, PASSWORD)
-        service.accounts.approve_user(supervisor, username)
-        service.accounts.certify_training(supervisor, username, until)
-    service.close()
+    try:
+        make_staff(service, CAST, BOOTSTRAP, trained_days=100)
+    finally:
+        service.close()
     running = start_server(data)
     yield running
     stop_server(running)

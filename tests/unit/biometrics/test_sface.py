@@ -37,6 +37,8 @@ from faceledger.errors import ConfigError
 from tests.conftest import make_settings
 from tests.unit.biometrics.photos import image_of, people_photos
 
+pytestmark = pytest.mark.slow  # the real face models
+
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> FacePipeline:

@@ -20,7 +20,10 @@ from faceledger.service import FaceLedger
 from tests.conftest import make_settings
 
 # Ad-hoc search and verify run only under the (unsafe) lab profile, which warns on every use.
-pytestmark = pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning")
+pytestmark = [
+    pytest.mark.slow,  # the real face models enrol the gallery the tests use
+    pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning"),
+]
 
 runner = CliRunner()
 

@@ -14,7 +14,10 @@ from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 
 # Ad-hoc verify (the recorded actions here) runs only under the unsafe lab profile, which warns.
-pytestmark = pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning")
+pytestmark = [
+    pytest.mark.slow,  # real verifications (same person, different people) make the log
+    pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning"),
+]
 
 runner = CliRunner()
 

@@ -12,6 +12,8 @@ from typer.testing import CliRunner
 
 from faceledger.cli import app
 
+pytestmark = pytest.mark.slow  # the real face models
+
 runner = CliRunner()
 PASSWORD = "correct horse battery staple"
 

@@ -30,7 +30,10 @@ from tests.unit.biometrics.test_image import png_claiming
 from tests.unit.service.conftest import ACTOR, GALLERY
 
 # The biometric fixtures use the lab profile (ad hoc search runs only there); it warns loudly.
-pytestmark = pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::faceledger.governance.policy.UnsafeProfileWarning"),
+]
 
 
 def counts(service: FaceLedger) -> dict[str, int]:
