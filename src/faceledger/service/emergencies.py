@@ -117,8 +117,11 @@ class EmergencyUseCases:
     ) -> RequestView:
         """The court refused the emergency filing: seal the results and delete linked data."""
         check_text(note, "note", multiline=True)
-        now, steps = utcnow(), self._steps
+        steps = self._steps
         with steps.step(acting, "request.court_refused", request_id) as (session, me, row):
+            # The time of the step is read once the write lock is held, so steps' times
+            # follow the order in which they took effect.
+            now = utcnow()
             if row.legal_basis_kind != "emergency":
                 raise Conflict(f"Request {row.id} is not an emergency request.")
             row.court_refused = True

@@ -178,8 +178,11 @@ class ReviewUseCases:
     def release_request(self, acting: Principal, request_id: int) -> RequestView:
         """Release to the requester the candidates every reviewer marked possible_lead, with the
         profile's caveat (R9, R10)."""
-        now, steps = utcnow(), self._steps
+        steps = self._steps
         with steps.step(acting, "request.release", request_id) as (session, me, row):
+            # The time of the step is read once the write lock is held, so steps' times
+            # follow the order in which they took effect.
+            now = utcnow()
             steps.require_state(row, (State.PEER_REVIEWED,), "release the results")
             agreed = agreed_candidates(row)
             if not agreed:
@@ -211,11 +214,12 @@ class ReviewUseCases:
 
     def close_no_lead(self, acting: Principal, request_id: int, reason: str) -> RequestView:
         """Close a searched request with nothing released."""
-        now, steps = utcnow(), self._steps
+        steps = self._steps
         if not reason.strip():
             raise InvalidInput("Give the reason for closing with no lead.", field="reason")
         check_text(reason, "reason", multiline=True)
         with steps.step(acting, "request.close", request_id) as (session, me, row):
+            now = utcnow()  # with the write lock held, as release_request reads it
             steps.require_state(
                 row, (State.SEARCHED, State.REVIEWED, State.PEER_REVIEWED), "close with no lead"
             )

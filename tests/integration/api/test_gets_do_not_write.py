@@ -2,7 +2,9 @@
 
 A GET of an inclusion proof used to sign a checkpoint when none covered the entry. Now a proof
 is given against the latest signed checkpoint only, and an entry not yet covered is a 409
-saying so; signing is the POST it always was. The tests also walk every GET route of the API
+saying so; signing is the POST it always was. A GET of a transparency or purge report used to
+produce it, and producing one is recorded in the ledger; producing a report is now a POST, and
+a GET of its path is a 405 that writes nothing. The tests also walk every GET route of the API
 and of the web pages (from the apps themselves, so a route added later is covered), as every
 persona, and check that an answered GET left every table and the ledger as they were.
 
@@ -25,6 +27,7 @@ from faceledger.ledger import load_public_key, verify_inclusion_bundle
 from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import PEOPLE, ApiUnit, error_of, running_unit, web_clients
 from tests.integration.api.test_bounds import counts, spec_of
+from tests.integration.web.conftest import csrf_of
 
 with warnings.catch_warnings():
     # Starlette prefers the httpx2 package for its test client (tests/integration/web).
@@ -99,31 +102,74 @@ def _api_gets(unit: ApiUnit) -> list[tuple[str, dict[str, str]]]:
     return found
 
 
-RECORDED_READS = {
-    "/reports/transparency": "report.transparency",
-    "/reports/purge": "report.purge",
-}
-"""Reports whose production the ledger records (R13, R17: who produced which report, for
-which period). That entry is an audit record of the read, as a refused attempt's is, and the
-only change such a GET may make: nothing a request, account or gallery holds changes."""
-
-
 def _assert_unchanged(unit: ApiUnit, url: str, before: dict[str, int], who: object) -> None:
+    # No exception: producing a report, the one read the ledger records, is a POST.
+    assert counts(unit) == before, (who, url)
+
+
+REPORTS = {
+    "/reports/transparency": ("report.transparency", {"from": "2026-01-01", "to": "2026-01-31"}),
+    "/reports/purge": ("report.purge", {"since": "2026-01-01"}),
+}
+"""The reports whose production the ledger records (R13, R17), and a period for each."""
+
+
+def _new_actions(unit: ApiUnit, since: int) -> list[str]:
+    entries = unit.call("admin", "GET", "/ledger/entries", params={"offset": since}).json()
+    return [entry["action"] for entry in entries["items"]]
+
+
+@pytest.mark.parametrize("path", REPORTS)
+def test_a_report_get_writes_nothing_and_its_post_records_once(unit: ApiUnit, path: str) -> None:
+    action, period = REPORTS[path]
+    before = counts(unit)
+    for params in ({}, period):
+        got = unit.call("auditor", "GET", path, params=params)
+        error_of(got, 405, "method_not_allowed")
+        assert got.headers["allow"] == "POST", got.headers
+        assert counts(unit) == before, params
+    made = unit.call("auditor", "POST", path, json=period)
+    assert made.status_code == 200, made.text
     after = counts(unit)
-    recorded = RECORDED_READS.get(url)
-    if recorded is None:
-        assert after == before, (who, url)
-        return
+    assert after["ledger size"] == before["ledger size"] + 1
+    # The entry, its Merkle nodes and the ledger's state row (and the checkpoint an append
+    # signs when one is due); nothing else.
     changed = {name for name in after if after[name] != before[name]}
-    assert changed <= {"ledger_entries", "ledger size", "ledger_nodes", "ledger_state"}, changed
-    assert after["ledger size"] == before["ledger size"] + 1, (who, url)
-    entry = unit.call("admin", "GET", "/ledger/entries", params={"offset": before["ledger size"]})
-    assert [e["action"] for e in entry.json()["items"]] == [recorded]
+    ledger = {"ledger_entries", "ledger_nodes", "ledger_state", "ledger_checkpoints"}
+    assert changed <= ledger | {"ledger size"}, changed
+    assert _new_actions(unit, before["ledger size"]) == [action]
+
+
+def test_the_report_page_get_writes_nothing_and_its_post_records_once(
+    unit: ApiUnit, web: tuple[FastAPI, dict[str, Any]]
+) -> None:
+    _, clients = web
+    auditor = clients["auditor"]
+    period = {"from": "2026-01-01", "to": "2026-01-31", "version": "public"}
+    before = counts(unit)
+    page = auditor.get("/reports/transparency", params=period)
+    assert page.status_code == 200 and 'data-testid="transparency-totals"' not in page.text
+    for fmt in ("html", "csv", "json"):
+        got = auditor.get(f"/reports/transparency/report.{fmt}", params=period)
+        assert got.status_code == 405 and got.headers["allow"] == "POST", fmt
+    assert counts(unit) == before
+    posted = auditor.post(
+        "/reports/transparency", data={**period, "csrf_token": csrf_of(page.text)}
+    )
+    assert posted.status_code == 200 and 'data-testid="transparency-totals"' in posted.text
+    assert counts(unit)["ledger size"] == before["ledger size"] + 1
+    assert _new_actions(unit, before["ledger size"]) == ["report.transparency"]
+    # Without the session's CSRF token the post produces nothing.
+    after = counts(unit)
+    forged = auditor.post("/reports/transparency/report.csv", data=period)
+    assert forged.status_code == 403 and 'data-code="csrf_rejected"' in forged.text
+    assert counts(unit) == after
 
 
 def test_no_answered_api_get_writes(unit: ApiUnit) -> None:
     gets = _api_gets(unit)
     assert ("/ledger/entries/0/proof", {}) in gets
+    assert not {url for url, _ in gets} & set(REPORTS)  # no GET produces a report
     answered = 0
     for persona in (*PEOPLE, None):
         for url, query in gets:

@@ -235,12 +235,15 @@ ROUTES: dict[tuple[str, str], Spec] = {
     ("GET", "/ledger/export"): Spec(LEDGER_READ),
     ("POST", "/ledger/verify"): Spec(LEDGER_READ),
     ("POST", "/ledger/witnesses/collect"): Spec(ONLY({"admin"})),
-    ("GET", "/reports/purge"): Spec(ONLY({"supervisor", "auditor", "admin"})),
+    # Producing a report is recorded, so it is a POST (a GET never writes: issue 13 item 5).
+    ("POST", "/reports/purge"): Spec(
+        ONLY({"supervisor", "auditor", "admin"}), lambda s: {"json": {"since": "2025-01-01"}}
+    ),
     ("POST", "/misuse/scan"): Spec(ONLY({"supervisor", "auditor"})),
     ("GET", "/misuse/findings"): Spec(ONLY({"supervisor", "auditor"})),
-    ("GET", "/reports/transparency"): Spec(
+    ("POST", "/reports/transparency"): Spec(
         ONLY({"supervisor", "auditor", "admin"}),
-        lambda s: {"params": {"from": "2025-01-01", "to": "2025-12-31", "public": "true"}},
+        lambda s: {"json": {"from": "2025-01-01", "to": "2025-12-31", "public": True}},
     ),
     ("POST", "/requests/{request_id}/disclosures"): Spec(
         ONLY({"supervisor", "auditor"}),

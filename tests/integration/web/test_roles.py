@@ -23,6 +23,12 @@ PAGES = {
     "/reports/transparency": {"sup-brown", "aud-green", "admin"},
 }
 OPEN_TO_ALL = ("/", "/requests", "/policy", "/cases")
+REPORT_PERIOD = {"from": "2026-01-01", "to": "2026-12-31", "version": "public"}
+POSTS = {
+    # Producing a report is recorded, so it is a form post (issue 13 item 5), gated as its page.
+    "/reports/transparency": PAGES["/reports/transparency"],
+    "/reports/transparency/report.csv": PAGES["/reports/transparency"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +45,17 @@ def test_role_pages_refuse_other_roles(module_site: Site, path: str, allowed: se
         else:
             assert answer.status_code == 403, (user, path)
             assert "Not allowed" in answer.text and 'data-testid="error"' in answer.text
+
+
+@pytest.mark.parametrize(("path", "allowed"), POSTS.items(), ids=list(POSTS))
+def test_report_posts_refuse_other_roles(module_site: Site, path: str, allowed: set[str]) -> None:
+    for user in EVERYONE:
+        answer = module_site.post(user, path, "/", data=REPORT_PERIOD)
+        if user in allowed:
+            assert answer.status_code == 200, (user, path, answer.text[:500])
+        else:
+            assert answer.status_code == 403, (user, path)
+            assert "Not allowed" in answer.text and "(report.transparency)" in answer.text
 
 
 @pytest.mark.parametrize("path", OPEN_TO_ALL)

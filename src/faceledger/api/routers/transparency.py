@@ -1,4 +1,9 @@
-"""API routes: transparency reports (R17)."""
+"""API routes: transparency reports (R17).
+
+Producing a report is recorded in the ledger (``report.transparency``: who produced which
+version of which period), so it is a POST; there is no GET of the report, since a GET never
+changes state (a GET answers 405 in the error shape, naming POST).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,10 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import ConfigDict, Field
 
 from faceledger.api.auth import Acting, Service
-from faceledger.api.schemas import Day
+from faceledger.api.schemas import Day, Input
 from faceledger.reports.transparency.render import render_csv, render_html, render_json
 
 router = APIRouter(tags=["transparency"])
@@ -20,6 +26,16 @@ class ReportFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
     HTML = "html"
+
+
+class TransparencyReportIn(Input):
+    """The period and version of a transparency report; both are recorded with it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: Day = Field(alias="from", description="First day of the period (UTC).")
+    end: Day = Field(alias="to", description="Last day of the period, included.")
+    public: bool = Field(default=False, description="The public version: small cells suppressed.")
 
 
 _MEDIA = {
@@ -41,30 +57,28 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get(
+@router.post(
     "/reports/transparency",
-    summary="The transparency report of a period (R17)",
+    summary="Produce the transparency report of a period (R17)",
     response_class=Response,
     responses=_REPORT_RESPONSES,
 )
 def transparency_report(
     service: Service,
     acting: Acting,
-    start: Annotated[Day, Query(alias="from", description="First day of the period (UTC).")],
-    end: Annotated[Day, Query(alias="to", description="Last day of the period, included.")],
-    public: Annotated[
-        bool, Query(description="The public version: small cells suppressed.")
-    ] = False,
+    body: TransparencyReportIn,
     fmt: Annotated[
-        ReportFormat, Query(alias="format", description="json, csv or html.")
+        ReportFormat, Query(alias="format", description="json (default), csv or html.")
     ] = ReportFormat.JSON,
 ) -> Response:
     """Requests, searches, legal bases, offence classes, outcomes, candidates, emergency
     filings, denials and violations by requesting agency (supervisor, auditor, admin). The
     public version holds no personal data and hides small counts; its totals are exact and
     anyone can reproduce them from the public ledger export (``faceledger report
-    transparency --from-export``). Producing a report is recorded in the ledger."""
-    report = service.transparency.report(acting, start, end, public)
+    transparency --from-export``). Producing a report is recorded in the ledger, so this is a
+    POST answering 200 with the report itself: nothing is created that has an address of its
+    own, and each call is a report (and a ledger entry) of its own."""
+    report = service.transparency.report(acting, body.start, body.end, body.public)
     return Response(
         content=_RENDER[fmt](report),
         media_type=_MEDIA[fmt],
