@@ -64,9 +64,10 @@ unit-sqlite: $(STAMP)
 unit-postgresql: $(STAMP) postgres
 	$(PYTEST) --db postgresql -m "not slow" --basetemp="$(TEST_TMPDIR)/faceledger-pytest-postgresql"
 
-# The fast tier alone, on SQLite: the inner loop while writing code (under 2 minutes).
+# The fast tier alone, on SQLite, on both cores (pytest-xdist): the inner loop while writing
+# code (under 2 minutes).
 test-fast: $(STAMP)
-	$(PYTEST) --db sqlite -m "not slow and not integration" -q --basetemp="$(TEST_TMPDIR)/faceledger-pytest-fast"
+	$(PYTEST) --db sqlite -m "not slow and not integration" -q -n 2 --basetemp="$(TEST_TMPDIR)/faceledger-pytest-fast"
 
 test: browser pdf-deps postgres lint typecheck unit
 

@@ -43,6 +43,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Choose the database backend of the run."""
+    # Rich fixes a console's width from COLUMNS when the console is made (the CLI makes its
+    # consoles at import); the CLI tests set COLUMNS for each invocation, so none may be
+    # inherited (pytest-xdist workers inherit one).
+    os.environ.pop("COLUMNS", None)
     backends.configure(config.getoption("--db"))
     if backends.on_postgresql():
         # A test that drops an engine without disposing it leaves psycopg connections to the

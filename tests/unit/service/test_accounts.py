@@ -423,7 +423,9 @@ DENIED = [
     for role in Role
     if role not in allowed
 ]
-ALLOWED = [(action, role) for action, allowed in ACCOUNT_ACTIONS.items() for role in allowed]
+ALLOWED = [
+    (action, role) for action, allowed in ACCOUNT_ACTIONS.items() for role in sorted(allowed)
+]
 
 
 def test_every_permission_has_a_use_case_under_test() -> None:
