@@ -52,22 +52,26 @@ typecheck: $(STAMP)
 unit: $(STAMP) postgres
 	$(MAKE) --no-print-directory -j2 --output-sync=target unit-sqlite unit-postgresql
 
-# The tests' temporary files (data directories, the PostgreSQL cluster, SQLite files) go to
-# memory when the machine has a writable /dev/shm: the suite writes a few GB of short-lived
-# files, and on a virtual disk its time went to waiting for them.
+# The tests' data directories and SQLite files go to memory when the machine has a writable
+# /dev/shm (the SQLite run writes about 2 GB of short-lived files, and on a virtual disk its
+# time went to waiting for them). The PostgreSQL cluster stays on disk: its cloned databases
+# add up to over 10 GB in a run. Each run deletes its temporary files when it ends.
 TEST_TMPDIR ?= $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm || echo "$${TMPDIR:-/tmp}")
-PYTEST := TMPDIR="$(TEST_TMPDIR)" $(BIN)/python -m pytest tests
+PYTEST := $(BIN)/python -m pytest tests
 
 unit-sqlite: $(STAMP)
-	$(PYTEST) --db sqlite --basetemp="$(TEST_TMPDIR)/faceledger-pytest-sqlite"
+	TMPDIR="$(TEST_TMPDIR)" $(PYTEST) --db sqlite --basetemp="$(TEST_TMPDIR)/faceledger-pytest-sqlite"; \
+		status=$$?; rm -rf "$(TEST_TMPDIR)/faceledger-pytest-sqlite"; exit $$status
 
 unit-postgresql: $(STAMP) postgres
-	$(PYTEST) --db postgresql -m "not slow" --basetemp="$(TEST_TMPDIR)/faceledger-pytest-postgresql"
+	$(PYTEST) --db postgresql -m "not slow" --basetemp="$(TEST_TMPDIR)/faceledger-pytest-postgresql"; \
+		status=$$?; rm -rf "$(TEST_TMPDIR)/faceledger-pytest-postgresql"; exit $$status
 
 # The fast tier alone, on SQLite, on both cores (pytest-xdist): the inner loop while writing
 # code (under 2 minutes).
 test-fast: $(STAMP)
-	$(PYTEST) --db sqlite -m "not slow and not integration" -q -n 2 --basetemp="$(TEST_TMPDIR)/faceledger-pytest-fast"
+	TMPDIR="$(TEST_TMPDIR)" $(PYTEST) --db sqlite -m "not slow and not integration" -q -n 2 --basetemp="$(TEST_TMPDIR)/faceledger-pytest-fast"; \
+		status=$$?; rm -rf "$(TEST_TMPDIR)/faceledger-pytest-fast"; exit $$status
 
 test: browser pdf-deps postgres lint typecheck unit
 
