@@ -44,9 +44,9 @@ from tests import corpus
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
 from tests.corpus import KINDS, Accepted, Kind, NotApplicable, Refused, Shape, Upload
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, FastFaceLedger
 from tests.fakes import fake_pipeline
-from tests.integration.api.conftest import API, FORM_FIELDS, ApiFaceLedger, populate
+from tests.integration.api.conftest import API, FORM_FIELDS, populate
 from tests.integration.test_body_limits import bounded, log_in
 
 BODY_TIMEOUT = 1
@@ -328,7 +328,7 @@ def site(fake_enrolled_template: Path, tmp_path_factory: pytest.TempPathFactory)
     root = tmp_path_factory.mktemp("corpus")
     data_dir = root / "data"
     copy_data_dir(fake_enrolled_template, data_dir)
-    service = ApiFaceLedger(make_settings(data_dir, **SETTINGS), pipeline=fake_pipeline())
+    service = FastFaceLedger(make_settings(data_dir, **SETTINGS), pipeline=fake_pipeline())
     try:
         _, _, _, tokens = populate(service)
         with (

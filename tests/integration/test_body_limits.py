@@ -24,9 +24,9 @@ from faceledger.http_limits import FORM_OVERHEAD_BYTES, LOGIN_BODY_BYTES, uvicor
 from faceledger.server import create_app
 from tests.backends import copy_data_dir, listening_socket
 from tests.conftest import make_settings
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, FastFaceLedger
 from tests.fakes import fake_pipeline
-from tests.integration.api.conftest import API, ApiFaceLedger, populate, stored_counts
+from tests.integration.api.conftest import API, populate, stored_counts
 
 MAX_BYTES = 200_000
 MiB = 1024 * 1024
@@ -56,7 +56,7 @@ BOUNDARY = "xyz"
 class Site:
     """The whole server on a local port, its service, and a requester logged in on the web."""
 
-    def __init__(self, service: ApiFaceLedger, client: httpx.Client, token: str) -> None:
+    def __init__(self, service: FastFaceLedger, client: httpx.Client, token: str) -> None:
         self.service = service
         self.client = client
         self.token = token
@@ -72,7 +72,7 @@ def server(
 ) -> Iterator[Site]:
     data_dir = tmp_path_factory.mktemp("limits") / "data"
     copy_data_dir(fake_enrolled_template, data_dir)
-    service = ApiFaceLedger(
+    service = FastFaceLedger(
         make_settings(data_dir, max_image_bytes=MAX_BYTES), pipeline=fake_pipeline()
     )
     try:

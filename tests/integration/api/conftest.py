@@ -82,15 +82,11 @@ EMERGENCY_FIELDS: dict[str, Any] = {
 }
 
 
-ApiFaceLedger = FastFaceLedger
-"""The service with a cheap argon2 setting (the name the API tests know it by)."""
-
-
 @dataclass
 class ApiUnit:
     """The service, its API behind a test client, and the people who call it."""
 
-    service: ApiFaceLedger
+    service: FastFaceLedger
     client: httpx.Client
     faces: Path
     root: UserInfo
@@ -205,7 +201,7 @@ def running_unit(
     (``pipeline``: the real models unless given, e.g. the FAKE one for a FAKE-enrolled
     template)."""
     copy_data_dir(template, data_dir)
-    service = ApiFaceLedger(make_settings(data_dir, **settings), pipeline=pipeline)
+    service = FastFaceLedger(make_settings(data_dir, **settings), pipeline=pipeline)
     try:
         root, second, users, tokens = populate(service)
         with serving(mounted(service)) as client:

@@ -20,6 +20,7 @@ from faceledger.service import FaceLedger
 from faceledger.service.disclosures import ACTION_NAMES
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
+from tests.factories import FastFaceLedger
 from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import API, error_of, mounted, serving
 from tests.integration.governance import conftest as governance
@@ -61,7 +62,7 @@ def api(
     template, names, requests = governed_template
     root = tmp_path_factory.mktemp("disclosure-api") / "data"
     copy_data_dir(template, root)
-    service = governance.FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
+    service = FastFaceLedger(make_settings(root), pipeline=fake_pipeline())
     try:
         tokens = {}
         for persona in ("aud", "sup", "req_a", "ex1"):

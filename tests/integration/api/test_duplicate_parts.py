@@ -15,12 +15,12 @@ import pytest
 from faceledger.server import create_app
 from tests.backends import copy_data_dir
 from tests.conftest import FACES, make_settings
+from tests.factories import FastFaceLedger
 from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import (
     API,
     FORM_FIELDS,
     PROBE,
-    ApiFaceLedger,
     error_of,
     populate,
     serving,
@@ -34,7 +34,7 @@ CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 class Unit:
     """The served unit: its service, a client logged in on the web and API tokens."""
 
-    def __init__(self, service: ApiFaceLedger, client: httpx.Client, tokens: dict[str, str]):
+    def __init__(self, service: FastFaceLedger, client: httpx.Client, tokens: dict[str, str]):
         self.service = service
         self.client = client
         self.tokens = tokens
@@ -53,7 +53,7 @@ class Unit:
 def unit(fake_enrolled_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Unit]:
     data_dir = tmp_path_factory.mktemp("parts") / "data"
     copy_data_dir(fake_enrolled_template, data_dir)
-    service = ApiFaceLedger(make_settings(data_dir), pipeline=fake_pipeline())
+    service = FastFaceLedger(make_settings(data_dir), pipeline=fake_pipeline())
     try:
         _, _, _, tokens = populate(service)
         with serving(create_app(service)) as client:

@@ -27,10 +27,10 @@ from faceledger.db import Base
 from faceledger.server import create_app
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
+from tests.factories import FastFaceLedger
 from tests.fakes import fake_pipeline
 from tests.integration.api.conftest import (
     API,
-    ApiFaceLedger,
     ApiUnit,
     error_of,
     mounted,
@@ -53,17 +53,17 @@ def unit(
 
 
 @contextmanager
-def service_of(template: Path, data_dir: Path, **settings: Any) -> Iterator[ApiFaceLedger]:
+def service_of(template: Path, data_dir: Path, **settings: Any) -> Iterator[FastFaceLedger]:
     """The service over a copy of ``template`` with ``settings``; closed afterwards."""
     copy_data_dir(template, data_dir)
-    service = ApiFaceLedger(make_settings(data_dir, **settings), pipeline=fake_pipeline())
+    service = FastFaceLedger(make_settings(data_dir, **settings), pipeline=fake_pipeline())
     try:
         yield service
     finally:
         service.close()
 
 
-def counts(service: ApiFaceLedger) -> dict[str, int]:
+def counts(service: FastFaceLedger) -> dict[str, int]:
     """Rows in every table, the ledger's included."""
     with service.context.db.read() as session:
         return {

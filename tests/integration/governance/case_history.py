@@ -20,9 +20,9 @@ from pathlib import Path
 from faceledger.governance.models import RequestRow, SearchRun
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
+from tests.factories import FastFaceLedger
 from tests.fakes import fake_pipeline
 from tests.integration.governance.conftest import (
-    FastGovernedLedger,
     Governed,
     _info,
     form,
@@ -119,7 +119,7 @@ def history_unit(
     built once, for a module of tests that only read it."""
     root, names, requests = template
     copy_data_dir(root, target / "data")
-    service = FastGovernedLedger(make_settings(target / "data"), pipeline=fake_pipeline())
+    service = FastFaceLedger(make_settings(target / "data"), pipeline=fake_pipeline())
     try:
         people = {key: _info(service, name) for key, name in names.items()}
         probe = faces_dir / "people" / "obama" / "obama1.jpg"

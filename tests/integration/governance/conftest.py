@@ -58,8 +58,6 @@ STAGES = (
 """The requests of the template, each filed by ``req_a`` (Boston), one per stage."""
 
 
-FastGovernedLedger = FastFaceLedger
-"""The real service with a cheap argon2 setting (the face pipeline is passed in: FAKE)."""
 BOOTSTRAP = Bootstrap(
     unit_name="MSP FR unit",
     supervisor="sup-one",
@@ -155,7 +153,7 @@ class Governed:
 
 def _build(root: Path, enrolled: Path, faces: Path) -> tuple[dict[str, str], dict[str, int]]:
     copy_data_dir(enrolled, root)
-    service = FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
+    service = FastFaceLedger(make_settings(root), pipeline=fake_pipeline())
     try:
         cast = {
             key: persona(name, agency, *roles, display_name=name)
@@ -217,7 +215,7 @@ def governed(
     template, names, requests = governed_template
     root = tmp_path / "data"
     copy_data_dir(template, root)
-    service = FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
+    service = FastFaceLedger(make_settings(root), pipeline=fake_pipeline())
     people = {key: _info(service, name) for key, name in names.items()}
     try:
         yield Governed(service, people, requests, faces_dir / "people" / "obama" / "obama1.jpg")

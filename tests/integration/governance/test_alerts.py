@@ -17,8 +17,9 @@ from faceledger.service import FaceLedger
 from faceledger.service.alerts import AlertView
 from faceledger.service.ledger_actions import LedgerAction
 from tests.conftest import make_settings
+from tests.factories import FastFaceLedger
 from tests.fakes import fake_pipeline
-from tests.integration.governance.conftest import FastGovernedLedger, Governed
+from tests.integration.governance.conftest import Governed
 
 
 def changed(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -183,7 +184,7 @@ def with_email(governed: Governed) -> Iterator[FaceLedger]:
         smtp_port=port,
         smtp_timeout_seconds=2,
     )
-    service = FastGovernedLedger(settings, pipeline=fake_pipeline())
+    service = FastFaceLedger(settings, pipeline=fake_pipeline())
     try:
         yield service
     finally:

@@ -4,7 +4,7 @@ Reason for this module: every lifecycle step of a search request is a compare-an
 request's state inside a ``BEGIN IMMEDIATE`` SQLite transaction, reviews are unique per
 (request, stage), a lost race answers Conflict (409) and writes nothing, and sealing is final.
 Threads of one process would share one engine and the GIL and prove little, so each worker
-here is a separate process (``spawn``) that opens its own :class:`FastGovernedLedger` on the
+here is a separate process (``spawn``) that opens its own :class:`FastFaceLedger` on the
 same data directory, waits on a shared barrier and then runs one use case. Each worker answers
 ``"ok"`` or ``"<ErrorClass>:<status>"`` (with the traceback of anything that is not a
 :class:`~faceledger.errors.FaceLedgerError`, e.g. ``OperationalError: database is locked``).
@@ -34,9 +34,9 @@ from faceledger.ledger.models import EntryRow
 from faceledger.service import FaceLedger
 from tests.backends import worker_processes
 from tests.conftest import make_settings
+from tests.factories import FastFaceLedger
 from tests.fakes import fake_pipeline
 from tests.integration.governance.conftest import (
-    FastGovernedLedger,
     Governed,
     emergency_form,
     marks,
@@ -102,7 +102,7 @@ def _run(service: FaceLedger, me: UserInfo, task: Task) -> None:
 def worker(index: int, data_dir: str, task: Task, barrier: Any, results: Any) -> None:
     """Open a service on ``data_dir``, wait for every worker, run ``task``, report the outcome."""
     try:
-        service = FastGovernedLedger(make_settings(Path(data_dir)), pipeline=fake_pipeline())
+        service = FastFaceLedger(make_settings(Path(data_dir)), pipeline=fake_pipeline())
     except BaseException:  # reported to the parent, which fails the test
         barrier.abort()
         results.put((index, "StartupFailed:0", traceback.format_exc(), 0.0))

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+from tests.factories import FastFaceLedger
+
 with warnings.catch_warnings():  # starlette's test client warns about its own httpx use
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient
@@ -23,7 +25,7 @@ from faceledger.web import build_web
 from tests.conftest import make_settings
 from tests.factories import PASSWORD
 from tests.fakes import fake_pipeline
-from tests.integration.governance.conftest import FastGovernedLedger, Governed
+from tests.integration.governance.conftest import Governed
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 KEPT = re.compile(r'name="probe_kept" value="([^"]+)"')
@@ -34,7 +36,7 @@ def three_faces(governed: Governed) -> Iterator[Governed]:
     """The governed unit with a FAKE pipeline that finds three faces in every photo."""
     settings = governed.service.settings
     governed.service.close()
-    service = FastGovernedLedger(make_settings(settings.data_dir), pipeline=fake_pipeline(3))
+    service = FastFaceLedger(make_settings(settings.data_dir), pipeline=fake_pipeline(3))
     try:
         yield Governed(service, governed.people, governed.requests, governed.probe)
     finally:

@@ -50,11 +50,10 @@ from faceledger.ledger.commitments import check_reveal
 from faceledger.scheduler import DueJobScheduler
 from faceledger.service import FaceLedger
 from tests.conftest import GALLERY, make_settings
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, FastFaceLedger
 from tests.fakes import fake_pipeline
 from tests.integration.governance.conftest import (
     UNIT,
-    FastGovernedLedger,
     Governed,
     emergency_form,
     form,
@@ -145,7 +144,7 @@ def reopen(governed: Governed, faces: int) -> FaceLedger:
     """Close the fixture's service and open the same data directory with a FAKE pipeline that
     finds ``faces`` faces in every photo (the fixture's teardown closes it again, harmlessly)."""
     governed.service.close()
-    service = FastGovernedLedger(governed.service.settings, pipeline=fake_pipeline(faces))
+    service = FastFaceLedger(governed.service.settings, pipeline=fake_pipeline(faces))
     governed.service = service
     return service
 
@@ -155,11 +154,11 @@ def lab(tmp_path: Path, faces_dir: Path) -> Iterator[FaceLedger]:
     """A fresh data directory under the (unsafe) lab profile, gallery 'people' of three
     people enrolled with the FAKE pipeline."""
     settings = make_settings(tmp_path / "lab", policy_profile="lab")
-    FastGovernedLedger.initialise(settings, "local:test").close()
+    FastFaceLedger.initialise(settings, "local:test").close()
     tree = tmp_path / "people"
     for name in ("obama", "biden", "kit_harington"):
         shutil.copytree(faces_dir / "people" / name, tree / name)
-    service = FastGovernedLedger(settings, pipeline=fake_pipeline())
+    service = FastFaceLedger(settings, pipeline=fake_pipeline())
     try:
         summary = service.galleries.enroll(LocalOperator("t"), GALLERY, from_folder_tree(tree))
         assert summary.enrolled > 0

@@ -27,6 +27,7 @@ from faceledger.service import FaceLedger
 from faceledger.service.deployments import summary_sha256
 from faceledger.service.ledger_actions import LedgerAction
 from tests.conftest import GALLERY
+from tests.factories import FastFaceLedger
 from tests.fakes import (
     FAKE_EMBEDDER,
     OTHER_FAKE_EMBEDDER,
@@ -36,7 +37,7 @@ from tests.fakes import (
     fake_pipeline,
     other_fake_pipeline,
 )
-from tests.integration.governance.conftest import FastGovernedLedger, Governed, form
+from tests.integration.governance.conftest import Governed, form
 
 LOCAL = LocalOperator("test")
 
@@ -44,7 +45,7 @@ LOCAL = LocalOperator("test")
 def reopen(governed: Governed, pipeline: Any) -> FaceLedger:
     """Open the fixture's data directory again with another (FAKE) pipeline."""
     governed.service.close()
-    governed.service = FastGovernedLedger(governed.service.settings, pipeline=pipeline)
+    governed.service = FastFaceLedger(governed.service.settings, pipeline=pipeline)
     return governed.service
 
 

@@ -17,7 +17,7 @@ from faceledger.cli import app
 from faceledger.service import FaceLedger
 from tests.backends import copy_data_dir
 from tests.conftest import make_settings
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, FastFaceLedger
 from tests.fakes import fake_pipeline
 from tests.integration.governance import conftest as governance
 from tests.unit.reports.disclosure.pdf_text import inflated
@@ -62,7 +62,7 @@ def desk(
     template, _, requests = governed_template
     root = tmp_path_factory.mktemp("disclosure-cli") / "data"
     copy_data_dir(template, root)
-    service = governance.FastGovernedLedger(make_settings(root), pipeline=fake_pipeline())
+    service = FastFaceLedger(make_settings(root), pipeline=fake_pipeline())
     try:
         desk = Desk(root, service, requests)
         for username in ("aud-one", "det-a"):
